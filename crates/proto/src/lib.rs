@@ -1,0 +1,419 @@
+//! Signaling messages exchanged over the participant's WebSocket.
+//!
+//! Every type here is part of the public wire format described in
+//! `docs/protocol.md`. Messages are JSON objects tagged by `type`.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest signaling message accepted, in bytes. SDP for a handful of tracks is
+/// a few KiB; anything much larger is abuse.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 4000;
+
+/// What a client may do in a room, as granted by its access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grants {
+    pub publish: bool,
+    pub subscribe: bool,
+    pub publish_data: bool,
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Grants {
+            publish: true,
+            subscribe: true,
+            publish_data: true,
+        }
+    }
+}
+
+/// The kind of media a track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackKind {
+    Audio,
+    Video,
+}
+
+/// Where a published track comes from; the client lays out tiles by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    Camera,
+    Microphone,
+    Screen,
+    ScreenAudio,
+}
+
+/// A track the client publishes, named by the `mid` of its transceiver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedTrack {
+    pub mid: String,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    #[serde(default)]
+    pub muted: bool,
+}
+
+/// A track as the other participants see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackInfo {
+    pub track_id: String,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    pub muted: bool,
+}
+
+/// One m-line of a subscriber offer and the track it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribedTrack {
+    pub mid: String,
+    pub track_id: String,
+    pub participant_id: String,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+}
+
+/// Whether a participant's connection is healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    Connected,
+    Reconnecting,
+}
+
+/// A participant as the others see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    pub participant_id: String,
+    pub identity: String,
+    pub name: String,
+    pub connection: ConnectionState,
+    pub tracks: Vec<TrackInfo>,
+}
+
+/// Why a participant left the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// It said `leave`.
+    Left,
+    /// Its socket closed (tab closed, navigation).
+    Disconnected,
+    /// It was silent for longer than the disconnect timeout.
+    TimedOut,
+    /// The same identity joined again.
+    Replaced,
+}
+
+/// Messages from the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    Join {
+        protocol_version: u32,
+        token: String,
+        room: String,
+    },
+    PublishOffer {
+        sdp: String,
+        tracks: Vec<PublishedTrack>,
+    },
+    SubscriberAnswer {
+        sdp: String,
+    },
+    UpdateTrack {
+        mid: String,
+        muted: bool,
+    },
+    Chat {
+        text: String,
+    },
+    Ping,
+    Leave,
+}
+
+impl ClientMessage {
+    /// Parses one text frame. Oversized input is refused before parsing.
+    pub fn parse(text: &str) -> Result<ClientMessage, ProtocolError> {
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(ProtocolError::TooBig);
+        }
+        serde_json::from_str(text).map_err(|e| ProtocolError::Malformed(e.to_string()))
+    }
+
+    /// Message name for logs (never the content: it may hold a token).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Join { .. } => "join",
+            ClientMessage::PublishOffer { .. } => "publish_offer",
+            ClientMessage::SubscriberAnswer { .. } => "subscriber_answer",
+            ClientMessage::UpdateTrack { .. } => "update_track",
+            ClientMessage::Chat { .. } => "chat",
+            ClientMessage::Ping => "ping",
+            ClientMessage::Leave => "leave",
+        }
+    }
+}
+
+/// Messages from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Welcome {
+        protocol_version: u32,
+        participant_id: String,
+        room: String,
+        identity: String,
+        name: String,
+        grants: Grants,
+        participants: Vec<ParticipantInfo>,
+        disconnect_timeout_ms: u64,
+    },
+    PublishAnswer {
+        sdp: String,
+    },
+    SubscriberOffer {
+        sdp: String,
+        tracks: Vec<SubscribedTrack>,
+    },
+    ParticipantJoined {
+        participant: ParticipantInfo,
+    },
+    ParticipantUpdated {
+        participant: ParticipantInfo,
+    },
+    ParticipantLeft {
+        participant_id: String,
+        reason: LeaveReason,
+    },
+    Chat {
+        from: String,
+        name: String,
+        text: String,
+        sent_at_ms: u64,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    Pong,
+}
+
+impl ServerMessage {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising these plain structs cannot fail: no maps with non-string
+        // keys, no custom serialisers.
+        serde_json::to_string(self).expect("server messages always serialise")
+    }
+}
+
+/// Codes of `error` messages: the request was refused, the connection stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedMessage,
+    UnexpectedMessage,
+    PublishNotAllowed,
+    DataNotAllowed,
+    InvalidSdp,
+    InvalidChat,
+    UnknownTrack,
+}
+
+/// Why a signaling connection is closed; each maps to a WebSocket close code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    Left,
+    MessageTooBig,
+    UnsupportedVersion,
+    InvalidToken,
+    TokenExpired,
+    TokenNotYetValid,
+    WrongRoom,
+    RoomNotFound,
+    Replaced,
+    TimedOut,
+    JoinTimedOut,
+    ExpectedJoin,
+    ShuttingDown,
+    RoomFull,
+    MediaFailed,
+}
+
+impl CloseReason {
+    /// The WebSocket close code (docs/protocol.md, "Close codes").
+    pub fn code(self) -> u16 {
+        match self {
+            CloseReason::Left => 1000,
+            CloseReason::MessageTooBig => 1009,
+            CloseReason::UnsupportedVersion => 4000,
+            CloseReason::InvalidToken => 4001,
+            CloseReason::TokenExpired => 4002,
+            CloseReason::TokenNotYetValid => 4003,
+            CloseReason::WrongRoom => 4004,
+            CloseReason::RoomNotFound => 4005,
+            CloseReason::Replaced => 4006,
+            CloseReason::TimedOut => 4007,
+            CloseReason::JoinTimedOut => 4008,
+            CloseReason::ExpectedJoin => 4009,
+            CloseReason::ShuttingDown => 4010,
+            CloseReason::RoomFull => 4011,
+            CloseReason::MediaFailed => 4012,
+        }
+    }
+
+    /// The close reason text, short enough for a close frame (123 bytes).
+    pub fn text(self) -> &'static str {
+        match self {
+            CloseReason::Left => "left",
+            CloseReason::MessageTooBig => "message too big",
+            CloseReason::UnsupportedVersion => "unsupported protocol version",
+            CloseReason::InvalidToken => "invalid token",
+            CloseReason::TokenExpired => "token expired",
+            CloseReason::TokenNotYetValid => "token not yet valid",
+            CloseReason::WrongRoom => "token is for another room",
+            CloseReason::RoomNotFound => "room not found",
+            CloseReason::Replaced => "replaced by a newer session",
+            CloseReason::TimedOut => "session timed out",
+            CloseReason::JoinTimedOut => "join timed out",
+            CloseReason::ExpectedJoin => "expected join",
+            CloseReason::ShuttingDown => "server shutting down",
+            CloseReason::RoomFull => "room is full",
+            CloseReason::MediaFailed => "media connection failed",
+        }
+    }
+}
+
+/// A client message that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    #[error("message larger than {MAX_MESSAGE_BYTES} bytes")]
+    TooBig,
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_round_trips_with_snake_case_tag() {
+        let text = r#"{"type":"join","protocol_version":1,"token":"t","room":"r"}"#;
+        let msg = ClientMessage::parse(text).unwrap();
+        assert_eq!(
+            msg,
+            ClientMessage::Join {
+                protocol_version: 1,
+                token: "t".into(),
+                room: "r".into()
+            }
+        );
+        assert_eq!(msg.kind(), "join");
+    }
+
+    #[test]
+    fn unit_messages_parse_without_fields() {
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"ping"}"#).unwrap(),
+            ClientMessage::Ping
+        );
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"leave"}"#).unwrap(),
+            ClientMessage::Leave
+        );
+    }
+
+    #[test]
+    fn publish_offer_tracks_default_unmuted() {
+        let text = r#"{"type":"publish_offer","sdp":"v=0","tracks":[{"mid":"0","kind":"video","source":"camera"}]}"#;
+        let ClientMessage::PublishOffer { tracks, .. } = ClientMessage::parse(text).unwrap() else {
+            panic!("wrong variant");
+        };
+        assert_eq!(tracks[0].source, TrackSource::Camera);
+        assert!(!tracks[0].muted);
+    }
+
+    #[test]
+    fn malformed_and_unknown_messages_are_errors() {
+        for bad in [
+            "",
+            "null",
+            "{}",
+            r#"{"type":"nope"}"#,
+            r#"{"type":"chat"}"#,
+            r#"{"type":"chat","text":"x","extra":1}"#,
+            r#"{"type":"update_track","mid":"0","muted":"yes"}"#,
+        ] {
+            assert!(
+                matches!(ClientMessage::parse(bad), Err(ProtocolError::Malformed(_))),
+                "{bad:?} parsed"
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_message_is_refused_before_parsing() {
+        let text = format!(
+            r#"{{"type":"chat","text":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
+        assert_eq!(ClientMessage::parse(&text), Err(ProtocolError::TooBig));
+    }
+
+    #[test]
+    fn server_messages_use_documented_names() {
+        let json = ServerMessage::ParticipantLeft {
+            participant_id: "p1".into(),
+            reason: LeaveReason::TimedOut,
+        }
+        .to_json();
+        assert_eq!(
+            json,
+            r#"{"type":"participant_left","participant_id":"p1","reason":"timed_out"}"#
+        );
+        let json = ServerMessage::error(ErrorCode::PublishNotAllowed, "no").to_json();
+        assert!(json.contains(r#""code":"publish_not_allowed""#));
+    }
+
+    #[test]
+    fn close_codes_are_application_codes_except_standard_ones() {
+        assert_eq!(CloseReason::Left.code(), 1000);
+        assert_eq!(CloseReason::MessageTooBig.code(), 1009);
+        assert_eq!(CloseReason::InvalidToken.code(), 4001);
+        for r in [
+            CloseReason::UnsupportedVersion,
+            CloseReason::InvalidToken,
+            CloseReason::TokenExpired,
+            CloseReason::TokenNotYetValid,
+            CloseReason::WrongRoom,
+            CloseReason::RoomNotFound,
+            CloseReason::Replaced,
+            CloseReason::TimedOut,
+            CloseReason::JoinTimedOut,
+            CloseReason::ExpectedJoin,
+            CloseReason::ShuttingDown,
+            CloseReason::RoomFull,
+            CloseReason::MediaFailed,
+        ] {
+            assert!((4000..5000).contains(&r.code()));
+            assert!(r.text().len() <= 123);
+        }
+    }
+}

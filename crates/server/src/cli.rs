@@ -1,0 +1,156 @@
+//! Command-line interface. Every `serve` flag also has an environment
+//! variable and a key in the TOML config file; flags win over variables,
+//! variables over the file, the file over defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use hotline_auth::{Grants, TokenRequest};
+
+use crate::config::{load_secret, FileConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "hotline", version, about = "Secure, self-hosted video calls")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server and its web client.
+    Serve(ServeArgs),
+    /// Print a signed access token for one room and identity.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// HTTP address; media uses UDP on the same port number (or an
+    /// ephemeral one when this port is 0).
+    #[arg(long, env = "HOTLINE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// TOML configuration file.
+    #[arg(long, env = "HOTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the generated secret and other state live [default: ./hotline-data].
+    #[arg(long, env = "HOTLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Development mode: the start page mints tokens for anyone. Never in production.
+    #[arg(long, env = "HOTLINE_DEV")]
+    pub dev: bool,
+    /// PEM certificate chain: serve HTTPS directly.
+    #[arg(long, env = "HOTLINE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "HOTLINE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// IP address announced to browsers for media, when listening on 0.0.0.0.
+    #[arg(long, env = "HOTLINE_PUBLIC_IP")]
+    pub public_ip: Option<std::net::IpAddr>,
+    /// Seconds of silence after which a participant is removed [default: 20].
+    #[arg(long, env = "HOTLINE_DISCONNECT_TIMEOUT")]
+    pub disconnect_timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[arg(long)]
+    pub room: String,
+    /// Stable identity of the participant (the same identity joining twice
+    /// replaces the older session).
+    #[arg(long)]
+    pub identity: String,
+    /// Display name [default: the identity].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Lifetime: a number with s, m, h or d [default: 1h].
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub ttl: Duration,
+    /// The holder may watch but not send audio or video.
+    #[arg(long)]
+    pub no_publish: bool,
+    /// The holder may send but receives no media.
+    #[arg(long)]
+    pub no_subscribe: bool,
+    /// The holder may not send chat messages.
+    #[arg(long)]
+    pub no_publish_data: bool,
+    #[arg(long, env = "HOTLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[arg(long, env = "HOTLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Parses `90s`, `15m`, `1h`, `2d` (or plain seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 90s, 15m, 1h or 2d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("`{text}` is not a duration like 90s, 15m, 1h or 2d")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `hotline token`: prints the token on stdout and nothing else.
+pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
+    let file = FileConfig::load(args.config.as_deref())?;
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir.clone())
+        .unwrap_or_else(crate::config::default_data_dir);
+    let secret = load_secret(file.secret.as_deref(), &data_dir)?.context(
+        "no signing secret: set HOTLINE_SECRET, or run `hotline serve` once to generate one in the data directory",
+    )?;
+    crate::config::validate_room_name(&args.room).map_err(anyhow::Error::msg)?;
+    let request = TokenRequest {
+        room: args.room,
+        identity: args.identity,
+        name: args.name,
+        ttl_secs: args.ttl.as_secs(),
+        grants: Grants {
+            publish: !args.no_publish,
+            subscribe: !args.no_subscribe,
+            publish_data: !args.no_publish_data,
+        },
+    };
+    println!("{}", request.mint(&secret, unix_now()));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("42"), Ok(Duration::from_secs(42)));
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("5w").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

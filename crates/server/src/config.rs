@@ -1,0 +1,205 @@
+//! Configuration: the TOML file, the signing secret, and the resolved
+//! settings `serve` runs with.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use hotline_auth::Secret;
+use serde::Deserialize;
+
+use crate::cli::ServeArgs;
+
+/// Keys of the TOML config file; each mirrors a flag of `hotline serve`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub dev: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub public_ip: Option<IpAddr>,
+    /// Seconds of silence after which a participant is removed.
+    pub disconnect_timeout: Option<u64>,
+    /// The signing secret (HOTLINE_SECRET wins over it).
+    pub secret: Option<String>,
+    /// Create rooms on first join [default: true].
+    pub auto_create_rooms: Option<bool>,
+    /// Rooms that exist even when `auto_create_rooms` is false.
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    pub max_participants_per_room: Option<usize>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+        let Some(path) = path else {
+            return Ok(FileConfig::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("in config file {}", path.display()))
+    }
+}
+
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("hotline-data")
+}
+
+/// Where a generated secret is kept.
+pub fn secret_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("secret")
+}
+
+/// The signing secret from HOTLINE_SECRET, the config file, or the data
+/// directory, in that order. `None` when there is none yet.
+pub fn load_secret(from_file: Option<&str>, data_dir: &Path) -> anyhow::Result<Option<Secret>> {
+    if let Ok(text) = std::env::var("HOTLINE_SECRET") {
+        return Ok(Some(
+            Secret::new(text.into_bytes()).context("HOTLINE_SECRET must be at least 32 bytes")?,
+        ));
+    }
+    if let Some(text) = from_file {
+        return Ok(Some(
+            Secret::new(text.as_bytes().to_vec()).context("config `secret` must be at least 32 bytes")?,
+        ));
+    }
+    let path = secret_path(data_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(
+            Secret::new(text.trim().as_bytes().to_vec())
+                .with_context(|| format!("secret in {} is too short", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Writes a new random secret to the data directory, readable by the owner only.
+pub fn generate_secret(data_dir: &Path) -> anyhow::Result<(Secret, PathBuf)> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let path = secret_path(data_dir);
+    let text = Secret::generate_text();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    let secret = Secret::new(text.into_bytes()).context("generated secret")?;
+    Ok((secret, path))
+}
+
+/// Room names appear in URLs and logs: keep them short and plain.
+pub fn validate_room_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "room name `{name}` must be 1 to 64 letters, digits, '-', '_' or '.'"
+        ))
+    }
+}
+
+/// Everything `serve` needs, resolved from flags, environment and file.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub dev: bool,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub public_ip: Option<IpAddr>,
+    pub disconnect_timeout: Duration,
+    pub secret_from_file: Option<String>,
+    pub auto_create_rooms: bool,
+    pub rooms: Vec<String>,
+    pub max_participants_per_room: usize,
+}
+
+impl ServerConfig {
+    pub fn resolve(args: ServeArgs) -> anyhow::Result<ServerConfig> {
+        let file = FileConfig::load(args.config.as_deref())?;
+        let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => anyhow::bail!("TLS needs both a certificate and a key"),
+        };
+        for room in &file.rooms {
+            validate_room_name(room).map_err(anyhow::Error::msg)?;
+        }
+        Ok(ServerConfig {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(default_data_dir),
+            dev: args.dev || file.dev.unwrap_or(false),
+            tls,
+            public_ip: args.public_ip.or(file.public_ip),
+            disconnect_timeout: Duration::from_secs(
+                args.disconnect_timeout
+                    .or(file.disconnect_timeout)
+                    .unwrap_or(20)
+                    .max(1),
+            ),
+            secret_from_file: file.secret,
+            auto_create_rooms: file.auto_create_rooms.unwrap_or(true),
+            rooms: file.rooms,
+            max_participants_per_room: file.max_participants_per_room.unwrap_or(100),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_are_plain() {
+        assert!(validate_room_name("board-room_1.a").is_ok());
+        for bad in ["", "a b", "../x", "ü", &"x".repeat(65)] {
+            assert!(validate_room_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn config_file_rejects_unknown_keys() {
+        assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nbogus = 1").is_err());
+        let c: FileConfig =
+            toml::from_str("rooms = [\"a\"]\nauto_create_rooms = false\ndisconnect_timeout = 5")
+                .unwrap();
+        assert_eq!(c.rooms, ["a"]);
+        assert_eq!(c.disconnect_timeout, Some(5));
+    }
+
+    #[test]
+    fn generated_secret_is_private_and_found_again() {
+        let dir = std::env::temp_dir().join(format!("hotline-secret-{}", rand::random::<u64>()));
+        let (_, path) = generate_secret(&dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        if std::env::var("HOTLINE_SECRET").is_err() {
+            assert!(load_secret(None, &dir).unwrap().is_some());
+        }
+        assert!(generate_secret(&dir).is_err(), "never overwrites a secret");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,123 @@
+//! HTTP routes: the web client, a small JSON API, and the signaling socket.
+
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hotline_auth::{Grants, Secret, TokenRequest};
+use hotline_proto::{MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
+use serde::{Deserialize, Serialize};
+use tracing::{debug, info};
+
+use crate::media::MediaHandle;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub secret: Arc<Secret>,
+    pub media: MediaHandle,
+    pub dev: bool,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ws", get(websocket))
+        .route("/api/config", get(client_config))
+        .route("/api/dev/token", post(dev_token))
+        .fallback(get(static_file))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    // Frames over the protocol's limit never reach the parser; a little
+    // headroom lets the parser answer 1009 itself for most oversized messages.
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES * 4)
+        .max_frame_size(MAX_MESSAGE_BYTES * 4)
+        .on_upgrade(move |socket| crate::signaling::handle_socket(socket, state))
+}
+
+async fn static_file(uri: Uri) -> Response {
+    crate::web::serve_file(uri.path())
+}
+
+#[derive(Serialize)]
+struct ClientConfig {
+    dev: bool,
+    protocol_version: u32,
+}
+
+async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
+    Json(ClientConfig {
+        dev: state.dev,
+        protocol_version: PROTOCOL_VERSION,
+    })
+}
+
+#[derive(Deserialize)]
+struct DevTokenRequest {
+    name: String,
+    room: String,
+}
+
+#[derive(Serialize)]
+struct DevTokenResponse {
+    token: String,
+    room: String,
+    identity: String,
+}
+
+/// In `--dev` mode only: anyone may mint a token for any room.
+async fn dev_token(
+    State(state): State<AppState>,
+    Json(req): Json<DevTokenRequest>,
+) -> Result<Json<DevTokenResponse>, (StatusCode, String)> {
+    if !state.dev {
+        return Err((StatusCode::NOT_FOUND, "not found".into()));
+    }
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "a display name must have 1 to 64 characters".into(),
+        ));
+    }
+    crate::config::validate_room_name(&req.room).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    let identity = format!("dev-{:08x}", rand::random::<u32>());
+    let token = TokenRequest {
+        room: req.room.clone(),
+        identity: identity.clone(),
+        name: Some(name.to_string()),
+        ttl_secs: 6 * 3600,
+        grants: Grants::default(),
+    }
+    .mint(&state.secret, crate::cli::unix_now());
+    info!(room = %req.room, %identity, "dev token minted");
+    Ok(Json(DevTokenResponse {
+        token,
+        room: req.room,
+        identity,
+    }))
+}
+
+/// Adds headers every response needs, and logs the request by path only:
+/// query strings may carry tokens and are never logged.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let mut response = next.run(request).await;
+    debug!(%method, %path, status = response.status().as_u16(), "http");
+    let headers = response.headers_mut();
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response.into_response()
+}

@@ -1,0 +1,11 @@
+//! The tokio shell around Hotline's room core: configuration, the media
+//! worker that owns the UDP socket and the rooms, HTTP and WebSocket
+//! signaling, and the embedded web client.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod media;
+pub mod serve;
+pub mod signaling;
+pub mod web;

@@ -1,0 +1,170 @@
+//! `hotline serve`: binds the sockets, starts the media worker and the HTTP
+//! server, and runs until stopped.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use anyhow::Context;
+use hotline_auth::Secret;
+use hotline_sfu::RoomConfig;
+use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
+use tracing::info;
+
+use crate::cli::ServeArgs;
+use crate::config::{generate_secret, load_secret, ServerConfig};
+use crate::http::{router, AppState};
+use crate::media::{MediaWorker, RoomPolicy};
+
+/// Entry point of `hotline serve`.
+pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let config = ServerConfig::resolve(args)?;
+    let secret = match load_secret(config.secret_from_file.as_deref(), &config.data_dir)? {
+        Some(secret) => secret,
+        None => {
+            let (secret, path) = generate_secret(&config.data_dir)?;
+            println!("Generated a new signing secret in {}", path.display());
+            secret
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let server = start(config, secret).await?;
+        println!("Hotline is listening on {}", server.url);
+        if server.dev {
+            println!("Development mode: open {} to start a call", server.url);
+        }
+        shutdown_signal().await;
+        info!("shutting down");
+        server.stop();
+        Ok(())
+    })
+}
+
+fn init_tracing() {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,dimpl=warn"));
+    let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A started server.
+pub struct RunningServer {
+    /// Base URL of the web client, e.g. `http://127.0.0.1:8080/`.
+    pub url: String,
+    pub http_addr: SocketAddr,
+    pub media_addr: SocketAddr,
+    pub dev: bool,
+    stop: oneshot::Sender<()>,
+}
+
+impl RunningServer {
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+    }
+}
+
+/// Binds the sockets and spawns the server's tasks on the current runtime.
+pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let http_addr = listener.local_addr()?;
+
+    let announced_ip = match (config.listen.ip().is_unspecified(), config.public_ip) {
+        (_, Some(ip)) => ip,
+        (false, None) => config.listen.ip(),
+        (true, None) => anyhow::bail!(
+            "listening on all interfaces needs --public-ip: the address browsers reach for media"
+        ),
+    };
+    // Media on the same port number over UDP, unless the port was left to
+    // the system.
+    let udp_port = if config.listen.port() == 0 { 0 } else { http_addr.port() };
+    let udp_bind = SocketAddr::new(config.listen.ip(), udp_port);
+    let udp = UdpSocket::bind(udp_bind)
+        .await
+        .with_context(|| format!("cannot bind media port {udp_bind}/udp"))?;
+    let media_addr = SocketAddr::new(announced_ip, udp.local_addr()?.port());
+
+    let policy = RoomPolicy {
+        auto_create: config.auto_create_rooms,
+        configured: config.rooms.clone(),
+        room: RoomConfig {
+            disconnect_timeout: config.disconnect_timeout,
+            max_participants: config.max_participants_per_room,
+            ..RoomConfig::default()
+        },
+    };
+    hotline_sfu::init_crypto();
+    let (worker, media) = MediaWorker::new(udp, media_addr, policy);
+    tokio::spawn(worker.run());
+
+    let state = AppState {
+        secret: Arc::new(secret),
+        media,
+        dev: config.dev,
+    };
+    let app = router(state);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let host = if http_addr.ip().is_unspecified() {
+        announced_ip
+    } else {
+        http_addr.ip()
+    };
+    let url = format!("{scheme}://{}/", SocketAddr::new(host, http_addr.port()));
+
+    match &config.tls {
+        Some((cert, key)) => {
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .context("loading TLS certificate and key")?;
+            let handle = axum_server::Handle::new();
+            let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+            tokio::spawn(async move {
+                let _ = stopped.await;
+                handle.shutdown();
+            });
+            tokio::spawn(server.serve(app.into_make_service()));
+        }
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        }
+    }
+    info!(%http_addr, %media_addr, dev = config.dev, tls = config.tls.is_some(), "server started");
+    Ok(RunningServer {
+        url,
+        http_addr,
+        media_addr,
+        dev: config.dev,
+        stop,
+    })
+}

@@ -1,0 +1,28 @@
+//! The sans-IO media plane and room core of Hotline.
+//!
+//! A [`Room`] owns its participants, each with two str0m peer connections
+//! (publisher: media from the browser; subscriber: media to the browser), the
+//! tracks they publish and the subscriptions of the others to those tracks.
+//! Nothing here touches a socket or the clock: the shell passes time, packets
+//! and signaling messages in (`handle_*`) and polls what must leave
+//! (`poll_output`, `poll_timeout`). Tests drive the same code in simulated time.
+//!
+//! Vocabulary: a participant *publishes* tracks; the others *subscribe* to
+//! them. See `docs/glossary.md`.
+
+mod ids;
+mod participant;
+mod peer;
+mod room;
+
+pub use ids::{ParticipantId, TrackId};
+pub use room::{JoinError, JoinRequest, Room, RoomConfig, RoomOutput};
+
+use std::sync::Once;
+
+/// Installs str0m's process-wide crypto provider (aws-lc-rs). Idempotent;
+/// call it before building any room.
+pub fn init_crypto() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+}

@@ -1,0 +1,125 @@
+//! A participant: its two connections, what it publishes and what it receives.
+
+use std::time::Instant;
+
+use hotline_proto::{
+    ConnectionState, Grants, ParticipantInfo, SubscribedTrack, TrackInfo, TrackKind, TrackSource,
+};
+use str0m::change::SdpPendingOffer;
+use str0m::media::Mid;
+
+use crate::ids::{ParticipantId, TrackId};
+use crate::peer::Peer;
+
+/// A track this participant publishes (an up-track, from its browser).
+pub(crate) struct PublishedTrack {
+    pub id: TrackId,
+    /// The transceiver's mid in the publisher connection.
+    pub mid: Mid,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    pub muted: bool,
+    /// Throttles keyframe requests so that many subscribers asking at once
+    /// cost the publisher one keyframe.
+    pub last_keyframe_request: Option<Instant>,
+}
+
+/// Where a subscription stands in the subscriber connection's negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubscriptionState {
+    /// Wants an m-line in the next offer.
+    ToOpen,
+    /// Offered with this mid, answer pending.
+    Negotiating(Mid),
+    /// Media flows on this mid.
+    Open(Mid),
+    /// The track is gone; its m-line must be stopped in the next offer.
+    ToStop(Mid),
+    /// Stopped in the offer in flight; removed once answered.
+    NegotiatingStop(Mid),
+}
+
+/// One track of another participant that this participant receives (a
+/// down-track).
+pub(crate) struct Subscription {
+    pub track: TrackId,
+    pub publisher: ParticipantId,
+    pub kind: TrackKind,
+    pub source: TrackSource,
+    pub state: SubscriptionState,
+}
+
+impl Subscription {
+    /// The mid on which media is (or will be) written.
+    pub fn live_mid(&self) -> Option<Mid> {
+        match self.state {
+            SubscriptionState::Negotiating(m) | SubscriptionState::Open(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) struct Participant {
+    pub id: ParticipantId,
+    pub identity: String,
+    pub name: String,
+    pub grants: Grants,
+    pub span: tracing::Span,
+    pub connection: ConnectionState,
+    /// Last signaling message seen: the heartbeat that tells us it is alive.
+    pub last_seen: Instant,
+    /// Created on the first `publish_offer` (never without the publish grant).
+    pub publisher: Option<Peer>,
+    pub subscriber: Peer,
+    /// Whether the subscriber connection's data channel has been offered
+    /// (it goes into the first offer only).
+    pub offered_channel: bool,
+    pub published: Vec<PublishedTrack>,
+    pub subscriptions: Vec<Subscription>,
+    /// The subscriber offer in flight; at most one at a time.
+    pub pending_offer: Option<SdpPendingOffer>,
+}
+
+impl Participant {
+    pub fn info(&self) -> ParticipantInfo {
+        ParticipantInfo {
+            participant_id: self.id.to_string(),
+            identity: self.identity.clone(),
+            name: self.name.clone(),
+            connection: self.connection,
+            tracks: self
+                .published
+                .iter()
+                .map(|t| TrackInfo {
+                    track_id: t.id.to_string(),
+                    kind: t.kind,
+                    source: t.source,
+                    muted: t.muted,
+                })
+                .collect(),
+        }
+    }
+
+    /// The m-line to track map sent with a subscriber offer.
+    pub fn subscribed_tracks(&self) -> Vec<SubscribedTrack> {
+        self.subscriptions
+            .iter()
+            .filter_map(|s| {
+                Some(SubscribedTrack {
+                    mid: s.live_mid()?.to_string(),
+                    track_id: s.track.to_string(),
+                    participant_id: s.publisher.to_string(),
+                    kind: s.kind,
+                    source: s.source,
+                })
+            })
+            .collect()
+    }
+
+    pub fn peer_mut(&mut self, role: crate::peer::PeerRole) -> Option<&mut Peer> {
+        match role {
+            crate::peer::PeerRole::Publisher => self.publisher.as_mut(),
+            crate::peer::PeerRole::Subscriber => Some(&mut self.subscriber),
+        }
+    }
+}

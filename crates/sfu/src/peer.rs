@@ -1,0 +1,102 @@
+//! One str0m peer connection and the bookkeeping the room needs around it.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+/// Which of a participant's two connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum PeerRole {
+    /// Media from the browser; the browser offers.
+    Publisher,
+    /// Media to the browser; the server offers.
+    Subscriber,
+}
+
+/// A datagram leaving the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub source: SocketAddr,
+    pub destination: SocketAddr,
+    pub contents: Vec<u8>,
+}
+
+pub(crate) struct Peer {
+    pub rtc: Rtc,
+    /// When str0m next wants `Input::Timeout`; `None` until first polled.
+    pub next_timeout: Option<Instant>,
+}
+
+impl Peer {
+    /// A server-side peer: ICE-lite (the browser always initiates checks, so it
+    /// never has to send us its candidates) with the server's host candidates.
+    pub fn new(now: Instant, candidates: &[SocketAddr]) -> Peer {
+        let mut rtc = Rtc::builder().set_ice_lite(true).build(now);
+        for addr in candidates {
+            match Candidate::host(*addr, "udp") {
+                Ok(c) => {
+                    rtc.add_local_candidate(c);
+                }
+                Err(e) => tracing::warn!(%addr, "unusable host candidate: {e}"),
+            }
+        }
+        Peer {
+            rtc,
+            next_timeout: Some(now),
+        }
+    }
+
+    pub fn receive_input<'a>(
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &'a [u8],
+    ) -> Option<Input<'a>> {
+        // Bytes that are not STUN, DTLS or (S)RTP(C) are dropped here.
+        let contents = contents.try_into().ok()?;
+        Some(Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination,
+                contents,
+            },
+        ))
+    }
+
+    /// Feeds input; an error means the connection is beyond repair.
+    pub fn handle_input(&mut self, input: Input) -> Result<(), str0m::RtcError> {
+        if !self.rtc.is_alive() {
+            return Ok(());
+        }
+        self.rtc.handle_input(input)
+    }
+
+    /// Polls until str0m has nothing more to say before its next timeout.
+    /// Transmits go to `transmits`, events to `events`.
+    pub fn drain(
+        &mut self,
+        transmits: &mut Vec<Transmit>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), str0m::RtcError> {
+        while self.rtc.is_alive() {
+            match self.rtc.poll_output()? {
+                Output::Timeout(t) => {
+                    self.next_timeout = Some(t);
+                    return Ok(());
+                }
+                Output::Transmit(t) => transmits.push(Transmit {
+                    source: t.source,
+                    destination: t.destination,
+                    contents: t.contents.to_vec(),
+                }),
+                Output::Event(e) => events.push(e),
+            }
+        }
+        self.next_timeout = None;
+        Ok(())
+    }
+}

@@ -1,0 +1,888 @@
+//! The room core: participants, their tracks, and forwarding between them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hotline_proto::{
+    ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, LeaveReason, PublishedTrack,
+    ServerMessage, TrackKind, MAX_CHAT_CHARS, PROTOCOL_VERSION,
+};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::{Event, Input};
+use tracing::{debug, info, info_span, warn};
+
+use crate::ids::{ParticipantId, TrackId};
+use crate::participant::{self, Participant, Subscription, SubscriptionState};
+use crate::peer::{Peer, PeerRole, Transmit};
+
+/// Most tracks one participant may publish at once (camera, microphone,
+/// screen, screen audio, and room to spare).
+const MAX_PUBLISHED_TRACKS: usize = 8;
+
+/// Label of the data channel every subscriber connection opens, so that ICE
+/// and DTLS are up before the first track arrives.
+const SUBSCRIBER_CHANNEL: &str = "hotline";
+
+/// How a room behaves; the same for every room of a server.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// The server's UDP addresses, offered as ICE host candidates.
+    pub candidates: Vec<SocketAddr>,
+    /// Silence after which a participant shows as reconnecting.
+    pub reconnecting_after: Duration,
+    /// Silence after which a participant is removed.
+    pub disconnect_timeout: Duration,
+    pub max_participants: usize,
+    /// Shortest interval between two keyframe requests for one track.
+    pub keyframe_request_interval: Duration,
+}
+
+impl Default for RoomConfig {
+    fn default() -> Self {
+        RoomConfig {
+            candidates: Vec::new(),
+            reconnecting_after: Duration::from_secs(5),
+            disconnect_timeout: Duration::from_secs(20),
+            max_participants: 100,
+            keyframe_request_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Who joins: the verified content of an access token.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub identity: String,
+    pub name: String,
+    pub grants: Grants,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinError {
+    #[error("room is full")]
+    RoomFull,
+}
+
+impl JoinError {
+    pub fn close_reason(self) -> CloseReason {
+        match self {
+            JoinError::RoomFull => CloseReason::RoomFull,
+        }
+    }
+}
+
+/// What the room asks its shell to do.
+#[derive(Debug)]
+pub enum RoomOutput {
+    /// Send a datagram.
+    Transmit(Transmit),
+    /// Send a signaling message to one participant.
+    Signal {
+        to: ParticipantId,
+        message: ServerMessage,
+    },
+    /// Close a participant's signaling connection; the participant is
+    /// already gone from the room.
+    Close {
+        participant: ParticipantId,
+        reason: CloseReason,
+    },
+}
+
+pub struct Room {
+    name: String,
+    config: RoomConfig,
+    span: tracing::Span,
+    /// Ordered, so that simulated runs iterate the same way every time.
+    participants: BTreeMap<ParticipantId, Participant>,
+    /// Remote address of each connection seen so far.
+    routes: HashMap<SocketAddr, (ParticipantId, PeerRole)>,
+    /// Connections that got input or media to send and must be polled.
+    dirty: BTreeSet<(ParticipantId, PeerRole)>,
+    outputs: VecDeque<RoomOutput>,
+    /// A moment in both clocks, to stamp chat messages with wall-clock time.
+    clock_origin: (Instant, u64),
+}
+
+impl Room {
+    /// `unix_ms_at_now` is the wall-clock time at `now`, in Unix milliseconds.
+    pub fn new(name: &str, config: RoomConfig, now: Instant, unix_ms_at_now: u64) -> Room {
+        Room {
+            span: info_span!("room", room = %name),
+            name: name.to_string(),
+            config,
+            participants: BTreeMap::new(),
+            routes: HashMap::new(),
+            dirty: BTreeSet::new(),
+            outputs: VecDeque::new(),
+            clock_origin: (now, unix_ms_at_now),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.participants.is_empty()
+    }
+
+    pub fn participant_count(&self) -> usize {
+        self.participants.len()
+    }
+
+    pub fn participant_ids(&self) -> impl Iterator<Item = &ParticipantId> {
+        self.participants.keys()
+    }
+
+    /// Adds a participant. A participant with the same identity is replaced.
+    pub fn join(&mut self, now: Instant, req: JoinRequest) -> Result<ParticipantId, JoinError> {
+        let _room = self.span.clone().entered();
+        if let Some(old) = self
+            .participants
+            .values()
+            .find(|p| p.identity == req.identity)
+            .map(|p| p.id.clone())
+        {
+            info!(participant = %old, "replaced by a newer session of the same identity");
+            self.remove(now, &old, LeaveReason::Replaced, Some(CloseReason::Replaced));
+        }
+        if self.participants.len() >= self.config.max_participants {
+            return Err(JoinError::RoomFull);
+        }
+
+        let id = ParticipantId::random();
+        let span = info_span!(parent: &self.span, "participant", id = %id, identity = %req.identity);
+        span.in_scope(|| info!(name = %req.name, grants = ?req.grants, "joined"));
+
+        let subscriptions = if req.grants.subscribe {
+            self.participants
+                .values()
+                .flat_map(|p| {
+                    p.published.iter().map(|t| Subscription {
+                        track: t.id.clone(),
+                        publisher: p.id.clone(),
+                        kind: t.kind,
+                        source: t.source,
+                        state: SubscriptionState::ToOpen,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let others = self.participants.values().map(|p| p.info()).collect();
+        let participant = Participant {
+            id: id.clone(),
+            identity: req.identity,
+            name: req.name,
+            grants: req.grants,
+            span,
+            connection: ConnectionState::Connected,
+            last_seen: now,
+            publisher: None,
+            subscriber: Peer::new(now, &self.config.candidates),
+            offered_channel: false,
+            published: Vec::new(),
+            subscriptions,
+            pending_offer: None,
+        };
+        let info = participant.info();
+        self.signal(
+            &id,
+            ServerMessage::Welcome {
+                protocol_version: PROTOCOL_VERSION,
+                participant_id: id.to_string(),
+                room: self.name.clone(),
+                identity: participant.identity.clone(),
+                name: participant.name.clone(),
+                grants: participant.grants,
+                participants: others,
+                disconnect_timeout_ms: self.config.disconnect_timeout.as_millis() as u64,
+            },
+        );
+        self.participants.insert(id.clone(), participant);
+        self.broadcast(
+            Some(&id),
+            ServerMessage::ParticipantJoined { participant: info },
+        );
+        self.negotiate_subscriber(&id);
+        self.drive(now);
+        Ok(id)
+    }
+
+    /// A signaling message from a participant.
+    pub fn handle_signal(&mut self, now: Instant, from: &ParticipantId, message: ClientMessage) {
+        let _room = self.span.clone().entered();
+        let Some(p) = self.participants.get_mut(from) else {
+            return;
+        };
+        let _p = p.span.clone().entered();
+        debug!(kind = message.kind(), "signal");
+        p.last_seen = now;
+        if p.connection == ConnectionState::Reconnecting {
+            p.connection = ConnectionState::Connected;
+            info!("connection restored");
+            self.broadcast_update(from);
+        }
+
+        match message {
+            ClientMessage::Join { .. } => self.signal_error(
+                from,
+                ErrorCode::UnexpectedMessage,
+                "already joined: join is only the first message",
+            ),
+            ClientMessage::Ping => self.signal(from, ServerMessage::Pong),
+            ClientMessage::Leave => {
+                self.remove(now, from, LeaveReason::Left, Some(CloseReason::Left))
+            }
+            ClientMessage::Chat { text } => self.handle_chat(now, from, text),
+            ClientMessage::UpdateTrack { mid, muted } => self.handle_update_track(from, &mid, muted),
+            ClientMessage::SubscriberAnswer { sdp } => self.handle_subscriber_answer(now, from, &sdp),
+            ClientMessage::PublishOffer { sdp, tracks } => {
+                self.handle_publish_offer(now, from, &sdp, tracks)
+            }
+        }
+        self.drive(now);
+    }
+
+    /// The participant's signaling connection closed. `clean` means a close
+    /// frame arrived (tab closed, navigation): the participant is gone. An
+    /// abrupt loss leaves it reconnecting until the disconnect timeout.
+    pub fn handle_disconnect(&mut self, now: Instant, who: &ParticipantId, clean: bool) {
+        let _room = self.span.clone().entered();
+        if clean {
+            self.remove(now, who, LeaveReason::Disconnected, None);
+        } else if let Some(p) = self.participants.get_mut(who) {
+            if p.connection == ConnectionState::Connected {
+                p.span.in_scope(|| info!("signaling lost, reconnecting"));
+                p.connection = ConnectionState::Reconnecting;
+                self.broadcast_update(who);
+            }
+        }
+        self.drive(now);
+    }
+
+    /// A datagram from the network. Returns false when no connection of this
+    /// room claims it.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) -> bool {
+        let Some(input) = Peer::receive_input(now, source, destination, contents) else {
+            return false;
+        };
+        let target = match self.routes.get(&source) {
+            Some(target) => Some(target.clone()),
+            None => self.find_owner(&input),
+        };
+        let Some((id, role)) = target else {
+            return false;
+        };
+        self.routes.insert(source, (id.clone(), role));
+        let _room = self.span.clone().entered();
+        if let Some(peer) = self.participants.get_mut(&id).and_then(|p| p.peer_mut(role)) {
+            if let Err(e) = peer.handle_input(input) {
+                debug!(participant = %id, ?role, "bad datagram: {e}");
+            }
+            self.dirty.insert((id, role));
+        }
+        self.drive(now);
+        true
+    }
+
+    /// Advances time: str0m timers, heartbeat checks.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let _room = self.span.clone().entered();
+        for p in self.participants.values_mut() {
+            for role in [PeerRole::Publisher, PeerRole::Subscriber] {
+                let Some(peer) = p.peer_mut(role) else {
+                    continue;
+                };
+                if peer.next_timeout.is_some_and(|t| t <= now) {
+                    if let Err(e) = peer.handle_input(Input::Timeout(now)) {
+                        peer.rtc.disconnect();
+                        p.span.in_scope(|| warn!(?role, "connection failed: {e}"));
+                    }
+                    self.dirty.insert((p.id.clone(), role));
+                }
+            }
+        }
+        self.check_liveness(now);
+        self.drive(now);
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<RoomOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// When `handle_timeout` must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.participants
+            .values()
+            .flat_map(|p| {
+                let liveness = match p.connection {
+                    ConnectionState::Connected => p.last_seen + self.config.reconnecting_after,
+                    ConnectionState::Reconnecting => p.last_seen + self.config.disconnect_timeout,
+                };
+                [
+                    p.publisher.as_ref().and_then(|peer| peer.next_timeout),
+                    p.subscriber.next_timeout,
+                    Some(liveness),
+                ]
+            })
+            .flatten()
+            .min()
+    }
+
+    fn find_owner(&self, input: &Input) -> Option<(ParticipantId, PeerRole)> {
+        self.participants.values().find_map(|p| {
+            if p.subscriber.rtc.accepts(input) {
+                Some((p.id.clone(), PeerRole::Subscriber))
+            } else if p.publisher.as_ref().is_some_and(|peer| peer.rtc.accepts(input)) {
+                Some((p.id.clone(), PeerRole::Publisher))
+            } else {
+                None
+            }
+        })
+    }
+
+    fn check_liveness(&mut self, now: Instant) {
+        let mut timed_out = Vec::new();
+        let mut reconnecting = Vec::new();
+        for p in self.participants.values_mut() {
+            let silent = now.saturating_duration_since(p.last_seen);
+            if silent >= self.config.disconnect_timeout {
+                timed_out.push(p.id.clone());
+            } else if silent >= self.config.reconnecting_after
+                && p.connection == ConnectionState::Connected
+            {
+                p.span.in_scope(|| info!(silent_ms = silent.as_millis() as u64, "reconnecting"));
+                p.connection = ConnectionState::Reconnecting;
+                reconnecting.push(p.id.clone());
+            }
+        }
+        for id in reconnecting {
+            self.broadcast_update(&id);
+        }
+        for id in timed_out {
+            self.remove(now, &id, LeaveReason::TimedOut, Some(CloseReason::TimedOut));
+        }
+    }
+
+    /// Removes a participant, stops its tracks at every subscriber and tells
+    /// the others.
+    fn remove(
+        &mut self,
+        _now: Instant,
+        id: &ParticipantId,
+        reason: LeaveReason,
+        close: Option<CloseReason>,
+    ) {
+        let Some(mut gone) = self.participants.remove(id) else {
+            return;
+        };
+        gone.span.in_scope(|| info!(?reason, "left"));
+        gone.subscriber.rtc.disconnect();
+        if let Some(publisher) = gone.publisher.as_mut() {
+            publisher.rtc.disconnect();
+        }
+        self.routes.retain(|_, (owner, _)| owner != id);
+        self.dirty.retain(|(owner, _)| owner != id);
+        let subscribers: Vec<ParticipantId> = self.participants.keys().cloned().collect();
+        for sub in &subscribers {
+            self.unsubscribe(sub, |s| &s.publisher == id);
+            self.negotiate_subscriber(sub);
+        }
+        self.broadcast(
+            None,
+            ServerMessage::ParticipantLeft {
+                participant_id: id.to_string(),
+                reason,
+            },
+        );
+        if let Some(reason) = close {
+            self.outputs.push_back(RoomOutput::Close {
+                participant: id.clone(),
+                reason,
+            });
+        }
+    }
+
+    /// Marks the matching subscriptions of `subscriber` for stopping.
+    fn unsubscribe(&mut self, subscriber: &ParticipantId, matches: impl Fn(&Subscription) -> bool) {
+        let Some(p) = self.participants.get_mut(subscriber) else {
+            return;
+        };
+        p.subscriptions.retain_mut(|s| {
+            if !matches(s) {
+                return true;
+            }
+            match s.state {
+                SubscriptionState::ToOpen => false,
+                SubscriptionState::Negotiating(m) | SubscriptionState::Open(m) => {
+                    s.state = SubscriptionState::ToStop(m);
+                    true
+                }
+                SubscriptionState::ToStop(_) | SubscriptionState::NegotiatingStop(_) => true,
+            }
+        });
+    }
+
+    fn handle_chat(&mut self, now: Instant, from: &ParticipantId, text: String) {
+        let Some(p) = self.participants.get(from) else {
+            return;
+        };
+        if !p.grants.publish_data {
+            return self.signal_error(
+                from,
+                ErrorCode::DataNotAllowed,
+                "your invitation does not allow sending messages",
+            );
+        }
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
+            return self.signal_error(
+                from,
+                ErrorCode::InvalidChat,
+                format!("a message must have 1 to {MAX_CHAT_CHARS} characters"),
+            );
+        }
+        let sent_at_ms = self.clock_origin.1
+            + now.saturating_duration_since(self.clock_origin.0).as_millis() as u64;
+        let message = ServerMessage::Chat {
+            from: from.to_string(),
+            name: p.name.clone(),
+            text: text.to_string(),
+            sent_at_ms,
+        };
+        self.broadcast(None, message);
+    }
+
+    fn handle_update_track(&mut self, from: &ParticipantId, mid: &str, muted: bool) {
+        let Some(p) = self.participants.get_mut(from) else {
+            return;
+        };
+        let mid = Mid::from(mid);
+        let Some(track) = p.published.iter_mut().find(|t| t.mid == mid) else {
+            return self.signal_error(from, ErrorCode::UnknownTrack, "no published track has this mid");
+        };
+        if track.muted != muted {
+            track.muted = muted;
+            info!(track = %track.id, muted, "mute changed");
+            self.broadcast_update(from);
+        }
+    }
+
+    fn handle_subscriber_answer(&mut self, now: Instant, from: &ParticipantId, sdp: &str) {
+        let Some(p) = self.participants.get_mut(from) else {
+            return;
+        };
+        let Some(pending) = p.pending_offer.take() else {
+            return self.signal_error(from, ErrorCode::UnexpectedMessage, "no subscriber offer is pending");
+        };
+        let accepted = SdpAnswer::from_sdp_string(sdp)
+            .map_err(|e| e.to_string())
+            .and_then(|answer| {
+                p.subscriber
+                    .rtc
+                    .sdp_api()
+                    .accept_answer(pending, answer)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = accepted {
+            warn!("subscriber answer refused: {e}");
+            // Put the offered tracks back in line for the next offer.
+            for s in &mut p.subscriptions {
+                match s.state {
+                    SubscriptionState::Negotiating(_) => s.state = SubscriptionState::ToOpen,
+                    SubscriptionState::NegotiatingStop(m) => s.state = SubscriptionState::ToStop(m),
+                    _ => {}
+                }
+            }
+            return self.signal_error(from, ErrorCode::InvalidSdp, format!("answer refused: {e}"));
+        }
+        let mut opened = Vec::new();
+        p.subscriptions.retain_mut(|s| match s.state {
+            SubscriptionState::Negotiating(m) => {
+                s.state = SubscriptionState::Open(m);
+                if s.kind == TrackKind::Video {
+                    opened.push(s.track.clone());
+                }
+                true
+            }
+            SubscriptionState::NegotiatingStop(_) => false,
+            _ => true,
+        });
+        self.dirty.insert((from.clone(), PeerRole::Subscriber));
+        // A new subscriber needs a keyframe to start decoding.
+        for track in opened {
+            self.request_keyframe(now, &track);
+        }
+        self.negotiate_subscriber(from);
+    }
+
+    fn handle_publish_offer(
+        &mut self,
+        now: Instant,
+        from: &ParticipantId,
+        sdp: &str,
+        tracks: Vec<PublishedTrack>,
+    ) {
+        let candidates = &self.config.candidates;
+        let Some(p) = self.participants.get_mut(from) else {
+            return;
+        };
+        if !p.grants.publish {
+            warn!("publish refused: no publish grant");
+            return self.signal_error(
+                from,
+                ErrorCode::PublishNotAllowed,
+                "your invitation does not allow sending audio or video",
+            );
+        }
+        if tracks.len() > MAX_PUBLISHED_TRACKS {
+            return self.signal_error(
+                from,
+                ErrorCode::MalformedMessage,
+                format!("at most {MAX_PUBLISHED_TRACKS} tracks can be published"),
+            );
+        }
+        let offer = match SdpOffer::from_sdp_string(sdp) {
+            Ok(offer) => offer,
+            Err(e) => {
+                return self.signal_error(from, ErrorCode::InvalidSdp, format!("offer refused: {e}"))
+            }
+        };
+        let publisher = p
+            .publisher
+            .get_or_insert_with(|| Peer::new(now, candidates));
+        let answer = match publisher.rtc.sdp_api().accept_offer(offer) {
+            Ok(answer) => answer,
+            Err(e) => {
+                return self.signal_error(from, ErrorCode::InvalidSdp, format!("offer refused: {e}"))
+            }
+        };
+        self.dirty.insert((from.clone(), PeerRole::Publisher));
+        self.signal(
+            from,
+            ServerMessage::PublishAnswer {
+                sdp: answer.to_sdp_string(),
+            },
+        );
+        self.reconcile_published(from, tracks);
+    }
+
+    /// Makes the published tracks match the client's list, keeping only those
+    /// the accepted offer really carries, and updates every subscriber.
+    fn reconcile_published(&mut self, from: &ParticipantId, tracks: Vec<PublishedTrack>) {
+        let Some(p) = self.participants.get_mut(from) else {
+            return;
+        };
+        let Some(publisher) = p.publisher.as_ref() else {
+            return;
+        };
+        let mut wanted: Vec<(Mid, PublishedTrack)> = Vec::new();
+        for t in tracks {
+            let mid = Mid::from(t.mid.as_str());
+            let Some(media) = publisher.rtc.media(mid) else {
+                warn!(mid = %t.mid, "published track has no m-line in the offer; ignored");
+                continue;
+            };
+            let kind_matches = matches!(
+                (media.kind(), t.kind),
+                (MediaKind::Audio, TrackKind::Audio) | (MediaKind::Video, TrackKind::Video)
+            );
+            let receives = matches!(media.direction(), Direction::RecvOnly | Direction::SendRecv);
+            if !kind_matches || !receives || wanted.iter().any(|(m, _)| *m == mid) {
+                warn!(mid = %t.mid, "published track does not match its m-line; ignored");
+                continue;
+            }
+            wanted.push((mid, t));
+        }
+
+        let mut removed = Vec::new();
+        p.published.retain(|t| {
+            let keep = wanted.iter().any(|(m, _)| *m == t.mid);
+            if !keep {
+                info!(track = %t.id, "unpublished");
+                removed.push(t.id.clone());
+            }
+            keep
+        });
+        let mut added = Vec::new();
+        for (mid, t) in wanted {
+            if let Some(existing) = p.published.iter_mut().find(|e| e.mid == mid) {
+                existing.muted = t.muted;
+                continue;
+            }
+            let id = TrackId::new(from, &mid);
+            info!(track = %id, kind = ?t.kind, source = ?t.source, "published");
+            added.push(Subscription {
+                track: id.clone(),
+                publisher: from.clone(),
+                kind: t.kind,
+                source: t.source,
+                state: SubscriptionState::ToOpen,
+            });
+            p.published.push(participant::PublishedTrack {
+                id,
+                mid,
+                kind: t.kind,
+                source: t.source,
+                muted: t.muted,
+                last_keyframe_request: None,
+            });
+        }
+
+        let others: Vec<ParticipantId> = self
+            .participants
+            .keys()
+            .filter(|id| *id != from)
+            .cloned()
+            .collect();
+        for other in &others {
+            self.unsubscribe(other, |s| removed.contains(&s.track));
+            if let Some(o) = self.participants.get_mut(other) {
+                if o.grants.subscribe {
+                    o.subscriptions.extend(added.iter().map(Subscription::clone_pending));
+                }
+            }
+            self.negotiate_subscriber(other);
+        }
+        self.broadcast_update(from);
+    }
+
+    /// Sends a subscriber offer if tracks wait for an m-line (or for stopping)
+    /// and no offer is in flight.
+    fn negotiate_subscriber(&mut self, id: &ParticipantId) {
+        let Some(p) = self.participants.get_mut(id) else {
+            return;
+        };
+        if p.pending_offer.is_some() {
+            return;
+        }
+        let mut api = p.subscriber.rtc.sdp_api();
+        if !p.offered_channel {
+            api.add_channel(SUBSCRIBER_CHANNEL.to_string());
+        }
+        for s in &mut p.subscriptions {
+            match s.state {
+                SubscriptionState::ToOpen => {
+                    let kind = match s.kind {
+                        TrackKind::Audio => MediaKind::Audio,
+                        TrackKind::Video => MediaKind::Video,
+                    };
+                    let mid = api.add_media(
+                        kind,
+                        Direction::SendOnly,
+                        Some(s.publisher.to_string()),
+                        Some(s.track.to_string()),
+                        None,
+                    );
+                    s.state = SubscriptionState::Negotiating(mid);
+                }
+                SubscriptionState::ToStop(m) => {
+                    api.stop_media(m);
+                    s.state = SubscriptionState::NegotiatingStop(m);
+                }
+                _ => {}
+            }
+        }
+        if !api.has_changes() {
+            return;
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return;
+        };
+        p.offered_channel = true;
+        p.pending_offer = Some(pending);
+        let tracks = p.subscribed_tracks();
+        p.span
+            .in_scope(|| debug!(tracks = tracks.len(), "subscriber offer"));
+        self.dirty.insert((id.clone(), PeerRole::Subscriber));
+        self.signal(
+            id,
+            ServerMessage::SubscriberOffer {
+                sdp: offer.to_sdp_string(),
+                tracks,
+            },
+        );
+    }
+
+    /// Asks a track's publisher for a keyframe, at most once per interval.
+    fn request_keyframe(&mut self, now: Instant, track: &TrackId) {
+        let interval = self.config.keyframe_request_interval;
+        let Some(p) = self.participants.values_mut().find(|p| {
+            p.published.iter().any(|t| &t.id == track)
+        }) else {
+            return;
+        };
+        let Some(t) = p.published.iter_mut().find(|t| &t.id == track) else {
+            return;
+        };
+        if t.last_keyframe_request.is_some_and(|at| now < at + interval) {
+            return;
+        }
+        let Some(mut writer) = p.publisher.as_mut().and_then(|peer| peer.rtc.writer(t.mid)) else {
+            return;
+        };
+        match writer.request_keyframe(None, KeyframeRequestKind::Pli) {
+            Ok(()) => {
+                t.last_keyframe_request = Some(now);
+                debug!(track = %track, "keyframe requested");
+                self.dirty.insert((p.id.clone(), PeerRole::Publisher));
+            }
+            Err(e) => debug!(track = %track, "keyframe request failed: {e}"),
+        }
+    }
+
+    /// Polls every connection that has work until none has, handling the
+    /// events they raise (which may give other connections work).
+    fn drive(&mut self, now: Instant) {
+        let mut transmits = Vec::new();
+        let mut events = Vec::new();
+        while let Some((id, role)) = self.dirty.pop_first() {
+            let Some(p) = self.participants.get_mut(&id) else {
+                continue;
+            };
+            let Some(peer) = p.peer_mut(role) else {
+                continue;
+            };
+            let drained = peer.drain(&mut transmits, &mut events);
+            if drained.is_err() {
+                peer.rtc.disconnect();
+            }
+            let failed = !peer.rtc.is_alive();
+            if let Err(e) = drained {
+                p.span.in_scope(|| warn!(?role, "connection failed: {e}"));
+            }
+            self.outputs
+                .extend(transmits.drain(..).map(RoomOutput::Transmit));
+            for event in events.drain(..) {
+                self.handle_event(now, &id, role, event);
+            }
+            if failed {
+                self.remove(now, &id, LeaveReason::Disconnected, Some(CloseReason::MediaFailed));
+            }
+        }
+    }
+
+    fn handle_event(&mut self, now: Instant, id: &ParticipantId, role: PeerRole, event: Event) {
+        match event {
+            Event::MediaData(data) => self.forward(now, id, data),
+            Event::KeyframeRequest(req) => {
+                let track = self.participants.get(id).and_then(|p| {
+                    p.subscriptions
+                        .iter()
+                        .find(|s| s.live_mid() == Some(req.mid))
+                        .map(|s| s.track.clone())
+                });
+                if let Some(track) = track {
+                    self.request_keyframe(now, &track);
+                }
+            }
+            Event::Connected => {
+                if let Some(p) = self.participants.get(id) {
+                    p.span.in_scope(|| info!(?role, "media connected"));
+                }
+            }
+            Event::IceConnectionStateChange(state) => {
+                if let Some(p) = self.participants.get(id) {
+                    p.span.in_scope(|| debug!(?role, ?state, "ice state"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends one frame of a published track to every subscriber of it.
+    fn forward(&mut self, now: Instant, from: &ParticipantId, data: MediaData) {
+        let Some(p) = self.participants.get(from) else {
+            return;
+        };
+        let Some(track) = p.published.iter().find(|t| t.mid == data.mid) else {
+            return;
+        };
+        let track = track.id.clone();
+        if !data.contiguous {
+            // Frames were lost before this one: the decoders downstream need
+            // a fresh keyframe.
+            self.request_keyframe(now, &track);
+        }
+        for (sub_id, sub) in self.participants.iter_mut() {
+            if sub_id == from {
+                continue;
+            }
+            let Some(mid) = sub.subscriptions.iter().find_map(|s| match s.state {
+                SubscriptionState::Open(m) if s.track == track => Some(m),
+                _ => None,
+            }) else {
+                continue;
+            };
+            let Some(writer) = sub.subscriber.rtc.writer(mid) else {
+                continue;
+            };
+            let Some(pt) = writer.match_params(data.params) else {
+                continue;
+            };
+            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+                sub.span.in_scope(|| debug!(track = %track, "write failed: {e}"));
+                continue;
+            }
+            self.dirty.insert((sub_id.clone(), PeerRole::Subscriber));
+        }
+    }
+
+    fn signal(&mut self, to: &ParticipantId, message: ServerMessage) {
+        self.outputs.push_back(RoomOutput::Signal {
+            to: to.clone(),
+            message,
+        });
+    }
+
+    fn signal_error(&mut self, to: &ParticipantId, code: ErrorCode, message: impl Into<String>) {
+        let message = message.into();
+        debug!(?code, %message, "request refused");
+        self.signal(to, ServerMessage::error(code, message));
+    }
+
+    fn broadcast(&mut self, except: Option<&ParticipantId>, message: ServerMessage) {
+        let targets: Vec<ParticipantId> = self
+            .participants
+            .keys()
+            .filter(|id| Some(*id) != except)
+            .cloned()
+            .collect();
+        for to in targets {
+            self.signal(&to, message.clone());
+        }
+    }
+
+    /// Tells the others that a participant's info changed.
+    fn broadcast_update(&mut self, id: &ParticipantId) {
+        if let Some(info) = self.participants.get(id).map(|p| p.info()) {
+            self.broadcast(Some(id), ServerMessage::ParticipantUpdated { participant: info });
+        }
+    }
+}
+
+impl Subscription {
+    /// A copy for another subscriber, not yet negotiated.
+    fn clone_pending(&self) -> Subscription {
+        Subscription {
+            track: self.track.clone(),
+            publisher: self.publisher.clone(),
+            kind: self.kind,
+            source: self.source,
+            state: SubscriptionState::ToOpen,
+        }
+    }
+}
