@@ -1,0 +1,94 @@
+//! A seeded simulated network: every datagram is delayed, jittered or lost
+//! by the same random sequence on every run with the same seed.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// How one direction of a link behaves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkConfig {
+    pub delay: Duration,
+    pub jitter: Duration,
+    /// Probability in 0..=1 that a datagram is dropped.
+    pub loss: f64,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            delay: Duration::from_millis(10),
+            jitter: Duration::ZERO,
+            loss: 0.0,
+        }
+    }
+}
+
+/// A datagram in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    pub source: SocketAddr,
+    pub destination: SocketAddr,
+    pub contents: Vec<u8>,
+}
+
+pub struct SimNetwork {
+    rng: StdRng,
+    pub link: LinkConfig,
+    queue: BinaryHeap<Reverse<(Instant, u64)>>,
+    packets: std::collections::HashMap<u64, Datagram>,
+    next_seq: u64,
+    pub sent: u64,
+    pub dropped: u64,
+}
+
+impl SimNetwork {
+    pub fn new(seed: u64, link: LinkConfig) -> SimNetwork {
+        SimNetwork {
+            rng: StdRng::seed_from_u64(seed),
+            link,
+            queue: BinaryHeap::new(),
+            packets: Default::default(),
+            next_seq: 0,
+            sent: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Sends a datagram at `now`; it arrives after the link's delay, or never.
+    pub fn send(&mut self, now: Instant, datagram: Datagram) {
+        self.sent += 1;
+        if self.link.loss > 0.0 && self.rng.random_bool(self.link.loss.min(1.0)) {
+            self.dropped += 1;
+            return;
+        }
+        let jitter = if self.link.jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            self.link.jitter.mul_f64(self.rng.random::<f64>())
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.packets.insert(seq, datagram);
+        self.queue.push(Reverse((now + self.link.delay + jitter, seq)));
+    }
+
+    /// When the next datagram arrives.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.queue.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// The next datagram due at `now`, if any.
+    pub fn poll_arrival(&mut self, now: Instant) -> Option<Datagram> {
+        let Reverse((at, seq)) = *self.queue.peek()?;
+        if at > now {
+            return None;
+        }
+        self.queue.pop();
+        self.packets.remove(&seq)
+    }
+}

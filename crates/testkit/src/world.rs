@@ -1,0 +1,211 @@
+//! A room core and its simulated clients in simulated time.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use hotline_proto::{CloseReason, Grants};
+use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomOutput};
+
+use crate::client::SimClient;
+use crate::net::{Datagram, LinkConfig, SimNetwork};
+
+/// Smallest step of the simulated clock, so that a timer already due cannot
+/// stall the simulation.
+const MIN_STEP: Duration = Duration::from_micros(500);
+
+pub struct World {
+    pub start: Instant,
+    pub now: Instant,
+    pub room: Room,
+    pub clients: Vec<SimClient>,
+    /// The participant id of each client, while it is in the room.
+    pub ids: Vec<Option<ParticipantId>>,
+    pub net: SimNetwork,
+    server_addr: SocketAddr,
+    /// Signaling connections the room closed, with the reason.
+    pub closed: Vec<(ParticipantId, CloseReason)>,
+}
+
+impl World {
+    pub fn new(seed: u64, link: LinkConfig, mut config: RoomConfig) -> World {
+        hotline_sfu::init_crypto();
+        let now = Instant::now();
+        let server_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 1), 5000));
+        config.candidates = vec![server_addr];
+        World {
+            start: now,
+            now,
+            room: Room::new("sim", config, now, 1_800_000_000_000),
+            clients: Vec::new(),
+            ids: Vec::new(),
+            net: SimNetwork::new(seed, link),
+            server_addr,
+            closed: Vec::new(),
+        }
+    }
+
+    /// Seconds of simulated time so far.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Adds a client and joins it to the room (as a verified token would).
+    pub fn join(&mut self, name: &str, grants: Grants) -> usize {
+        let n = self.clients.len() as u8 + 1;
+        let client = SimClient::new(
+            name,
+            self.now,
+            SocketAddr::from((Ipv4Addr::new(10, 1, 0, n), 1000)),
+            SocketAddr::from((Ipv4Addr::new(10, 1, 0, n), 2000)),
+        );
+        self.clients.push(client);
+        let id = self
+            .room
+            .join(
+                self.now,
+                JoinRequest {
+                    identity: name.to_lowercase(),
+                    name: name.to_string(),
+                    grants,
+                },
+            )
+            .expect("room has space");
+        self.ids.push(Some(id));
+        self.pump();
+        self.clients.len() - 1
+    }
+
+    /// Has a client publish its camera and microphone.
+    pub fn publish(&mut self, index: usize) {
+        let now = self.now;
+        self.clients[index].publish_camera_and_microphone(now);
+        self.pump();
+    }
+
+    pub fn client_mut(&mut self, index: usize) -> &mut SimClient {
+        &mut self.clients[index]
+    }
+
+    /// Advances to the next thing that happens.
+    pub fn progress(&mut self) {
+        let mut next = self.net.poll_timeout();
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        if let Some(t) = self.room.poll_timeout() {
+            consider(t);
+        }
+        for c in self.clients.iter().filter(|c| !c.silent) {
+            consider(c.poll_timeout());
+        }
+        let next = next
+            .unwrap_or(self.now + Duration::from_millis(10))
+            .max(self.now + MIN_STEP);
+        self.now = next;
+
+        while let Some(d) = self.net.poll_arrival(self.now) {
+            self.deliver(d);
+        }
+        if self.room.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.room.handle_timeout(self.now);
+        }
+        let now = self.now;
+        for c in &mut self.clients {
+            if c.poll_timeout() <= now {
+                c.handle_timeout(now);
+            }
+        }
+        self.pump();
+    }
+
+    /// Runs for `duration` of simulated time.
+    pub fn run_for(&mut self, duration: Duration) {
+        let until = self.now + duration;
+        while self.now < until {
+            self.progress();
+        }
+    }
+
+    /// Runs until `done` holds or `limit` of simulated time passes; returns
+    /// whether it held.
+    pub fn run_until(&mut self, limit: Duration, done: impl Fn(&World) -> bool) -> bool {
+        let until = self.now + limit;
+        while self.now < until {
+            if done(self) {
+                return true;
+            }
+            self.progress();
+        }
+        done(self)
+    }
+
+    fn deliver(&mut self, d: Datagram) {
+        if d.destination == self.server_addr {
+            self.room
+                .handle_datagram(self.now, d.source, d.destination, &d.contents);
+        } else if let Some(c) = self.clients.iter_mut().find(|c| c.owns(d.destination)) {
+            c.handle_datagram(self.now, &d);
+        }
+    }
+
+    /// Moves signaling and datagrams between the room and clients until
+    /// nothing is left to move.
+    fn pump(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(out) = self.room.poll_output() {
+                moved = true;
+                match out {
+                    RoomOutput::Transmit(t) => self.net.send(
+                        self.now,
+                        Datagram {
+                            source: t.source,
+                            destination: t.destination,
+                            contents: t.contents,
+                        },
+                    ),
+                    RoomOutput::Signal { to, message } => {
+                        if let Some(i) = self.index_of(&to) {
+                            self.clients[i].handle_server_message(message);
+                        }
+                    }
+                    RoomOutput::Close {
+                        participant,
+                        reason,
+                    } => {
+                        if let Some(i) = self.index_of(&participant) {
+                            self.ids[i] = None;
+                        }
+                        self.closed.push((participant, reason));
+                    }
+                }
+            }
+            for i in 0..self.clients.len() {
+                while let Some(d) = self.clients[i].poll_transmit() {
+                    moved = true;
+                    self.net.send(self.now, d);
+                }
+                while let Some(message) = self.clients[i].poll_signal() {
+                    moved = true;
+                    if let Some(id) = self.ids[i].clone() {
+                        self.room.handle_signal(self.now, &id, message);
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    fn index_of(&self, id: &ParticipantId) -> Option<usize> {
+        self.ids.iter().position(|x| x.as_ref() == Some(id))
+    }
+
+    /// Closes a client's signaling connection as a closed tab does.
+    pub fn close_tab(&mut self, index: usize) {
+        if let Some(id) = self.ids[index].take() {
+            self.clients[index].silent = true;
+            self.room.handle_disconnect(self.now, &id, true);
+            self.pump();
+        }
+    }
+}

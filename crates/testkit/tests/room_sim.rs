@@ -1,0 +1,188 @@
+//! The room core with simulated browsers on a seeded network, in simulated
+//! time: seconds of calls in milliseconds, the same on every run.
+
+use std::time::Duration;
+
+use hotline_proto::{ConnectionState, ErrorCode, Grants, TrackKind};
+use hotline_sfu::RoomConfig;
+use hotline_testkit::{LinkConfig, World};
+
+fn lossy() -> LinkConfig {
+    LinkConfig {
+        delay: Duration::from_millis(20),
+        jitter: Duration::from_millis(10),
+        loss: 0.01,
+    }
+}
+
+fn pid(world: &World, i: usize) -> String {
+    world.clients[i].participant_id.clone().expect("joined")
+}
+
+/// Whether client `to` decodes audio and video from client `from`.
+fn receives(world: &World, to: usize, from: usize, frames: u64) -> bool {
+    let from = pid(world, from);
+    world.clients[to].frames_from(&from, TrackKind::Video) >= frames
+        && world.clients[to].frames_from(&from, TrackKind::Audio) >= frames
+}
+
+#[test]
+fn three_peers_see_each_other_late_joiner_catches_up_and_leaver_is_removed() {
+    let mut world = World::new(7, lossy(), RoomConfig::default());
+    let a = world.join("Alice", Grants::default());
+    let b = world.join("Bob", Grants::default());
+    world.publish(a);
+    world.publish(b);
+
+    assert!(
+        world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 30) && receives(w, b, a, 30)),
+        "Alice and Bob receive each other within 5 s: {:?} / {:?}",
+        world.clients[a].received,
+        world.clients[b].received
+    );
+
+    // Carol joins late: the tracks already published reach her, and video
+    // starts at once because the room asks the publishers for a keyframe.
+    let c = world.join("Carol", Grants::default());
+    let joined_at = world.now;
+    assert!(world.run_until(Duration::from_secs(3), |w| {
+        let p = |i| pid(w, i);
+        w.clients[c].frames_from(&p(a), TrackKind::Video) > 0
+            && w.clients[c].frames_from(&p(b), TrackKind::Video) > 0
+    }));
+    assert!(
+        world.now - joined_at < Duration::from_secs(1),
+        "late joiner's first video frame after {:?}",
+        world.now - joined_at
+    );
+    world.publish(c);
+    assert!(world.run_until(Duration::from_secs(5), |w| {
+        receives(w, a, c, 30) && receives(w, b, c, 30) && receives(w, c, a, 60) && receives(w, c, b, 60)
+    }));
+    for i in [a, b, c] {
+        assert_eq!(world.clients[i].participants.len(), 2, "{} sees two others", world.clients[i].name);
+    }
+
+    // Bob leaves: he is gone from the others, and so are his tracks.
+    let bob = pid(&world, b);
+    world.client_mut(b).leave();
+    assert!(world.run_until(Duration::from_secs(2), |w| {
+        [a, c].iter().all(|&i| {
+            !w.clients[i].participants.contains_key(&bob)
+                && !w.clients[i].subscribed_publishers().contains(&bob)
+        })
+    }));
+    let frames_then = world.clients[a].frames_from(&pid(&world, c), TrackKind::Video);
+    world.run_for(Duration::from_secs(1));
+    assert!(
+        world.clients[a].frames_from(&pid(&world, c), TrackKind::Video) > frames_then + 20,
+        "the call goes on for the others"
+    );
+    assert_eq!(world.room.participant_count(), 2);
+}
+
+#[test]
+fn closing_the_tab_removes_the_participant_at_once() {
+    let mut world = World::new(11, LinkConfig::default(), RoomConfig::default());
+    let a = world.join("Alice", Grants::default());
+    let b = world.join("Bob", Grants::default());
+    world.publish(b);
+    assert!(world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 10)));
+    let bob = pid(&world, b);
+    world.close_tab(b);
+    assert!(!world.clients[a].participants.contains_key(&bob));
+    assert!(world.run_until(Duration::from_secs(1), |w| w.clients[a].subscribed_publishers().is_empty()));
+}
+
+#[test]
+fn silent_participant_shows_reconnecting_then_times_out() {
+    let config = RoomConfig {
+        disconnect_timeout: Duration::from_secs(20),
+        ..RoomConfig::default()
+    };
+    let mut world = World::new(3, LinkConfig::default(), config);
+    let a = world.join("Alice", Grants::default());
+    let b = world.join("Bob", Grants::default());
+    world.publish(b);
+    assert!(world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 10)));
+
+    let bob = pid(&world, b);
+    let died_at = world.now;
+    world.client_mut(b).silent = true;
+    assert!(world.run_until(Duration::from_secs(10), |w| {
+        w.clients[a].participants.get(&bob).map(|p| p.connection) == Some(ConnectionState::Reconnecting)
+    }));
+    let shown_after = world.now - died_at;
+    assert!(
+        shown_after >= Duration::from_secs(4) && shown_after <= Duration::from_secs(8),
+        "reconnecting shown after {shown_after:?}"
+    );
+    assert!(world.run_until(Duration::from_secs(30), |w| !w.clients[a].participants.contains_key(&bob)));
+    let removed_after = world.now - died_at;
+    assert!(
+        removed_after >= Duration::from_secs(18) && removed_after <= Duration::from_secs(22),
+        "removed after {removed_after:?}"
+    );
+    assert!(world
+        .closed
+        .iter()
+        .any(|(id, r)| id.as_str() == bob && *r == hotline_proto::CloseReason::TimedOut));
+}
+
+#[test]
+fn a_token_without_publish_can_watch_but_not_publish() {
+    let mut world = World::new(5, LinkConfig::default(), RoomConfig::default());
+    let a = world.join("Alice", Grants::default());
+    let viewer = world.join(
+        "Viewer",
+        Grants {
+            publish: false,
+            ..Grants::default()
+        },
+    );
+    world.publish(a);
+    world.publish(viewer);
+    assert!(world.run_until(Duration::from_secs(5), |w| receives(w, viewer, a, 30)));
+    assert_eq!(world.clients[viewer].errors, [ErrorCode::PublishNotAllowed]);
+    world.run_for(Duration::from_secs(1));
+    assert!(world.clients[a].subscribed_publishers().is_empty(), "nothing of the viewer reaches Alice");
+    assert!(world.clients[a].received.is_empty());
+}
+
+#[test]
+fn chat_reaches_everyone_and_needs_the_data_grant() {
+    let mut world = World::new(9, LinkConfig::default(), RoomConfig::default());
+    let a = world.join("Alice", Grants::default());
+    let b = world.join("Bob", Grants::default());
+    let mute = world.join(
+        "Muted",
+        Grants {
+            publish_data: false,
+            ..Grants::default()
+        },
+    );
+    world.client_mut(a).send_chat("  hello  ");
+    world.client_mut(mute).send_chat("spam");
+    world.client_mut(b).send_chat("");
+    world.run_for(Duration::from_millis(100));
+    for i in [a, b, mute] {
+        assert_eq!(world.clients[i].chats, [("Alice".to_string(), "hello".to_string())]);
+    }
+    assert_eq!(world.clients[mute].errors, [ErrorCode::DataNotAllowed]);
+    assert_eq!(world.clients[b].errors, [ErrorCode::InvalidChat]);
+}
+
+#[test]
+fn same_identity_joining_again_replaces_the_older_session() {
+    let mut world = World::new(1, LinkConfig::default(), RoomConfig::default());
+    let first = world.join("Alice", Grants::default());
+    let old = pid(&world, first);
+    let other = world.join("Bob", Grants::default());
+    world.join("Alice", Grants::default());
+    assert_eq!(world.room.participant_count(), 2);
+    assert!(world
+        .closed
+        .iter()
+        .any(|(id, r)| id.as_str() == old && *r == hotline_proto::CloseReason::Replaced));
+    assert!(!world.clients[other].participants.contains_key(&old));
+}
