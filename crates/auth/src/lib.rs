@@ -249,7 +249,15 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed_never_a_panic() {
-        for bad in ["", ".", "..", "a.b.c", "a.b.c.d", "###.###.###", &"x".repeat(10_000)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a.b.c",
+            "a.b.c.d",
+            "###.###.###",
+            &"x".repeat(10_000),
+        ] {
             let err = verify(bad, &secret(), 0).unwrap_err();
             assert!(
                 matches!(err, TokenError::Malformed | TokenError::BadSignature),
@@ -261,7 +269,10 @@ mod tests {
     #[test]
     fn other_algorithm_in_header_is_refused_even_if_signed() {
         let header = B64.encode(r#"{"alg":"none"}"#);
-        let payload = B64.encode(serde_json::to_vec(&verify(&request().mint(&secret(), 0), &secret(), 0).unwrap()).unwrap());
+        let payload = B64.encode(
+            serde_json::to_vec(&verify(&request().mint(&secret(), 0), &secret(), 0).unwrap())
+                .unwrap(),
+        );
         let input = format!("{header}.{payload}");
         let mut mac = secret().mac();
         mac.update(input.as_bytes());
@@ -274,7 +285,10 @@ mod tests {
 
     #[test]
     fn short_secrets_are_refused_and_never_printed() {
-        assert_eq!(Secret::new(b"short".to_vec()).unwrap_err(), TokenError::WeakSecret);
+        assert_eq!(
+            Secret::new(b"short".to_vec()).unwrap_err(),
+            TokenError::WeakSecret
+        );
         assert_eq!(format!("{:?}", secret()), "Secret(..)");
         assert!(Secret::new(Secret::generate_text()).is_ok());
     }

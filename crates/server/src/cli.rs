@@ -100,7 +100,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
         "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("`{text}` is not a duration like 90s, 15m, 1h or 2d")),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration like 90s, 15m, 1h or 2d"
+            ))
+        }
     };
     Ok(Duration::from_secs(secs))
 }

@@ -64,7 +64,8 @@ pub fn load_secret(from_file: Option<&str>, data_dir: &Path) -> anyhow::Result<O
     }
     if let Some(text) = from_file {
         return Ok(Some(
-            Secret::new(text.as_bytes().to_vec()).context("config `secret` must be at least 32 bytes")?,
+            Secret::new(text.as_bytes().to_vec())
+                .context("config `secret` must be at least 32 bytes")?,
         ));
     }
     let path = secret_path(data_dir);
@@ -133,7 +134,10 @@ pub struct ServerConfig {
 impl ServerConfig {
     pub fn resolve(args: ServeArgs) -> anyhow::Result<ServerConfig> {
         let file = FileConfig::load(args.config.as_deref())?;
-        let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+        let tls = match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
             _ => anyhow::bail!("TLS needs both a certificate and a key"),
@@ -146,7 +150,10 @@ impl ServerConfig {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(default_data_dir),
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(default_data_dir),
             dev: args.dev || file.dev.unwrap_or(false),
             tls,
             public_ip: args.public_ip.or(file.public_ip),

@@ -113,7 +113,10 @@ async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     debug!(%method, %path, status = response.status().as_u16(), "http");
     let headers = response.headers_mut();
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -93,7 +93,11 @@ pub struct MediaWorker {
 impl MediaWorker {
     /// `local_addr` is the announced candidate address (the socket may be
     /// bound to the unspecified address).
-    pub fn new(socket: UdpSocket, local_addr: SocketAddr, mut policy: RoomPolicy) -> (MediaWorker, MediaHandle) {
+    pub fn new(
+        socket: UdpSocket,
+        local_addr: SocketAddr,
+        mut policy: RoomPolicy,
+    ) -> (MediaWorker, MediaHandle) {
         policy.room.candidates = vec![local_addr];
         let (tx, rx) = mpsc::unbounded_channel();
         let worker = MediaWorker {

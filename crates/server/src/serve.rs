@@ -49,7 +49,10 @@ fn init_tracing() {
     use tracing_subscriber::{fmt, EnvFilter};
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,dimpl=warn"));
-    let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn shutdown_signal() {
@@ -99,7 +102,11 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
     };
     // Media on the same port number over UDP, unless the port was left to
     // the system.
-    let udp_port = if config.listen.port() == 0 { 0 } else { http_addr.port() };
+    let udp_port = if config.listen.port() == 0 {
+        0
+    } else {
+        http_addr.port()
+    };
     let udp_bind = SocketAddr::new(config.listen.ip(), udp_port);
     let udp = UdpSocket::bind(udp_bind)
         .await
@@ -126,7 +133,11 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
     };
     let app = router(state);
     let (stop, stopped) = oneshot::channel::<()>();
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let host = if http_addr.ip().is_unspecified() {
         announced_ip
     } else {

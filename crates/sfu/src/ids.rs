@@ -10,7 +10,10 @@ pub struct ParticipantId(String);
 
 impl ParticipantId {
     pub(crate) fn random() -> ParticipantId {
-        ParticipantId(format!("p{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff))
+        ParticipantId(format!(
+            "p{:012x}",
+            rand::random::<u64>() & 0xffff_ffff_ffff
+        ))
     }
 
     pub fn as_str(&self) -> &str {

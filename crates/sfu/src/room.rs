@@ -148,14 +148,20 @@ impl Room {
             .map(|p| p.id.clone())
         {
             info!(participant = %old, "replaced by a newer session of the same identity");
-            self.remove(now, &old, LeaveReason::Replaced, Some(CloseReason::Replaced));
+            self.remove(
+                now,
+                &old,
+                LeaveReason::Replaced,
+                Some(CloseReason::Replaced),
+            );
         }
         if self.participants.len() >= self.config.max_participants {
             return Err(JoinError::RoomFull);
         }
 
         let id = ParticipantId::random();
-        let span = info_span!(parent: &self.span, "participant", id = %id, identity = %req.identity);
+        let span =
+            info_span!(parent: &self.span, "participant", id = %id, identity = %req.identity);
         span.in_scope(|| info!(name = %req.name, grants = ?req.grants, "joined"));
 
         let subscriptions = if req.grants.subscribe {
@@ -240,8 +246,12 @@ impl Room {
                 self.remove(now, from, LeaveReason::Left, Some(CloseReason::Left))
             }
             ClientMessage::Chat { text } => self.handle_chat(now, from, text),
-            ClientMessage::UpdateTrack { mid, muted } => self.handle_update_track(from, &mid, muted),
-            ClientMessage::SubscriberAnswer { sdp } => self.handle_subscriber_answer(now, from, &sdp),
+            ClientMessage::UpdateTrack { mid, muted } => {
+                self.handle_update_track(from, &mid, muted)
+            }
+            ClientMessage::SubscriberAnswer { sdp } => {
+                self.handle_subscriber_answer(now, from, &sdp)
+            }
             ClientMessage::PublishOffer { sdp, tracks } => {
                 self.handle_publish_offer(now, from, &sdp, tracks)
             }
@@ -287,7 +297,11 @@ impl Room {
         };
         self.routes.insert(source, (id.clone(), role));
         let _room = self.span.clone().entered();
-        if let Some(peer) = self.participants.get_mut(&id).and_then(|p| p.peer_mut(role)) {
+        if let Some(peer) = self
+            .participants
+            .get_mut(&id)
+            .and_then(|p| p.peer_mut(role))
+        {
             if let Err(e) = peer.handle_input(input) {
                 debug!(participant = %id, ?role, "bad datagram: {e}");
             }
@@ -346,7 +360,11 @@ impl Room {
         self.participants.values().find_map(|p| {
             if p.subscriber.rtc.accepts(input) {
                 Some((p.id.clone(), PeerRole::Subscriber))
-            } else if p.publisher.as_ref().is_some_and(|peer| peer.rtc.accepts(input)) {
+            } else if p
+                .publisher
+                .as_ref()
+                .is_some_and(|peer| peer.rtc.accepts(input))
+            {
                 Some((p.id.clone(), PeerRole::Publisher))
             } else {
                 None
@@ -364,7 +382,8 @@ impl Room {
             } else if silent >= self.config.reconnecting_after
                 && p.connection == ConnectionState::Connected
             {
-                p.span.in_scope(|| info!(silent_ms = silent.as_millis() as u64, "reconnecting"));
+                p.span
+                    .in_scope(|| info!(silent_ms = silent.as_millis() as u64, "reconnecting"));
                 p.connection = ConnectionState::Reconnecting;
                 reconnecting.push(p.id.clone());
             }
@@ -456,7 +475,9 @@ impl Room {
             );
         }
         let sent_at_ms = self.clock_origin.1
-            + now.saturating_duration_since(self.clock_origin.0).as_millis() as u64;
+            + now
+                .saturating_duration_since(self.clock_origin.0)
+                .as_millis() as u64;
         let message = ServerMessage::Chat {
             from: from.to_string(),
             name: p.name.clone(),
@@ -472,7 +493,11 @@ impl Room {
         };
         let mid = Mid::from(mid);
         let Some(track) = p.published.iter_mut().find(|t| t.mid == mid) else {
-            return self.signal_error(from, ErrorCode::UnknownTrack, "no published track has this mid");
+            return self.signal_error(
+                from,
+                ErrorCode::UnknownTrack,
+                "no published track has this mid",
+            );
         };
         if track.muted != muted {
             track.muted = muted;
@@ -486,7 +511,11 @@ impl Room {
             return;
         };
         let Some(pending) = p.pending_offer.take() else {
-            return self.signal_error(from, ErrorCode::UnexpectedMessage, "no subscriber offer is pending");
+            return self.signal_error(
+                from,
+                ErrorCode::UnexpectedMessage,
+                "no subscriber offer is pending",
+            );
         };
         let accepted = SdpAnswer::from_sdp_string(sdp)
             .map_err(|e| e.to_string())
@@ -558,7 +587,11 @@ impl Room {
         let offer = match SdpOffer::from_sdp_string(sdp) {
             Ok(offer) => offer,
             Err(e) => {
-                return self.signal_error(from, ErrorCode::InvalidSdp, format!("offer refused: {e}"))
+                return self.signal_error(
+                    from,
+                    ErrorCode::InvalidSdp,
+                    format!("offer refused: {e}"),
+                )
             }
         };
         let publisher = p
@@ -567,7 +600,11 @@ impl Room {
         let answer = match publisher.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => answer,
             Err(e) => {
-                return self.signal_error(from, ErrorCode::InvalidSdp, format!("offer refused: {e}"))
+                return self.signal_error(
+                    from,
+                    ErrorCode::InvalidSdp,
+                    format!("offer refused: {e}"),
+                )
             }
         };
         self.dirty.insert((from.clone(), PeerRole::Publisher));
@@ -652,7 +689,8 @@ impl Room {
             self.unsubscribe(other, |s| removed.contains(&s.track));
             if let Some(o) = self.participants.get_mut(other) {
                 if o.grants.subscribe {
-                    o.subscriptions.extend(added.iter().map(Subscription::clone_pending));
+                    o.subscriptions
+                        .extend(added.iter().map(Subscription::clone_pending));
                 }
             }
             self.negotiate_subscriber(other);
@@ -720,15 +758,19 @@ impl Room {
     /// Asks a track's publisher for a keyframe, at most once per interval.
     fn request_keyframe(&mut self, now: Instant, track: &TrackId) {
         let interval = self.config.keyframe_request_interval;
-        let Some(p) = self.participants.values_mut().find(|p| {
-            p.published.iter().any(|t| &t.id == track)
-        }) else {
+        let Some(p) = self
+            .participants
+            .values_mut()
+            .find(|p| p.published.iter().any(|t| &t.id == track))
+        else {
             return;
         };
         let Some(t) = p.published.iter_mut().find(|t| &t.id == track) else {
             return;
         };
-        if t.last_keyframe_request.is_some_and(|at| now < at + interval) {
+        if t.last_keyframe_request
+            .is_some_and(|at| now < at + interval)
+        {
             return;
         }
         let Some(mut writer) = p.publisher.as_mut().and_then(|peer| peer.rtc.writer(t.mid)) else {
@@ -770,7 +812,12 @@ impl Room {
                 self.handle_event(now, &id, role, event);
             }
             if failed {
-                self.remove(now, &id, LeaveReason::Disconnected, Some(CloseReason::MediaFailed));
+                self.remove(
+                    now,
+                    &id,
+                    LeaveReason::Disconnected,
+                    Some(CloseReason::MediaFailed),
+                );
             }
         }
     }
@@ -834,7 +881,8 @@ impl Room {
                 continue;
             };
             if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
-                sub.span.in_scope(|| debug!(track = %track, "write failed: {e}"));
+                sub.span
+                    .in_scope(|| debug!(track = %track, "write failed: {e}"));
                 continue;
             }
             self.dirty.insert((sub_id.clone(), PeerRole::Subscriber));
@@ -869,7 +917,10 @@ impl Room {
     /// Tells the others that a participant's info changed.
     fn broadcast_update(&mut self, id: &ParticipantId) {
         if let Some(info) = self.participants.get(id).map(|p| p.info()) {
-            self.broadcast(Some(id), ServerMessage::ParticipantUpdated { participant: info });
+            self.broadcast(
+                Some(id),
+                ServerMessage::ParticipantUpdated { participant: info },
+            );
         }
     }
 }

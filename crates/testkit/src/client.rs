@@ -10,7 +10,7 @@ use hotline_proto::{
 };
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
@@ -387,17 +387,14 @@ impl SimClient {
                 let counter = self.received.entry(track.track_id.clone()).or_default();
                 counter.frames += 1;
                 counter.bytes += data.data.len() as u64;
-                if track.kind == TrackKind::Video && data.data.first().is_some_and(|b| b & 1 == 0)
-                {
+                if track.kind == TrackKind::Video && data.data.first().is_some_and(|b| b & 1 == 0) {
                     counter.keyframes += 1;
                 }
             }
             Event::KeyframeRequest(req) if from_publisher => {
-                if req.kind == KeyframeRequestKind::Pli || req.kind == KeyframeRequestKind::Fir {
-                    self.keyframe_requests += 1;
-                    if let Some(o) = self.outgoing.iter_mut().find(|o| o.mid == req.mid) {
-                        o.keyframe_requested = true;
-                    }
+                self.keyframe_requests += 1;
+                if let Some(o) = self.outgoing.iter_mut().find(|o| o.mid == req.mid) {
+                    o.keyframe_requested = true;
                 }
             }
             _ => {}
@@ -427,7 +424,11 @@ impl SimClient {
 /// carries the inverse key-frame flag (0 = keyframe), the rest is filler
 /// whose length varies like real video.
 fn vp8_frame(key: bool, n: u64) -> Vec<u8> {
-    let len = if key { 3000 } else { 800 + (n % 7) as usize * 50 };
+    let len = if key {
+        3000
+    } else {
+        800 + (n % 7) as usize * 50
+    };
     let mut frame = vec![0x5a; len];
     frame[0] = if key { 0x10 } else { 0x11 };
     if key {

@@ -12,5 +12,5 @@ mod net;
 mod world;
 
 pub use client::{MediaCounter, SimClient};
-pub use net::{LinkConfig, SimNetwork};
+pub use net::{Datagram, LinkConfig, SimNetwork};
 pub use world::World;

@@ -74,7 +74,8 @@ impl SimNetwork {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.packets.insert(seq, datagram);
-        self.queue.push(Reverse((now + self.link.delay + jitter, seq)));
+        self.queue
+            .push(Reverse((now + self.link.delay + jitter, seq)));
     }
 
     /// When the next datagram arrives.

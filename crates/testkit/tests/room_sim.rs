@@ -35,7 +35,8 @@ fn three_peers_see_each_other_late_joiner_catches_up_and_leaver_is_removed() {
     world.publish(b);
 
     assert!(
-        world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 30) && receives(w, b, a, 30)),
+        world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 30)
+            && receives(w, b, a, 30)),
         "Alice and Bob receive each other within 5 s: {:?} / {:?}",
         world.clients[a].received,
         world.clients[b].received
@@ -57,10 +58,18 @@ fn three_peers_see_each_other_late_joiner_catches_up_and_leaver_is_removed() {
     );
     world.publish(c);
     assert!(world.run_until(Duration::from_secs(5), |w| {
-        receives(w, a, c, 30) && receives(w, b, c, 30) && receives(w, c, a, 60) && receives(w, c, b, 60)
+        receives(w, a, c, 30)
+            && receives(w, b, c, 30)
+            && receives(w, c, a, 60)
+            && receives(w, c, b, 60)
     }));
     for i in [a, b, c] {
-        assert_eq!(world.clients[i].participants.len(), 2, "{} sees two others", world.clients[i].name);
+        assert_eq!(
+            world.clients[i].participants.len(),
+            2,
+            "{} sees two others",
+            world.clients[i].name
+        );
     }
 
     // Bob leaves: he is gone from the others, and so are his tracks.
@@ -91,7 +100,9 @@ fn closing_the_tab_removes_the_participant_at_once() {
     let bob = pid(&world, b);
     world.close_tab(b);
     assert!(!world.clients[a].participants.contains_key(&bob));
-    assert!(world.run_until(Duration::from_secs(1), |w| w.clients[a].subscribed_publishers().is_empty()));
+    assert!(world.run_until(Duration::from_secs(1), |w| w.clients[a]
+        .subscribed_publishers()
+        .is_empty()));
 }
 
 #[test]
@@ -110,14 +121,17 @@ fn silent_participant_shows_reconnecting_then_times_out() {
     let died_at = world.now;
     world.client_mut(b).silent = true;
     assert!(world.run_until(Duration::from_secs(10), |w| {
-        w.clients[a].participants.get(&bob).map(|p| p.connection) == Some(ConnectionState::Reconnecting)
+        w.clients[a].participants.get(&bob).map(|p| p.connection)
+            == Some(ConnectionState::Reconnecting)
     }));
     let shown_after = world.now - died_at;
     assert!(
         shown_after >= Duration::from_secs(4) && shown_after <= Duration::from_secs(8),
         "reconnecting shown after {shown_after:?}"
     );
-    assert!(world.run_until(Duration::from_secs(30), |w| !w.clients[a].participants.contains_key(&bob)));
+    assert!(world.run_until(Duration::from_secs(30), |w| !w.clients[a]
+        .participants
+        .contains_key(&bob)));
     let removed_after = world.now - died_at;
     assert!(
         removed_after >= Duration::from_secs(18) && removed_after <= Duration::from_secs(22),
@@ -145,7 +159,10 @@ fn a_token_without_publish_can_watch_but_not_publish() {
     assert!(world.run_until(Duration::from_secs(5), |w| receives(w, viewer, a, 30)));
     assert_eq!(world.clients[viewer].errors, [ErrorCode::PublishNotAllowed]);
     world.run_for(Duration::from_secs(1));
-    assert!(world.clients[a].subscribed_publishers().is_empty(), "nothing of the viewer reaches Alice");
+    assert!(
+        world.clients[a].subscribed_publishers().is_empty(),
+        "nothing of the viewer reaches Alice"
+    );
     assert!(world.clients[a].received.is_empty());
 }
 
@@ -166,7 +183,10 @@ fn chat_reaches_everyone_and_needs_the_data_grant() {
     world.client_mut(b).send_chat("");
     world.run_for(Duration::from_millis(100));
     for i in [a, b, mute] {
-        assert_eq!(world.clients[i].chats, [("Alice".to_string(), "hello".to_string())]);
+        assert_eq!(
+            world.clients[i].chats,
+            [("Alice".to_string(), "hello".to_string())]
+        );
     }
     assert_eq!(world.clients[mute].errors, [ErrorCode::DataNotAllowed]);
     assert_eq!(world.clients[b].errors, [ErrorCode::InvalidChat]);
