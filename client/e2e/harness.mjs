@@ -1,0 +1,287 @@
+// Shared helpers for the browser tests: start the Hotline server (dev mode,
+// fresh data dir), mint tokens with its CLI, drive headless Chromium.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO = join(here, '..', '..');
+export const BIN = process.env.HOTLINE_BIN || join(REPO, 'target', 'debug', 'hotline');
+export const ARTIFACTS = join(here, 'artifacts');
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/**
+ * Poll `fn` until it returns a truthy value; returns that value.
+ * @template T
+ * @param {() => Promise<T> | T} fn
+ * @param {{timeout?: number, interval?: number, message?: string}} [opts]
+ * @returns {Promise<T>}
+ */
+export async function waitFor(fn, opts = {}) {
+  const timeout = opts.timeout ?? 20000;
+  const interval = opts.interval ?? 200;
+  const deadline = Date.now() + timeout;
+  let last;
+  let lastErr;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for: ${opts.message ?? fn.toString().slice(0, 200)}${lastErr ? ` (last error: ${lastErr})` : ''} (last value: ${JSON.stringify(last)})`);
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export class Harness {
+  constructor() {
+    this.secret = randomBytes(32).toString('hex');
+    /** @type {import('node:child_process').ChildProcess | null} */
+    this.proc = null;
+    this.url = '';
+    this.dataDir = '';
+    /** @type {import('playwright-core').Browser | null} */
+    this.browser = null;
+    /** @type {import('playwright-core').BrowserContext[]} */
+    this.contexts = [];
+    this.serverLog = [];
+  }
+
+  static async start() {
+    const h = new Harness();
+    try {
+      await h.startServer();
+      await h.launchBrowser();
+    } catch (e) {
+      await h.close();
+      throw e;
+    }
+    return h;
+  }
+
+  async startServer() {
+    this.dataDir = await mkdtemp(join(tmpdir(), 'hotline-e2e-'));
+    const proc = spawn(BIN, ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir], {
+      env: { ...process.env, HOTLINE_SECRET: this.secret },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    // Never leave a server behind, even if the test process is torn down abruptly.
+    const killOnExit = () => {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.off('exit', killOnExit));
+    this.url = await new Promise((resolve, reject) => {
+      let buf = '';
+      const timer = setTimeout(() => reject(new Error(`server did not print its URL within 30 s. Log:\n${this.serverLog.join('')}`)), 30000);
+      /** @param {Buffer} chunk */
+      const onData = (chunk) => {
+        const s = chunk.toString();
+        this.serverLog.push(s);
+        buf += s;
+        const m = buf.match(/http:\/\/127\.0\.0\.1:\d+/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[0]);
+        }
+      };
+      proc.stdout.on('data', onData);
+      proc.stderr.on('data', (c) => this.serverLog.push(c.toString()));
+      proc.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      proc.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code} before listening. Log:\n${this.serverLog.join('')}`));
+      });
+    });
+    if (process.env.HOTLINE_E2E_VERBOSE) {
+      proc.stdout?.on('data', (c) => process.stderr.write(`[server] ${c}`));
+      proc.stderr?.on('data', (c) => process.stderr.write(`[server] ${c}`));
+    }
+  }
+
+  /**
+   * Mint a token with the server's CLI.
+   * @param {{room: string, identity: string, name: string, ttl?: string, noPublish?: boolean, secret?: string}} o
+   * @returns {Promise<string>}
+   */
+  mintToken(o) {
+    const args = ['token', '--room', o.room, '--identity', o.identity, '--name', o.name];
+    if (o.ttl) args.push('--ttl', o.ttl);
+    if (o.noPublish) args.push('--no-publish');
+    return new Promise((resolve, reject) => {
+      execFile(BIN, args, { env: { ...process.env, HOTLINE_SECRET: o.secret ?? this.secret } }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`hotline token failed: ${err.message}\n${stderr}`));
+        else resolve(stdout.trim());
+      });
+    });
+  }
+
+  async launchBrowser() {
+    this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  }
+
+  /**
+   * A fresh page in its own context (one per participant).
+   * @param {{width?: number, height?: number}} [viewport]
+   */
+  async newPage(viewport = {}) {
+    if (!this.browser) throw new Error('no browser');
+    const ctx = await this.browser.newContext({ viewport: { width: viewport.width ?? 1000, height: viewport.height ?? 700 } });
+    this.contexts.push(ctx);
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+    if (process.env.HOTLINE_E2E_VERBOSE) page.on('console', (m) => console.error(`[console ${m.type()}] ${m.text()}`));
+    return page;
+  }
+
+  /**
+   * Open an invitation link in a new page.
+   * @param {{room: string, identity: string, name: string, noPublish?: boolean, token?: string}} o
+   */
+  async join(o) {
+    const token = o.token ?? (await this.mintToken(o));
+    const page = await this.newPage();
+    await page.goto(`${this.url}/room/${encodeURIComponent(o.room)}?token=${encodeURIComponent(token)}`);
+    await page.waitForFunction(() => /** @type {any} */ (window).hotlineRoom?.state === 'connected', null, { timeout: 20000 });
+    return page;
+  }
+
+  async close() {
+    for (const c of this.contexts) await c.close().catch(() => {});
+    this.contexts = [];
+    if (this.browser) await this.browser.close().catch(() => {});
+    this.browser = null;
+    if (this.proc && this.proc.exitCode === null) {
+      const proc = this.proc;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    this.proc = null;
+    if (this.dataDir) await rm(this.dataDir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  /** The server log so far (for assertion messages). */
+  log() {
+    return this.serverLog.join('');
+  }
+}
+
+export async function ensureArtifactsDir() {
+  await mkdir(ARTIFACTS, { recursive: true });
+  return ARTIFACTS;
+}
+
+// ------------------------------------------------------------------ in-page probes
+
+/**
+ * Inbound RTP stats of the track of `source` that `page` receives from the participant named `name`.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ * @param {'camera' | 'microphone' | 'screen'} source
+ */
+export function inboundStats(page, name, source) {
+  return page.evaluate(
+    async ([name, source]) => {
+      const room = /** @type {any} */ (window).hotlineRoom;
+      if (!room?.subscriberPc) return null;
+      const p = [...room.participants.values()].find((x) => x.name === name);
+      const t = p?.subscribed(source);
+      if (!t) return null;
+      const stats = await room.subscriberPc.getStats();
+      for (const s of stats.values()) {
+        if (s.type !== 'inbound-rtp') continue;
+        if (s.mid === t.mid || s.trackIdentifier === t.mediaStreamTrack.id) {
+          return {
+            kind: s.kind,
+            framesDecoded: s.framesDecoded ?? 0,
+            frameWidth: s.frameWidth ?? 0,
+            packetsReceived: s.packetsReceived ?? 0,
+            totalSamplesReceived: s.totalSamplesReceived ?? 0,
+          };
+        }
+      }
+      return null;
+    },
+    [name, source],
+  );
+}
+
+/**
+ * Wait until `page` decodes video from `name`: framesDecoded rises between two reads
+ * and the tile's <video> has a size.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+export async function waitForVideoFrom(page, name, timeout = 30000) {
+  const first = await waitFor(async () => {
+    const s = await inboundStats(page, name, 'camera');
+    return s && s.framesDecoded > 0 ? s : null;
+  }, { timeout, message: `video from ${name} decoded` });
+  await waitFor(async () => {
+    const s = await inboundStats(page, name, 'camera');
+    return s && s.framesDecoded > first.framesDecoded;
+  }, { timeout, message: `framesDecoded from ${name} rising` });
+  await page.waitForFunction(
+    (name) => {
+      const tile = [...document.querySelectorAll('.tile[data-participant-name]')].find((t) => t.getAttribute('data-participant-name') === name && !t.hasAttribute('data-local'));
+      const v = tile?.querySelector('video');
+      return !!v && v.videoWidth > 0;
+    },
+    name,
+    { timeout },
+  );
+}
+
+/**
+ * Wait until `page` receives audio from `name` (packets rising and samples received).
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+export async function waitForAudioFrom(page, name, timeout = 30000) {
+  const first = await waitFor(async () => {
+    const s = await inboundStats(page, name, 'microphone');
+    return s && s.packetsReceived > 0 ? s : null;
+  }, { timeout, message: `audio from ${name}` });
+  await waitFor(async () => {
+    const s = await inboundStats(page, name, 'microphone');
+    return s && s.packetsReceived > first.packetsReceived && s.totalSamplesReceived > 0;
+  }, { timeout, message: `audio packets from ${name} rising` });
+}
+
+/**
+ * Locator of the (remote) tile of the participant named `name`.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+export function tileOf(page, name) {
+  return page.locator(`.tile[data-participant-name=${JSON.stringify(name)}]:not([data-local])`);
+}

@@ -1,0 +1,723 @@
+// The call screen: tiles grid, control bar, chat panel, settings popover.
+
+import { Room } from '../sdk/index.js';
+import { h, icon, initials, colorFor, formatTime, showError, clearError, toast } from './ui.js';
+import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
+
+/**
+ * @typedef {import('../sdk/index.js').RemoteParticipant} RemoteParticipant
+ * @typedef {import('../sdk/index.js').RemoteTrack} RemoteTrack
+ * @typedef {import('../sdk/index.js').HotlineError} HotlineError
+ * @typedef {import('../sdk/room.js').ChatMessage} ChatMessage
+ * @typedef {import('../sdk/room.js').DisconnectInfo} DisconnectInfo
+ */
+
+/**
+ * @typedef {object} CallOptions
+ * @property {HTMLElement} root
+ * @property {string} roomName
+ * @property {string} token
+ * @property {string} displayName     shown until the server tells us our name
+ * @property {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null, errors: string[]} | null} media
+ *           tracks from the pre-join screen, or null to ask for camera+mic after joining
+ * @property {{audioMuted?: boolean, videoMuted?: boolean}} [startState]
+ * @property {(info: {left: boolean, message: string, code: number}) => void} onEnd
+ */
+
+/**
+ * @typedef {object} TileEntry
+ * @property {string} key
+ * @property {string} participantId
+ * @property {string} name
+ * @property {boolean} isLocal
+ * @property {boolean} isScreen
+ * @property {MediaStream | null} stream
+ * @property {boolean} micMuted
+ * @property {boolean} reconnecting
+ */
+
+/**
+ * @typedef {object} TileView
+ * @property {HTMLDivElement} el
+ * @property {HTMLVideoElement} video
+ * @property {HTMLDivElement} avatar
+ * @property {HTMLSpanElement} nameEl
+ * @property {HTMLSpanElement} micIcon
+ * @property {HTMLDivElement} badge
+ * @property {MediaStream | null} stream
+ */
+
+export class Call {
+  /** @param {CallOptions} opts */
+  constructor(opts) {
+    this.opts = opts;
+    this.room = new Room({ token: opts.token, roomName: opts.roomName });
+    /** @type {any} */ (window).hotlineRoom = this.room;
+    /** @type {MediaStreamTrack | null} */
+    this.micTrack = null;
+    /** @type {MediaStreamTrack | null} */
+    this.camTrack = null;
+    /** @type {MediaStreamTrack | null} */
+    this.screenTrack = null;
+    /** @type {MediaStreamTrack | null} */
+    this.screenAudioTrack = null;
+    this.micMuted = !!opts.startState?.audioMuted;
+    this.camOff = !!opts.startState?.videoMuted;
+    this.chatOpen = false;
+    this.unread = 0;
+    this.ended = false;
+    /** @type {Map<string, TileView>} */
+    this.tiles = new Map();
+    /** @type {Map<string, HTMLAudioElement>} */
+    this.audioEls = new Map();
+    /** @type {WeakMap<MediaStreamTrack, MediaStream>} */
+    this.localStreams = new WeakMap();
+    this.busy = { mic: false, cam: false, screen: false };
+    this.needsAudioUnlock = false;
+    const { root, roomName } = this.opts;
+    this.grid = h('div', { class: 'grid', 'data-testid': 'grid' });
+    this.status = h('div', { class: 'call-status', 'data-testid': 'call-status', text: 'Joining…' });
+    this.countEl = h('span', { class: 'count', 'data-testid': 'participant-count', text: '1' });
+    this.clockEl = h('span', { class: 'clock' });
+    const topbar = h(
+      'header',
+      { class: 'topbar' },
+      h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: roomName })),
+      this.status,
+      h('div', { class: 'topbar-right' }, icon('users'), this.countEl, this.clockEl),
+    );
+
+    this.micBtn = this._ctrl('mic-toggle', 'mic', 'Mute microphone', () => this.toggleMic());
+    this.camBtn = this._ctrl('camera-toggle', 'video', 'Turn camera off', () => this.toggleCamera());
+    this.screenBtn = this._ctrl('screen-toggle', 'screen', 'Share your screen', () => this.toggleScreen());
+    this.settingsBtn = this._ctrl('settings-toggle', 'settings', 'Choose camera and microphone', () => this.toggleSettings());
+    this.chatBtn = this._ctrl('chat-toggle', 'chat', 'Chat', () => this.toggleChat());
+    this.chatBadge = h('span', { class: 'badge-count', hidden: true });
+    this.chatBtn.append(this.chatBadge);
+    this.leaveBtn = h(
+      'button',
+      { class: 'ctrl leave', 'data-testid': 'leave', title: 'Leave the call', 'aria-label': 'Leave the call', onclick: () => this.leave() },
+      icon('leave'),
+      h('span', { class: 'ctrl-label', text: 'Leave' }),
+    );
+    if (!navigator.mediaDevices?.getDisplayMedia) this.screenBtn.hidden = true;
+
+    // Settings popover.
+    this.camSelect = h('select', { 'data-testid': 'camera-select', 'aria-label': 'Camera' });
+    this.micSelect = h('select', { 'data-testid': 'mic-select', 'aria-label': 'Microphone' });
+    this.camSelect.addEventListener('change', () => this.switchCamera(this.camSelect.value));
+    this.micSelect.addEventListener('change', () => this.switchMic(this.micSelect.value));
+    this.settings = h(
+      'div',
+      { class: 'popover', 'data-testid': 'settings', hidden: true },
+      h('h3', { text: 'Devices' }),
+      h('label', { class: 'field' }, h('span', { text: 'Camera' }), this.camSelect),
+      h('label', { class: 'field' }, h('span', { text: 'Microphone' }), this.micSelect),
+    );
+
+    const bar = h(
+      'footer',
+      { class: 'controlbar' },
+      h('div', { class: 'bar-side' }),
+      h('div', { class: 'bar-center' }, this.micBtn, this.camBtn, this.screenBtn, this.settingsBtn, this.chatBtn, this.leaveBtn),
+      h('div', { class: 'bar-side right' }),
+      this.settings,
+    );
+
+    // Chat panel.
+    this.chatList = h('div', { class: 'chat-list', 'data-testid': 'chat-list', 'aria-live': 'polite' });
+    this.chatEmpty = h('div', { class: 'chat-empty', text: 'Messages are visible to everyone in the call and disappear when it ends.' });
+    this.chatList.append(this.chatEmpty);
+    this.chatInput = h('textarea', { class: 'chat-input', 'data-testid': 'chat-input', rows: 1, maxlength: 4000, placeholder: 'Send a message', 'aria-label': 'Message' });
+    this.chatInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey) {
+        e.preventDefault();
+        this.sendChat();
+      }
+    });
+    this.chatSend = h('button', { class: 'icon-button send', type: 'submit', 'data-testid': 'chat-send', title: 'Send', 'aria-label': 'Send' }, icon('send'));
+    const form = h('form', { class: 'chat-form', onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); this.sendChat(); } }, this.chatInput, this.chatSend);
+    this.chatPanel = h(
+      'aside',
+      { class: 'chat-panel', 'data-testid': 'chat-panel', 'aria-label': 'Chat' },
+      h('div', { class: 'panel-head' }, h('h2', { text: 'In-call messages' }), h('button', { class: 'icon-button small', title: 'Close chat', 'aria-label': 'Close chat', onclick: () => this.toggleChat(false) }, icon('close'))),
+      this.chatList,
+      form,
+    );
+
+    this.audioHost = h('div', { class: 'audio-host', hidden: true });
+    this.unlockBtn = h('button', { class: 'unlock-audio', hidden: true, onclick: () => this._unlockAudio() }, icon('speaker'), h('span', { text: 'Click to turn on sound' }));
+
+    this.el = h(
+      'div',
+      { class: 'call', 'data-testid': 'call' },
+      topbar,
+      h('main', { class: 'stage' }, this.grid, this.chatPanel),
+      bar,
+      this.audioHost,
+      this.unlockBtn,
+    );
+    root.replaceChildren(this.el);
+    this._tickClock();
+    this._clock = setInterval(() => this._tickClock(), 15000);
+    this._updateControls();
+    this.render();
+    this._wireRoom();
+    /** Close the settings popover on a click elsewhere. @param {Event} e */
+    this._outsideClick = (e) => {
+      const target = /** @type {Node} */ (e.target);
+      if (!this.settings.hidden && !this.settings.contains(target) && !this.settingsBtn.contains(target)) {
+        this.settings.hidden = true;
+        this.settingsBtn.classList.remove('active');
+      }
+    };
+    document.addEventListener('pointerdown', this._outsideClick, true);
+    this._ro = new ResizeObserver(() => this._layout());
+    this._ro.observe(this.grid);
+  }
+
+  // ------------------------------------------------------------------ DOM
+
+
+  /**
+   * @param {string} testid
+   * @param {string} iconName
+   * @param {string} label
+   * @param {() => void} onclick
+   */
+  _ctrl(testid, iconName, label, onclick) {
+    return h('button', { class: 'ctrl', 'data-testid': testid, title: label, 'aria-label': label, onclick }, icon(iconName));
+  }
+
+  _tickClock() {
+    this.clockEl.textContent = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  // ------------------------------------------------------------------ room wiring
+
+  _wireRoom() {
+    const room = this.room;
+    const rerender = () => this.render();
+    room.on('participant_joined', (p) => {
+      if (this.room.state === 'connected') toast(`${p.name || 'Someone'} joined`);
+      rerender();
+    });
+    room.on('participant_left', ({ participant, reason }) => {
+      if (this.room.state === 'connected') toast(`${participant.name || 'Someone'} ${reason === 'timed_out' ? 'lost their connection' : 'left'}`);
+      rerender();
+    });
+    room.on('participant_updated', rerender);
+    room.on('track_subscribed', rerender);
+    room.on('track_unsubscribed', rerender);
+    room.on('local_tracks_changed', rerender);
+    room.on('chat', (m) => this._addChat(m));
+    room.on('error', (err) => showError(err.message));
+    room.on('reconnecting', () => {
+      this.status.textContent = 'Connection lost. Reconnecting…';
+      this.status.classList.add('warn');
+      rerender();
+    });
+    room.on('reconnected', () => {
+      this.status.textContent = '';
+      this.status.classList.remove('warn');
+      rerender();
+    });
+    room.on('disconnected', (info) => {
+      if (this.ended) return;
+      this._end({ left: info.code === 1000 && info.reason === 'left', message: info.message, code: info.code });
+    });
+  }
+
+  /** Join, then publish. Resolves when joined; rejects with a readable error if not. */
+  async start() {
+    const media = this.opts.media;
+    try {
+      await this.room.connect();
+    } catch (err) {
+      this._stopLocalTracks(media);
+      this.destroy();
+      throw err;
+    }
+    this.status.textContent = '';
+    this.render();
+    const lp = this.room.localParticipant;
+    if (!lp.grants.publish) {
+      this._stopLocalTracks(media);
+      toast('You joined as a viewer: you can watch and listen.');
+      this._updateControls();
+      return;
+    }
+    const got = media ?? (await getLocalMedia({ audio: true, video: true }));
+    if (got.errors.length) showError(got.errors.join(' '));
+    this.micTrack = got.audio;
+    this.camTrack = got.video;
+    this._updateControls();
+    this.render();
+    /** @type {Promise<unknown>[]} */
+    const jobs = [];
+    if (this.micTrack) jobs.push(this.room.publishTrack(this.micTrack, { source: 'microphone', muted: this.micMuted }));
+    if (this.camTrack) jobs.push(this.room.publishTrack(this.camTrack, { source: 'camera', muted: this.camOff }));
+    const results = await Promise.allSettled(jobs);
+    for (const r of results) if (r.status === 'rejected') console.warn('hotline: publish failed', r.reason);
+    this._updateControls();
+    this.render();
+  }
+
+  /** @param {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null} | null} media */
+  _stopLocalTracks(media) {
+    media?.audio?.stop();
+    media?.video?.stop();
+  }
+
+  // ------------------------------------------------------------------ controls
+
+  get canPublish() {
+    return this.room.localParticipant.grants.publish;
+  }
+
+  async toggleMic() {
+    if (!this.canPublish || this.busy.mic) return;
+    if (!this.micTrack) {
+      this.busy.mic = true;
+      try {
+        const got = await getLocalMedia({ audio: true });
+        if (got.errors.length) showError(got.errors.join(' '));
+        if (got.audio) {
+          this.micTrack = got.audio;
+          this.micMuted = false;
+          await this.room.publishTrack(got.audio, { source: 'microphone' });
+        }
+      } catch (e) {
+        console.warn(e);
+      } finally {
+        this.busy.mic = false;
+        this._updateControls();
+      }
+      return;
+    }
+    this.micMuted = !this.micMuted;
+    this.room.setMuted(this.micTrack, this.micMuted);
+    this._updateControls();
+    this.render();
+  }
+
+  async toggleCamera() {
+    if (!this.canPublish || this.busy.cam) return;
+    if (!this.camTrack) {
+      this.busy.cam = true;
+      try {
+        const got = await getLocalMedia({ video: true });
+        if (got.errors.length) showError(got.errors.join(' '));
+        if (got.video) {
+          this.camTrack = got.video;
+          this.camOff = false;
+          await this.room.publishTrack(got.video, { source: 'camera' });
+        }
+      } catch (e) {
+        console.warn(e);
+      } finally {
+        this.busy.cam = false;
+        this._updateControls();
+        this.render();
+      }
+      return;
+    }
+    this.camOff = !this.camOff;
+    this.room.setMuted(this.camTrack, this.camOff);
+    this._updateControls();
+    this.render();
+  }
+
+  async toggleScreen() {
+    if (!this.canPublish || this.busy.screen) return;
+    if (this.screenTrack) {
+      await this.stopScreenShare();
+      return;
+    }
+    this.busy.screen = true;
+    try {
+      /** @type {MediaStream} */
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: true });
+      } catch (err) {
+        const name = err instanceof Error || err instanceof DOMException ? err.name : '';
+        if (name !== 'NotAllowedError' && name !== 'AbortError') showError('We could not share your screen.');
+        return;
+      }
+      const video = stream.getVideoTracks()[0];
+      if (!video) return;
+      video.contentHint = 'detail';
+      this.screenTrack = video;
+      this.screenAudioTrack = stream.getAudioTracks()[0] ?? null;
+      video.addEventListener('ended', () => this.stopScreenShare());
+      this._updateControls();
+      this.render();
+      await this.room.publishTrack(video, { source: 'screen', stream });
+      if (this.screenAudioTrack) await this.room.publishTrack(this.screenAudioTrack, { source: 'screen_audio', stream });
+    } catch (e) {
+      console.warn('hotline: screen share failed', e);
+      await this.stopScreenShare();
+    } finally {
+      this.busy.screen = false;
+      this._updateControls();
+    }
+  }
+
+  async stopScreenShare() {
+    const v = this.screenTrack;
+    const a = this.screenAudioTrack;
+    this.screenTrack = null;
+    this.screenAudioTrack = null;
+    this._updateControls();
+    this.render();
+    for (const t of [v, a]) {
+      if (!t) continue;
+      t.stop();
+      try {
+        await this.room.unpublishTrack(t);
+      } catch (e) {
+        console.warn('hotline: unpublish failed', e);
+      }
+    }
+  }
+
+  /** @param {boolean} [open] */
+  toggleChat(open) {
+    this.chatOpen = open ?? !this.chatOpen;
+    this.el.classList.toggle('chat-open', this.chatOpen);
+    if (this.chatOpen) {
+      this.unread = 0;
+      this.chatInput.focus();
+    }
+    this._updateControls();
+    requestAnimationFrame(() => this._layout());
+  }
+
+  async toggleSettings() {
+    const show = this.settings.hidden;
+    this.settings.hidden = !show;
+    this.settingsBtn.classList.toggle('active', show);
+    if (show) {
+      const { cameras, microphones } = await listDevices();
+      fillDeviceSelect(this.camSelect, cameras, this.camTrack?.getSettings().deviceId, 'Camera');
+      fillDeviceSelect(this.micSelect, microphones, this.micTrack?.getSettings().deviceId, 'Microphone');
+      this.camSelect.disabled ||= !this.canPublish;
+      this.micSelect.disabled ||= !this.canPublish;
+    }
+  }
+
+  /** @param {string} deviceId */
+  async switchCamera(deviceId) {
+    if (!deviceId || !this.canPublish) return;
+    const got = await getLocalMedia({ video: deviceId });
+    if (!got.video) {
+      showError(got.errors.join(' ') || 'We could not switch the camera.');
+      return;
+    }
+    const old = this.camTrack;
+    if (old && this.room.localParticipant.publicationOf(old)) {
+      await this.room.replaceTrack(old, got.video);
+      old.stop();
+    } else {
+      await this.room.publishTrack(got.video, { source: 'camera', muted: this.camOff });
+    }
+    got.video.enabled = !this.camOff;
+    this.camTrack = got.video;
+    this.render();
+  }
+
+  /** @param {string} deviceId */
+  async switchMic(deviceId) {
+    if (!deviceId || !this.canPublish) return;
+    const got = await getLocalMedia({ audio: deviceId });
+    if (!got.audio) {
+      showError(got.errors.join(' ') || 'We could not switch the microphone.');
+      return;
+    }
+    const old = this.micTrack;
+    if (old && this.room.localParticipant.publicationOf(old)) {
+      await this.room.replaceTrack(old, got.audio);
+      old.stop();
+    } else {
+      await this.room.publishTrack(got.audio, { source: 'microphone', muted: this.micMuted });
+    }
+    got.audio.enabled = !this.micMuted;
+    this.micTrack = got.audio;
+  }
+
+  sendChat() {
+    const text = this.chatInput.value.trim();
+    if (!text) return;
+    if (this.room.sendChat(text)) this.chatInput.value = '';
+  }
+
+  leave() {
+    if (this.ended) return;
+    this.room.leave();
+  }
+
+  _updateControls() {
+    const can = this.room.state === 'new' || this.room.state === 'connecting' ? true : this.canPublish;
+    const noPublish = 'Your invitation lets you watch only.';
+    /**
+     * @param {HTMLButtonElement} btn
+     * @param {boolean} on
+     * @param {string} onIcon
+     * @param {string} offIcon
+     * @param {string} onLabel
+     * @param {string} offLabel
+     */
+    const set = (btn, on, onIcon, offIcon, onLabel, offLabel) => {
+      btn.classList.toggle('off', !on);
+      btn.dataset.state = on ? 'on' : 'off';
+      btn.setAttribute('aria-pressed', String(!on));
+      const label = can ? (on ? onLabel : offLabel) : noPublish;
+      btn.title = label;
+      btn.setAttribute('aria-label', label);
+      btn.disabled = !can;
+      btn.replaceChildren(icon(on ? onIcon : offIcon));
+    };
+    set(this.micBtn, !!this.micTrack && !this.micMuted, 'mic', 'micOff', 'Mute microphone', this.micTrack ? 'Unmute microphone' : 'Turn on microphone');
+    set(this.camBtn, !!this.camTrack && !this.camOff, 'video', 'videoOff', 'Turn camera off', 'Turn camera on');
+    // The screen button is "on" (highlighted) while sharing.
+    this.screenBtn.classList.toggle('active', !!this.screenTrack);
+    this.screenBtn.dataset.state = this.screenTrack ? 'on' : 'off';
+    this.screenBtn.disabled = !can;
+    this.screenBtn.title = can ? (this.screenTrack ? 'Stop sharing' : 'Share your screen') : noPublish;
+    this.screenBtn.replaceChildren(icon(this.screenTrack ? 'screenOff' : 'screen'));
+    this.chatBtn.classList.toggle('active', this.chatOpen);
+    this.chatBadge.hidden = this.unread === 0;
+    this.chatBadge.textContent = this.unread > 9 ? '9+' : String(this.unread);
+    this.chatBtn.append(this.chatBadge);
+  }
+
+  // ------------------------------------------------------------------ chat
+
+  /** @param {ChatMessage} m */
+  _addChat(m) {
+    this.chatEmpty.remove();
+    const last = /** @type {HTMLElement | null} */ (this.chatList.lastElementChild);
+    const grouped = last?.dataset.from === m.from && m.sentAt - Number(last?.dataset.at ?? 0) < 120000;
+    const msg = h(
+      'div',
+      { class: `chat-message${m.local ? ' own' : ''}${grouped ? ' grouped' : ''}`, 'data-from': m.from, 'data-at': String(m.sentAt) },
+      h('div', { class: 'chat-meta' }, h('span', { class: 'chat-sender', text: m.local ? `${m.name} (you)` : m.name }), h('time', { class: 'chat-time', text: formatTime(m.sentAt) })),
+      h('div', { class: 'chat-text', text: m.text }),
+    );
+    const nearBottom = this.chatList.scrollHeight - this.chatList.scrollTop - this.chatList.clientHeight < 80;
+    this.chatList.append(msg);
+    if (nearBottom || m.local) this.chatList.scrollTop = this.chatList.scrollHeight;
+    if (!this.chatOpen && !m.local) {
+      this.unread++;
+      toast(`${m.name}: ${m.text.length > 60 ? m.text.slice(0, 60) + '…' : m.text}`);
+      this._updateControls();
+    }
+  }
+
+  // ------------------------------------------------------------------ tiles
+
+  /** @param {MediaStreamTrack} track */
+  _localStream(track) {
+    let s = this.localStreams.get(track);
+    if (!s) {
+      s = new MediaStream([track]);
+      this.localStreams.set(track, s);
+    }
+    return s;
+  }
+
+  /** @returns {TileEntry[]} */
+  _entries() {
+    const lp = this.room.localParticipant;
+    const myName = lp.name || this.opts.displayName;
+    /** @type {TileEntry[]} */
+    const out = [];
+    out.push({
+      key: 'local',
+      participantId: lp.id,
+      name: myName,
+      isLocal: true,
+      isScreen: false,
+      stream: this.camTrack && !this.camOff ? this._localStream(this.camTrack) : null,
+      // A viewer (no publish grant) has no microphone at all: no muted icon for them.
+      micMuted: lp.grants.publish || this.room.state !== 'connected' ? !this.micTrack || this.micMuted : false,
+      reconnecting: this.room.state === 'reconnecting',
+    });
+    if (this.screenTrack) {
+      out.push({ key: 'local:screen', participantId: lp.id, name: myName, isLocal: true, isScreen: true, stream: this._localStream(this.screenTrack), micMuted: false, reconnecting: false });
+    }
+    for (const p of this.room.participants.values()) {
+      const cam = p.subscribed('camera');
+      out.push({
+        key: p.id,
+        participantId: p.id,
+        name: p.name || p.identity || 'Guest',
+        isLocal: false,
+        isScreen: false,
+        stream: cam && !p.isCameraOff ? cam.mediaStream : null,
+        micMuted: p.isMicrophoneMuted,
+        reconnecting: p.connection === 'reconnecting',
+      });
+      const screen = p.subscribed('screen');
+      if (screen) {
+        out.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isLocal: false, isScreen: true, stream: screen.mediaStream, micMuted: false, reconnecting: p.connection === 'reconnecting' });
+      }
+    }
+    return out;
+  }
+
+  render() {
+    if (this.ended) return;
+    const entries = this._entries();
+    const seen = new Set();
+    for (const e of entries) {
+      seen.add(e.key);
+      let t = this.tiles.get(e.key);
+      if (!t) {
+        t = this._createTile(e);
+        this.tiles.set(e.key, t);
+      }
+      this._updateTile(t, e);
+      this.grid.append(t.el); // keeps order (moves existing nodes)
+    }
+    for (const [key, t] of this.tiles) {
+      if (!seen.has(key)) {
+        t.video.srcObject = null;
+        t.el.remove();
+        this.tiles.delete(key);
+      }
+    }
+    this.countEl.textContent = String(1 + this.room.participants.size);
+    this.grid.dataset.count = String(entries.length);
+    this._renderAudio();
+    this._layout();
+  }
+
+  /** @param {TileEntry} e @returns {TileView} */
+  _createTile(e) {
+    const video = h('video', { autoplay: true, playsinline: true });
+    video.muted = true; // sound plays through <audio> elements
+    const avatar = h('div', { class: 'avatar' }, h('span', { class: 'avatar-circle', text: initials(e.name), style: `background:${colorFor(e.name)}` }));
+    const micIcon = h('span', { class: 'mic-muted', 'data-testid': 'mic-muted', title: 'Microphone muted', 'aria-label': 'Microphone muted' }, icon('micOff'));
+    const nameEl = h('span', { class: 'name' });
+    const badge = h('div', { class: 'reconnecting-badge', 'data-testid': 'reconnecting', text: 'Reconnecting…' });
+    const attrs = e.isScreen
+      ? { class: 'tile screen', 'data-screen-of': e.participantId, 'data-participant-name': undefined }
+      : { class: `tile${e.isLocal ? ' local' : ''}`, 'data-participant-id': e.participantId, 'data-participant-name': e.name, 'data-local': e.isLocal ? 'true' : undefined };
+    const el = h('div', attrs, video, avatar, badge, h('div', { class: 'label' }, micIcon, nameEl));
+    video.addEventListener('resize', () => el.classList.toggle('portrait', video.videoHeight > video.videoWidth));
+    return { el, video, avatar, nameEl, micIcon, badge, stream: null };
+  }
+
+  /** @param {TileView} t @param {TileEntry} e */
+  _updateTile(t, e) {
+    if (!e.isScreen) {
+      if (e.participantId) t.el.dataset.participantId = e.participantId;
+      t.el.dataset.participantName = e.name;
+    }
+    t.nameEl.textContent = e.isScreen ? `${e.name} is presenting` : e.isLocal ? `${e.name} (You)` : e.name;
+    const avatarCircle = /** @type {HTMLElement} */ (t.avatar.firstElementChild);
+    if (avatarCircle.textContent !== initials(e.name)) {
+      avatarCircle.textContent = initials(e.name);
+      avatarCircle.style.background = colorFor(e.name);
+    }
+    if (t.stream !== e.stream) {
+      t.stream = e.stream;
+      t.video.srcObject = e.stream;
+      if (e.stream) t.video.play().catch(() => {});
+    }
+    t.el.classList.toggle('video-off', !e.stream);
+    t.el.dataset.cameraOff = String(!e.stream);
+    t.el.dataset.micMuted = String(e.micMuted);
+    t.micIcon.hidden = e.isScreen || !e.micMuted;
+    t.badge.hidden = !e.reconnecting;
+    t.el.dataset.connection = e.reconnecting ? 'reconnecting' : 'connected';
+    t.el.classList.toggle('mirrored', e.isLocal && !e.isScreen);
+  }
+
+  _renderAudio() {
+    const want = new Map();
+    for (const p of this.room.participants.values()) {
+      for (const t of p.subscribedTracks.values()) if (t.kind === 'audio') want.set(t.trackId, t);
+    }
+    for (const [id, t] of want) {
+      if (this.audioEls.has(id)) continue;
+      const a = h('audio', { autoplay: true, 'data-track-id': id });
+      a.srcObject = t.mediaStream;
+      this.audioHost.append(a);
+      this.audioEls.set(id, a);
+      a.play().catch(() => {
+        this.needsAudioUnlock = true;
+        this.unlockBtn.hidden = false;
+      });
+    }
+    for (const [id, a] of this.audioEls) {
+      if (!want.has(id)) {
+        a.srcObject = null;
+        a.remove();
+        this.audioEls.delete(id);
+      }
+    }
+  }
+
+  _unlockAudio() {
+    this.unlockBtn.hidden = true;
+    this.needsAudioUnlock = false;
+    for (const a of this.audioEls.values()) a.play().catch(() => {});
+  }
+
+  _layout() {
+    let n = this.tiles.size;
+    if (n === 0) return;
+    let W = this.grid.clientWidth - 24;
+    let H = this.grid.clientHeight - 24;
+    if (W <= 0 || H <= 0) return;
+    const gap = 12;
+    const ratio = 16 / 9;
+    // Spotlight: when someone presents, the screen gets most of the stage and
+    // the people a row of small tiles below it.
+    const screens = [...this.tiles.keys()].filter((k) => k.endsWith(':screen')).length;
+    const spotlight = screens > 0 && n > screens;
+    this.grid.classList.toggle('spotlight', spotlight);
+    if (spotlight) {
+      const smallH = Math.max(90, Math.min(150, H * 0.2));
+      this.grid.style.setProperty('--small-w', `${Math.floor(smallH * ratio)}px`);
+      this.grid.style.setProperty('--small-h', `${Math.floor(smallH)}px`);
+      H = H - smallH - gap;
+      n = screens;
+    }
+    let best = { w: 0, h: 0 };
+    for (let cols = 1; cols <= n; cols++) {
+      const rows = Math.ceil(n / cols);
+      let w = (W - gap * (cols - 1)) / cols;
+      let hgt = (H - gap * (rows - 1)) / rows;
+      if (w / hgt > ratio) w = hgt * ratio;
+      else hgt = w / ratio;
+      if (w > best.w) best = { w, h: hgt };
+    }
+    this.grid.style.setProperty('--tile-w', `${Math.floor(best.w)}px`);
+    this.grid.style.setProperty('--tile-h', `${Math.floor(best.h)}px`);
+  }
+
+  // ------------------------------------------------------------------ ending
+
+  /** @param {{left: boolean, message: string, code: number}} info */
+  _end(info) {
+    if (this.ended) return;
+    this.destroy();
+    this.opts.onEnd(info);
+  }
+
+  destroy() {
+    this.ended = true;
+    clearInterval(this._clock);
+    this._ro?.disconnect();
+    for (const t of [this.micTrack, this.camTrack, this.screenTrack, this.screenAudioTrack]) t?.stop();
+    for (const t of this.tiles.values()) t.video.srcObject = null;
+    for (const a of this.audioEls.values()) a.srcObject = null;
+    clearError();
+    document.querySelector('.toasts')?.remove();
+    document.removeEventListener('pointerdown', this._outsideClick, true);
+  }
+}

@@ -1,0 +1,139 @@
+// Small DOM helpers and icons for the app.
+
+/**
+ * Create an element.
+ * `attrs`: `class`, `text`, `html` (trusted constant markup only), `on<event>` handlers,
+ * booleans (true -> empty attribute, false/null -> omitted), anything else -> attribute.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any> | null} [attrs]
+ * @param {...(Node | string | null | undefined | false)} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v == null || v === false) continue;
+      if (k === 'class') el.className = String(v);
+      else if (k === 'text') el.textContent = String(v);
+      else if (k === 'html') el.innerHTML = String(v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (v === true) el.setAttribute(k, '');
+      else el.setAttribute(k, String(v));
+    }
+  }
+  for (const c of children) {
+    if (c == null || c === false) continue;
+    el.append(c);
+  }
+  return el;
+}
+
+const ICONS = /** @type {Record<string, string>} */ ({
+  mic: '<path d="M12 2a3 3 0 0 0-3 3v7a3 3 0 0 0 6 0V5a3 3 0 0 0-3-3Z"/><path d="M19 10v2a7 7 0 0 1-14 0v-2"/><path d="M12 19v3"/>',
+  micOff: '<path d="M2 2l20 20"/><path d="M18.9 13.4A7 7 0 0 0 19 12v-2"/><path d="M5 10v2a7 7 0 0 0 11.7 5.2"/><path d="M15 9.3V5a3 3 0 0 0-5.7-1.3"/><path d="M9 9v3a3 3 0 0 0 5.1 2.1"/><path d="M12 19v3"/>',
+  video: '<path d="m16 13 5.2 3.5a.5.5 0 0 0 .8-.4V7.9a.5.5 0 0 0-.8-.4L16 10.5"/><rect x="2" y="6" width="14" height="12" rx="2"/>',
+  videoOff: '<path d="M2 2l20 20"/><path d="M10.7 6H14a2 2 0 0 1 2 2v3.3l1 1L22 8v8"/><path d="M16 16a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h2"/>',
+  screen: '<rect x="2" y="3" width="20" height="14" rx="2"/><path d="M8 21h8"/><path d="M12 17v4"/><path d="m9 10 3-3 3 3"/><path d="M12 7v6"/>',
+  screenOff: '<rect x="2" y="3" width="20" height="14" rx="2"/><path d="M8 21h8"/><path d="M12 17v4"/><path d="m9 7 6 6"/><path d="m15 7-6 6"/>',
+  chat: '<path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/>',
+  leave: '<path d="M10.7 13.3a16 16 0 0 0 3.4 2.6l1.3-1.3a2 2 0 0 1 2.1-.4c.8.3 1.7.5 2.6.6a2 2 0 0 1 1.7 2v3a2 2 0 0 1-2.2 2A19.8 19.8 0 0 1 3 4.2 2 2 0 0 1 5 2h3a2 2 0 0 1 2 1.7c.1.9.3 1.8.6 2.6a2 2 0 0 1-.4 2.1L8.9 9.7"/><path d="M22 2 2 22"/>',
+  settings: '<path d="M4 21v-7"/><path d="M4 10V3"/><path d="M12 21v-9"/><path d="M12 8V3"/><path d="M20 21v-5"/><path d="M20 12V3"/><path d="M1 14h6"/><path d="M9 8h6"/><path d="M17 16h6"/>',
+  send: '<path d="m22 2-7 20-4-9-9-4Z"/><path d="M22 2 11 13"/>',
+  close: '<path d="M18 6 6 18"/><path d="m6 6 12 12"/>',
+  alert: '<circle cx="12" cy="12" r="10"/><path d="M12 8v4"/><path d="M12 16h.01"/>',
+  users: '<path d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2"/><circle cx="9" cy="7" r="4"/><path d="M22 21v-2a4 4 0 0 0-3-3.9"/><path d="M16 3.1a4 4 0 0 1 0 7.8"/>',
+  link: '<path d="M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7"/><path d="M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7"/>',
+  speaker: '<path d="M11 5 6 9H2v6h4l5 4V5z"/><path d="M15.5 8.5a5 5 0 0 1 0 7"/><path d="M19 5a10 10 0 0 1 0 14"/>',
+});
+
+/**
+ * An inline SVG icon.
+ * @param {string} name
+ * @param {string} [cls]
+ * @returns {HTMLSpanElement}
+ */
+export function icon(name, cls = '') {
+  const span = h('span', { class: `icon ${cls}`.trim(), 'aria-hidden': 'true' });
+  span.innerHTML = `<svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${ICONS[name] ?? ''}</svg>`;
+  return span;
+}
+
+/**
+ * Initials for an avatar: "Ada Lovelace" -> "AL".
+ * @param {string} name
+ * @returns {string}
+ */
+export function initials(name) {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  if (parts.length === 0) return '?';
+  const first = Array.from(parts[0])[0] ?? '';
+  const last = parts.length > 1 ? Array.from(parts[parts.length - 1])[0] ?? '' : '';
+  return (first + last).toUpperCase();
+}
+
+/**
+ * A stable pleasant color for a name.
+ * @param {string} name
+ * @returns {string}
+ */
+export function colorFor(name) {
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + (ch.codePointAt(0) ?? 0)) | 0;
+  const hue = Math.abs(hash) % 360;
+  return `hsl(${hue} 45% 42%)`;
+}
+
+/** @param {number} ms */
+export function formatTime(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** The single error banner (created on demand, so there is at most one `[data-testid=error]`). */
+/** @type {HTMLDivElement | null} */
+let banner = null;
+
+/**
+ * Show a readable error banner at the top of the page.
+ * @param {string} message
+ * @param {{persistent?: boolean}} [opts]
+ */
+export function showError(message, opts = {}) {
+  if (!banner) {
+    banner = h('div', { class: 'error-banner', role: 'alert', 'data-testid': 'error' });
+    document.body.append(banner);
+  }
+  banner.replaceChildren(
+    icon('alert'),
+    h('span', { class: 'error-text', text: message }),
+    h('button', { class: 'icon-button small', 'aria-label': 'Dismiss', title: 'Dismiss', onclick: clearError }, icon('close')),
+  );
+  if (bannerTimer) clearTimeout(bannerTimer);
+  bannerTimer = opts.persistent ? null : setTimeout(clearError, 12000);
+}
+/** @type {ReturnType<typeof setTimeout> | null} */
+let bannerTimer = null;
+
+export function clearError() {
+  if (bannerTimer) clearTimeout(bannerTimer);
+  bannerTimer = null;
+  banner?.remove();
+  banner = null;
+}
+
+/**
+ * A short-lived notice ("Alice joined").
+ * @param {string} message
+ */
+export function toast(message) {
+  let host = document.querySelector('.toasts');
+  if (!host) {
+    host = h('div', { class: 'toasts', 'aria-live': 'polite' });
+    document.body.append(host);
+  }
+  const t = h('div', { class: 'toast', text: message });
+  host.append(t);
+  setTimeout(() => t.classList.add('leaving'), 3200);
+  setTimeout(() => t.remove(), 3600);
+}

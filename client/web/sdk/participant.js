@@ -1,0 +1,141 @@
+// Participants and their tracks. No DOM.
+
+/**
+ * @typedef {import('./signal.js').TrackInfo} TrackInfo
+ * @typedef {import('./signal.js').TrackSource} TrackSource
+ * @typedef {import('./signal.js').TrackKind} TrackKind
+ * @typedef {import('./signal.js').ParticipantInfo} ParticipantInfo
+ * @typedef {import('./signal.js').Grants} Grants
+ */
+
+/**
+ * A track of a remote participant that this client receives.
+ */
+export class RemoteTrack {
+  /**
+   * @param {{trackId: string, mid: string, kind: TrackKind, source: TrackSource, participantId: string, mediaStreamTrack: MediaStreamTrack, transceiver: RTCRtpTransceiver}} init
+   */
+  constructor(init) {
+    this.trackId = init.trackId;
+    this.mid = init.mid;
+    this.kind = init.kind;
+    this.source = init.source;
+    this.participantId = init.participantId;
+    this.mediaStreamTrack = init.mediaStreamTrack;
+    this.transceiver = init.transceiver;
+    /** A stream holding only this track, ready for `video.srcObject`. */
+    this.mediaStream = new MediaStream([init.mediaStreamTrack]);
+  }
+}
+
+/** Someone else in the room. */
+export class RemoteParticipant {
+  /** @param {ParticipantInfo} info */
+  constructor(info) {
+    this.id = info.participant_id;
+    this.identity = info.identity;
+    this.name = info.name;
+    /** @type {'connected' | 'reconnecting'} */
+    this.connection = info.connection;
+    /** Tracks the participant publishes, as announced by the server. @type {TrackInfo[]} */
+    this.tracks = info.tracks ?? [];
+    /** Tracks this client receives, by track id. @type {Map<string, RemoteTrack>} */
+    this.subscribedTracks = new Map();
+  }
+
+  /** @param {ParticipantInfo} info */
+  update(info) {
+    this.identity = info.identity;
+    this.name = info.name;
+    this.connection = info.connection;
+    this.tracks = info.tracks ?? [];
+  }
+
+  /**
+   * The announced track of a source, if any.
+   * @param {TrackSource} source
+   * @returns {TrackInfo | undefined}
+   */
+  trackInfo(source) {
+    return this.tracks.find((t) => t.source === source);
+  }
+
+  /**
+   * The received track of a source, if subscribed.
+   * @param {TrackSource} source
+   * @returns {RemoteTrack | undefined}
+   */
+  subscribed(source) {
+    for (const t of this.subscribedTracks.values()) if (t.source === source) return t;
+    return undefined;
+  }
+
+  /** True if the microphone is muted or not published at all. */
+  get isMicrophoneMuted() {
+    const t = this.trackInfo('microphone');
+    return !t || t.muted;
+  }
+
+  /** True if the camera is off (muted or not published). */
+  get isCameraOff() {
+    const t = this.trackInfo('camera');
+    return !t || t.muted;
+  }
+
+  /** True if the participant shares their screen. */
+  get isSharingScreen() {
+    const t = this.trackInfo('screen');
+    return !!t && !t.muted;
+  }
+}
+
+/** A track this client publishes. */
+export class LocalTrackPublication {
+  /**
+   * @param {{track: MediaStreamTrack, source: TrackSource, transceiver: RTCRtpTransceiver, stream: MediaStream}} init
+   */
+  constructor(init) {
+    /** The MediaStreamTrack currently sent (changes with replaceTrack). */
+    this.track = init.track;
+    this.source = init.source;
+    this.transceiver = init.transceiver;
+    this.stream = init.stream;
+    /** @type {TrackKind} */
+    this.kind = /** @type {TrackKind} */ (init.track.kind);
+    this.muted = false;
+  }
+
+  /** The m-line id, known once the offer has been created. @returns {string | null} */
+  get mid() {
+    return this.transceiver.mid;
+  }
+}
+
+/** This client. */
+export class LocalParticipant {
+  constructor() {
+    this.id = '';
+    this.identity = '';
+    this.name = '';
+    /** @type {Grants} */
+    this.grants = { publish: false, subscribe: false, publish_data: false };
+    /** @type {LocalTrackPublication[]} */
+    this.publications = [];
+  }
+
+  /**
+   * @param {TrackSource} source
+   * @returns {LocalTrackPublication | undefined}
+   */
+  publication(source) {
+    return this.publications.find((p) => p.source === source);
+  }
+
+  /**
+   * @param {MediaStreamTrack} track
+   * @returns {LocalTrackPublication | undefined}
+   */
+  publicationOf(track) {
+    return this.publications.find((p) => p.track === track);
+  }
+}

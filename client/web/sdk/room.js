@@ -1,0 +1,603 @@
+// Room: one call. Owns the signaling client and the two peer connections.
+// No DOM, no UI.
+
+import { Emitter } from './events.js';
+import { SignalClient, HotlineError, describeErrorCode, describeCloseCode } from './signal.js';
+import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication } from './participant.js';
+
+/**
+ * @typedef {import('./signal.js').ServerMessage} ServerMessage
+ * @typedef {import('./signal.js').WelcomeMsg} WelcomeMsg
+ * @typedef {import('./signal.js').SubscriberOfferMsg} SubscriberOfferMsg
+ * @typedef {import('./signal.js').SubscribedTrack} SubscribedTrack
+ * @typedef {import('./signal.js').ParticipantInfo} ParticipantInfo
+ * @typedef {import('./signal.js').TrackSource} TrackSource
+ * @typedef {import('./signal.js').PublishedTrack} PublishedTrack
+ * @typedef {import('./signal.js').CloseInfo} CloseInfo
+ */
+
+/**
+ * @typedef {{from: string, name: string, text: string, sentAt: number, local: boolean}} ChatMessage
+ * @typedef {{code: number, reason: string, message: string}} DisconnectInfo
+ * @typedef {'new' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected'} RoomState
+ * @typedef {{
+ *   participant_joined: RemoteParticipant,
+ *   participant_left: {participant: RemoteParticipant, reason: string},
+ *   participant_updated: RemoteParticipant,
+ *   track_subscribed: {participant: RemoteParticipant, track: RemoteTrack},
+ *   track_unsubscribed: {participant: RemoteParticipant, track: RemoteTrack},
+ *   local_tracks_changed: LocalParticipant,
+ *   chat: ChatMessage,
+ *   error: HotlineError,
+ *   state_changed: RoomState,
+ *   reconnecting: DisconnectInfo,
+ *   reconnected: WelcomeMsg,
+ *   disconnected: DisconnectInfo,
+ * }} RoomEvents
+ */
+
+/**
+ * @typedef {object} RoomOptions
+ * @property {string} [url]       WebSocket URL of `/ws`; defaults to the page's origin.
+ * @property {string} token       access token (JWT)
+ * @property {string} roomName    the room to join
+ * @property {RTCConfiguration} [rtcConfig]
+ * @property {boolean} [autoReconnect]  rejoin after a lost connection (default true)
+ * @property {number} [negotiationTimeoutMs]
+ */
+
+/** @returns {string} */
+export function defaultSignalUrl() {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}/ws`;
+}
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * @extends {Emitter<RoomEvents>}
+ */
+export class Room extends Emitter {
+  /** @param {RoomOptions} opts */
+  constructor(opts) {
+    super();
+    this.url = opts.url ?? defaultSignalUrl();
+    this.token = opts.token;
+    this.roomName = opts.roomName;
+    this.rtcConfig = opts.rtcConfig ?? { iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+    this.autoReconnect = opts.autoReconnect ?? true;
+    this.negotiationTimeoutMs = opts.negotiationTimeoutMs ?? 15000;
+
+    /** @type {RoomState} */
+    this.state = 'new';
+    this.localParticipant = new LocalParticipant();
+    /** Everyone else, by participant id. @type {Map<string, RemoteParticipant>} */
+    this.participants = new Map();
+    /** @type {SignalClient | null} */
+    this.signal = null;
+    /** @type {RTCPeerConnection | null} */
+    this.publisherPc = null;
+    /** @type {RTCPeerConnection | null} */
+    this.subscriberPc = null;
+    /** @type {RTCDataChannel | null} */
+    this.dataChannel = null;
+    /** @type {WelcomeMsg | null} */
+    this.welcome = null;
+    /** Disconnect timeout announced by the server. */
+    this.disconnectTimeoutMs = 20000;
+
+    /** Subscriber m-lines of the latest applied offer: mid -> track. @type {Map<string, SubscribedTrack>} */
+    this._activeSubTracks = new Map();
+    /** Current subscriptions by mid. @type {Map<string, RemoteTrack>} */
+    this._subsByMid = new Map();
+    /** @type {Promise<void>} */
+    this._subQueue = Promise.resolve();
+    /** Mapping of the subscriber offer being applied. @type {Map<string, SubscribedTrack> | null} */
+    this._pendingSubTracks = null;
+    this._pubNeeded = false;
+    /** @type {Promise<void> | null} */
+    this._pubLoop = null;
+    /** @type {{resolve: (sdp: string) => void, reject: (err: Error) => void} | null} */
+    this._pendingPublish = null;
+    this._leaving = false;
+  }
+
+  /** @param {RoomState} s */
+  _setState(s) {
+    if (this.state === s) return;
+    this.state = s;
+    this.emit('state_changed', s);
+  }
+
+  /**
+   * Join the room. Resolves once the server welcomed us.
+   * Rejects with a HotlineError (human-readable message) if joining failed.
+   * @returns {Promise<void>}
+   */
+  async connect() {
+    if (this.state !== 'new' && this.state !== 'disconnected') throw new Error('Room.connect: already connecting or connected');
+    this._leaving = false;
+    this._setState('connecting');
+    try {
+      await this._open();
+    } catch (err) {
+      this._setState('disconnected');
+      throw err;
+    }
+    this._setState('connected');
+  }
+
+  async _open() {
+    const signal = new SignalClient(this.url);
+    const welcome = await signal.connect({ token: this.token, room: this.roomName });
+    if (this._leaving) {
+      signal.leave();
+      throw new HotlineError('left', 'You left the call.');
+    }
+    this.signal = signal;
+    this.welcome = welcome;
+    this.disconnectTimeoutMs = welcome.disconnect_timeout_ms ?? 20000;
+    const lp = this.localParticipant;
+    lp.id = welcome.participant_id;
+    lp.identity = welcome.identity;
+    lp.name = welcome.name;
+    lp.grants = welcome.grants;
+
+    this._createPeerConnections();
+    signal.on('message', (m) => this._onMessage(signal, m));
+    signal.on('close', (info) => this._onSignalClose(signal, info));
+
+    for (const info of welcome.participants ?? []) this._addParticipant(info);
+    return welcome;
+  }
+
+  _createPeerConnections() {
+    const sub = new RTCPeerConnection(this.rtcConfig);
+    const pub = new RTCPeerConnection(this.rtcConfig);
+    sub.ondatachannel = (ev) => {
+      this.dataChannel = ev.channel;
+    };
+    sub.ontrack = (ev) => {
+      // The mapping of this m-line to a participant's track comes from the
+      // `tracks` of the subscriber offer being applied, by transceiver mid.
+      // Subscriptions are finalised once the answer is applied (see _reconcileSubscriptions).
+      const mid = ev.transceiver?.mid;
+      if (mid == null) return;
+      const st = this._pendingSubTracks?.get(mid);
+      if (!st) console.debug('hotline: track on unmapped mid', mid);
+    };
+    this.subscriberPc = sub;
+    this.publisherPc = pub;
+    this._subsByMid = new Map();
+    this._activeSubTracks = new Map();
+    this._pendingSubTracks = null;
+  }
+
+  _closePeerConnections() {
+    for (const pc of [this.publisherPc, this.subscriberPc]) {
+      if (pc) {
+        try { pc.close(); } catch { /* ignore */ }
+      }
+    }
+    this.dataChannel = null;
+    if (this._pendingPublish) {
+      this._pendingPublish.reject(new HotlineError('disconnected', 'The connection to the server was lost.'));
+      this._pendingPublish = null;
+    }
+  }
+
+  /**
+   * @param {SignalClient} signal
+   * @param {ServerMessage} msg
+   */
+  _onMessage(signal, msg) {
+    if (signal !== this.signal) return;
+    switch (msg.type) {
+      case 'subscriber_offer': {
+        const pc = this.subscriberPc;
+        this._subQueue = this._subQueue
+          .then(() => this._applySubscriberOffer(pc, msg))
+          .catch((err) => {
+            console.error('hotline: subscriber offer failed', err);
+            this.emit('error', new HotlineError('subscriber_failed', 'Receiving audio and video from the others failed.'));
+          });
+        break;
+      }
+      case 'publish_answer': {
+        const p = this._pendingPublish;
+        this._pendingPublish = null;
+        if (p) p.resolve(msg.sdp);
+        else console.warn('hotline: publish_answer without a pending offer');
+        break;
+      }
+      case 'participant_joined':
+        this._addParticipant(msg.participant);
+        break;
+      case 'participant_updated': {
+        const p = this.participants.get(msg.participant.participant_id);
+        if (!p) {
+          this._addParticipant(msg.participant);
+        } else {
+          p.update(msg.participant);
+          this.emit('participant_updated', p);
+        }
+        break;
+      }
+      case 'participant_left':
+        this._removeParticipant(msg.participant_id, msg.reason);
+        break;
+      case 'chat':
+        this.emit('chat', {
+          from: msg.from,
+          name: msg.name,
+          text: msg.text,
+          sentAt: msg.sent_at_ms,
+          local: msg.from === this.localParticipant.id,
+        });
+        break;
+      case 'error': {
+        const err = new HotlineError(msg.code, describeErrorCode(msg.code, msg.message), { serverMessage: msg.message });
+        const p = this._pendingPublish;
+        if (p && (msg.code === 'publish_not_allowed' || msg.code === 'invalid_sdp')) {
+          this._pendingPublish = null;
+          p.reject(err);
+        }
+        this.emit('error', err);
+        break;
+      }
+      case 'pong':
+      case 'welcome':
+        break;
+      default:
+        console.debug('hotline: unknown message', msg);
+    }
+  }
+
+  /** @param {ParticipantInfo} info */
+  _addParticipant(info) {
+    const existing = this.participants.get(info.participant_id);
+    if (existing) {
+      existing.update(info);
+      this.emit('participant_updated', existing);
+      return;
+    }
+    const p = new RemoteParticipant(info);
+    this.participants.set(p.id, p);
+    this.emit('participant_joined', p);
+    // Tracks that arrived before the participant was announced.
+    for (const t of this._subsByMid.values()) {
+      if (t.participantId === p.id && !p.subscribedTracks.has(t.trackId)) {
+        p.subscribedTracks.set(t.trackId, t);
+        this.emit('track_subscribed', { participant: p, track: t });
+      }
+    }
+  }
+
+  /**
+   * @param {string} id
+   * @param {string} reason
+   */
+  _removeParticipant(id, reason) {
+    const p = this.participants.get(id);
+    if (!p) return;
+    for (const t of [...p.subscribedTracks.values()]) {
+      p.subscribedTracks.delete(t.trackId);
+      this.emit('track_unsubscribed', { participant: p, track: t });
+    }
+    this.participants.delete(id);
+    this.emit('participant_left', { participant: p, reason });
+  }
+
+  /**
+   * @param {RTCPeerConnection | null} pc
+   * @param {SubscriberOfferMsg} msg
+   */
+  async _applySubscriberOffer(pc, msg) {
+    if (!pc || pc !== this.subscriberPc || pc.signalingState === 'closed') return;
+    const tracks = new Map((msg.tracks ?? []).map((t) => [t.mid, t]));
+    this._pendingSubTracks = tracks;
+    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (pc !== this.subscriberPc) return;
+    this.signal?.send({ type: 'subscriber_answer', sdp: pc.localDescription?.sdp ?? answer.sdp ?? '' });
+    this._activeSubTracks = tracks;
+    this._pendingSubTracks = null;
+    this._reconcileSubscriptions();
+  }
+
+  _reconcileSubscriptions() {
+    const pc = this.subscriberPc;
+    if (!pc) return;
+    /** @type {Map<string, RTCRtpTransceiver>} */
+    const byMid = new Map();
+    for (const tr of pc.getTransceivers()) if (tr.mid != null) byMid.set(tr.mid, tr);
+    /** @param {RTCRtpTransceiver | undefined} tr */
+    const isDead = (tr) => !tr || tr.currentDirection === 'stopped' || tr.currentDirection === 'inactive' || tr.direction === 'stopped';
+
+    for (const [mid, sub] of [...this._subsByMid]) {
+      const want = this._activeSubTracks.get(mid);
+      const tr = byMid.get(mid);
+      if (!want || want.track_id !== sub.trackId || want.participant_id !== sub.participantId || isDead(tr) || tr?.receiver.track !== sub.mediaStreamTrack) {
+        this._unsubscribe(mid);
+      }
+    }
+    for (const [mid, st] of this._activeSubTracks) {
+      if (this._subsByMid.has(mid)) continue;
+      const tr = byMid.get(mid);
+      if (!tr || isDead(tr)) continue;
+      const mst = tr.receiver.track;
+      if (mst.kind !== st.kind) {
+        console.warn('hotline: kind mismatch on mid', mid, mst.kind, st.kind);
+        continue;
+      }
+      const rt = new RemoteTrack({
+        trackId: st.track_id,
+        mid,
+        kind: st.kind,
+        source: st.source,
+        participantId: st.participant_id,
+        mediaStreamTrack: mst,
+        transceiver: tr,
+      });
+      this._subsByMid.set(mid, rt);
+      const p = this.participants.get(st.participant_id);
+      if (p) {
+        p.subscribedTracks.set(rt.trackId, rt);
+        this.emit('track_subscribed', { participant: p, track: rt });
+      }
+    }
+  }
+
+  /** @param {string} mid */
+  _unsubscribe(mid) {
+    const sub = this._subsByMid.get(mid);
+    if (!sub) return;
+    this._subsByMid.delete(mid);
+    const p = this.participants.get(sub.participantId);
+    if (p && p.subscribedTracks.get(sub.trackId) === sub) {
+      p.subscribedTracks.delete(sub.trackId);
+      this.emit('track_unsubscribed', { participant: p, track: sub });
+    }
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  /**
+   * Publish a local track. Resolves once the server accepted the offer.
+   * Rejects with a HotlineError (code `publish_not_allowed` when the token lacks the grant).
+   * @param {MediaStreamTrack} track
+   * @param {{source: TrackSource, stream?: MediaStream, muted?: boolean}} opts
+   * @returns {Promise<LocalTrackPublication>}
+   */
+  async publishTrack(track, opts) {
+    const pc = this.publisherPc;
+    if (!pc || this.state !== 'connected') throw new HotlineError('not_connected', 'You are not connected to the call.');
+    const stream = opts.stream ?? new MediaStream([track]);
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    const pub = new LocalTrackPublication({ track, source: opts.source, transceiver, stream });
+    if (opts.muted) {
+      pub.muted = true;
+      track.enabled = false;
+    }
+    this.localParticipant.publications.push(pub);
+    this.emit('local_tracks_changed', this.localParticipant);
+    await this._renegotiate();
+    if (!this.localParticipant.publications.includes(pub)) {
+      throw new HotlineError('publish_failed', 'Publishing the track failed.');
+    }
+    return pub;
+  }
+
+  /**
+   * Stop publishing a track. The track itself is not stopped.
+   * @param {MediaStreamTrack} track
+   * @returns {Promise<void>}
+   */
+  async unpublishTrack(track) {
+    const pub = this.localParticipant.publicationOf(track);
+    if (!pub) return;
+    this.localParticipant.publications = this.localParticipant.publications.filter((p) => p !== pub);
+    this.emit('local_tracks_changed', this.localParticipant);
+    const wasNegotiated = pub.transceiver.mid != null;
+    try { pub.transceiver.stop(); } catch { /* already stopped */ }
+    if (wasNegotiated && this.state === 'connected') await this._renegotiate();
+  }
+
+  /**
+   * Mute or unmute a published track: sets `track.enabled` and tells the others.
+   * @param {MediaStreamTrack} track
+   * @param {boolean} muted
+   */
+  setMuted(track, muted) {
+    const pub = this.localParticipant.publicationOf(track);
+    track.enabled = !muted;
+    if (!pub) return;
+    pub.muted = muted;
+    const mid = pub.transceiver.mid;
+    if (mid != null && pub.transceiver.currentDirection != null) {
+      this.signal?.send({ type: 'update_track', mid, muted });
+    }
+    // Otherwise the mute state travels with the pending publish_offer.
+    this.emit('local_tracks_changed', this.localParticipant);
+  }
+
+  /**
+   * Replace the track sent for a publication (device switching). No renegotiation.
+   * @param {MediaStreamTrack} oldTrack
+   * @param {MediaStreamTrack} newTrack
+   */
+  async replaceTrack(oldTrack, newTrack) {
+    const pub = this.localParticipant.publicationOf(oldTrack);
+    if (!pub) throw new Error('replaceTrack: that track is not published');
+    if (oldTrack.kind !== newTrack.kind) throw new Error('replaceTrack: kinds differ');
+    newTrack.enabled = !pub.muted;
+    await pub.transceiver.sender.replaceTrack(newTrack);
+    pub.stream.removeTrack(oldTrack);
+    pub.stream.addTrack(newTrack);
+    pub.track = newTrack;
+    this.emit('local_tracks_changed', this.localParticipant);
+  }
+
+  /** Queue a publisher renegotiation; coalesces changes. @returns {Promise<void>} */
+  _renegotiate() {
+    this._pubNeeded = true;
+    if (!this._pubLoop) {
+      this._pubLoop = (async () => {
+        try {
+          while (this._pubNeeded) {
+            this._pubNeeded = false;
+            await this._negotiatePublisherOnce();
+          }
+        } finally {
+          this._pubLoop = null;
+        }
+      })();
+    }
+    return this._pubLoop;
+  }
+
+  async _negotiatePublisherOnce() {
+    const pc = this.publisherPc;
+    const signal = this.signal;
+    if (!pc || !signal || pc.signalingState === 'closed') throw new HotlineError('not_connected', 'You are not connected to the call.');
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    /** @type {PublishedTrack[]} */
+    const tracks = [];
+    for (const p of this.localParticipant.publications) {
+      const mid = p.transceiver.mid;
+      if (mid == null) continue;
+      tracks.push({ mid, kind: p.kind, source: p.source, muted: p.muted });
+    }
+    /** @type {Promise<string>} */
+    const answer = new Promise((resolve, reject) => {
+      this._pendingPublish = { resolve, reject };
+    });
+    const timer = setTimeout(() => {
+      if (this._pendingPublish) {
+        this._pendingPublish.reject(new HotlineError('timeout', 'The server did not answer in time.'));
+        this._pendingPublish = null;
+      }
+    }, this.negotiationTimeoutMs);
+    if (!signal.send({ type: 'publish_offer', sdp: pc.localDescription?.sdp ?? offer.sdp ?? '', tracks })) {
+      this._pendingPublish?.reject(new HotlineError('not_connected', 'You are not connected to the call.'));
+      this._pendingPublish = null;
+    }
+    let sdp;
+    try {
+      sdp = await answer;
+    } catch (err) {
+      clearTimeout(timer);
+      await this._publishFailed(pc);
+      throw err;
+    }
+    clearTimeout(timer);
+    if (/** @type {string} */ (pc.signalingState) === 'closed') return;
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  /**
+   * The server refused our offer: roll back and drop publications that were never accepted.
+   * @param {RTCPeerConnection} pc
+   */
+  async _publishFailed(pc) {
+    if (pc.signalingState === 'have-local-offer') {
+      try { await pc.setLocalDescription({ type: 'rollback' }); } catch (e) { console.warn('hotline: rollback failed', e); }
+    }
+    const keep = [];
+    for (const p of this.localParticipant.publications) {
+      if (p.transceiver.currentDirection == null) {
+        try { p.transceiver.stop(); } catch { /* ignore */ }
+      } else {
+        keep.push(p);
+      }
+    }
+    this.localParticipant.publications = keep;
+    this._pubNeeded = false;
+    this.emit('local_tracks_changed', this.localParticipant);
+  }
+
+  // ---------------------------------------------------------------- chat
+
+  /**
+   * Send a chat message to everyone (echoed back to us as a `chat` event).
+   * @param {string} text
+   * @returns {boolean} false if not sent
+   */
+  sendChat(text) {
+    const t = text.trim();
+    if (t.length === 0 || t.length > 4000) {
+      this.emit('error', new HotlineError('invalid_chat', describeErrorCode('invalid_chat')));
+      return false;
+    }
+    return !!this.signal?.send({ type: 'chat', text: t });
+  }
+
+  // ---------------------------------------------------------------- leaving / reconnecting
+
+  /** Leave the call. Local tracks are not stopped (the app owns them). */
+  leave() {
+    if (this._leaving) return;
+    this._leaving = true;
+    this.signal?.leave();
+    this.signal = null;
+    this._setState('disconnected');
+    this._teardown();
+    this.emit('disconnected', { code: 1000, reason: 'left', message: describeCloseCode(1000) });
+  }
+
+  _teardown() {
+    this._closePeerConnections();
+    this.localParticipant.publications = [];
+    for (const id of [...this.participants.keys()]) this._removeParticipant(id, 'disconnected');
+    this._subsByMid.clear();
+    this._activeSubTracks.clear();
+  }
+
+  /**
+   * @param {SignalClient} signal
+   * @param {CloseInfo} info
+   */
+  async _onSignalClose(signal, info) {
+    if (signal !== this.signal || this._leaving) return;
+    this.signal = null;
+    if (info.fatal || !this.autoReconnect) {
+      this._setState('disconnected');
+      this._teardown();
+      this.emit('disconnected', { code: info.code, reason: info.reason, message: info.message });
+      return;
+    }
+    // Rejoin with fresh peer connections and publish the same tracks again.
+    const republish = this.localParticipant.publications.map((p) => ({ track: p.track, source: p.source, stream: p.stream, muted: p.muted }));
+    this._teardown();
+    this._setState('reconnecting');
+    this.emit('reconnecting', { code: info.code, reason: info.reason, message: info.message });
+    /** @type {unknown} */
+    let lastErr = null;
+    for (let attempt = 0; attempt < 6 && !this._leaving; attempt++) {
+      await sleep(Math.min(8000, 500 * 2 ** attempt));
+      if (this._leaving) return;
+      try {
+        const welcome = await this._open();
+        this._setState('connected');
+        this.emit('reconnected', welcome);
+        for (const r of republish) {
+          if (r.track.readyState === 'live') {
+            await this.publishTrack(r.track, { source: r.source, muted: r.muted }).catch((e) => this.emit('error', e));
+          }
+        }
+        return;
+      } catch (err) {
+        lastErr = err;
+        if (err instanceof HotlineError && err.closeCode != null && [4000, 4001, 4002, 4003, 4004, 4005, 4011].includes(err.closeCode)) break;
+      }
+    }
+    if (this._leaving) return;
+    this._setState('disconnected');
+    const message = lastErr instanceof HotlineError ? lastErr.message : info.message;
+    const code = lastErr instanceof HotlineError && lastErr.closeCode ? lastErr.closeCode : info.code;
+    this.emit('disconnected', { code, reason: 'reconnect_failed', message });
+  }
+}

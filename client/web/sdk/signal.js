@@ -1,0 +1,297 @@
+// WebSocket signaling client for the Hotline protocol (version 1).
+// See docs/protocol.md. No DOM, no UI.
+
+import { Emitter } from './events.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** How often a `ping` is sent. */
+export const HEARTBEAT_INTERVAL_MS = 2000;
+/** If nothing at all arrives from the server for this long, the socket is considered dead. */
+export const SERVER_SILENCE_TIMEOUT_MS = 12000;
+
+/**
+ * @typedef {'camera' | 'microphone' | 'screen' | 'screen_audio'} TrackSource
+ * @typedef {'audio' | 'video'} TrackKind
+ * @typedef {{publish: boolean, subscribe: boolean, publish_data: boolean}} Grants
+ * @typedef {{track_id: string, kind: TrackKind, source: TrackSource, muted: boolean}} TrackInfo
+ * @typedef {{participant_id: string, identity: string, name: string, connection: 'connected' | 'reconnecting', tracks: TrackInfo[]}} ParticipantInfo
+ * @typedef {{mid: string, kind: TrackKind, source: TrackSource, muted: boolean}} PublishedTrack
+ * @typedef {{mid: string, track_id: string, participant_id: string, kind: TrackKind, source: TrackSource}} SubscribedTrack
+ */
+
+/**
+ * Messages the client sends.
+ * @typedef {{type: 'join', protocol_version: number, token: string, room: string}} JoinMsg
+ * @typedef {{type: 'publish_offer', sdp: string, tracks: PublishedTrack[]}} PublishOfferMsg
+ * @typedef {{type: 'subscriber_answer', sdp: string}} SubscriberAnswerMsg
+ * @typedef {{type: 'update_track', mid: string, muted: boolean}} UpdateTrackMsg
+ * @typedef {{type: 'chat', text: string}} ChatOutMsg
+ * @typedef {{type: 'ping'}} PingMsg
+ * @typedef {{type: 'leave'}} LeaveMsg
+ * @typedef {JoinMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg} ClientMessage
+ */
+
+/**
+ * Messages the server sends.
+ * @typedef {{type: 'welcome', protocol_version: number, participant_id: string, room: string, identity: string, name: string, grants: Grants, participants: ParticipantInfo[], disconnect_timeout_ms: number}} WelcomeMsg
+ * @typedef {{type: 'publish_answer', sdp: string}} PublishAnswerMsg
+ * @typedef {{type: 'subscriber_offer', sdp: string, tracks: SubscribedTrack[]}} SubscriberOfferMsg
+ * @typedef {{type: 'participant_joined', participant: ParticipantInfo}} ParticipantJoinedMsg
+ * @typedef {{type: 'participant_updated', participant: ParticipantInfo}} ParticipantUpdatedMsg
+ * @typedef {{type: 'participant_left', participant_id: string, reason: 'left' | 'disconnected' | 'timed_out' | 'replaced' | string}} ParticipantLeftMsg
+ * @typedef {{type: 'chat', from: string, name: string, text: string, sent_at_ms: number}} ChatInMsg
+ * @typedef {{type: 'error', code: string, message: string}} ErrorMsg
+ * @typedef {{type: 'pong'}} PongMsg
+ * @typedef {WelcomeMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg} ServerMessage
+ */
+
+/** Close codes -> sentences a user understands. */
+export const CLOSE_CODE_MESSAGES = /** @type {Record<number, string>} */ ({
+  1000: 'You left the call.',
+  1009: 'The connection was closed because a message was too large.',
+  4000: 'This app is out of date for this server. Reload the page and try again.',
+  4001: 'This invitation link is not valid.',
+  4002: 'This invitation has expired. Ask the organizer for a new link.',
+  4003: 'This invitation is not valid yet. Try again a little later.',
+  4004: 'This invitation is for a different room.',
+  4005: 'This room does not exist.',
+  4006: 'You joined this call from another window.',
+  4007: 'You were disconnected because the connection was lost for too long.',
+  4008: 'Joining took too long. Check your connection and try again.',
+  4009: 'The app sent an unexpected message. Reload the page and try again.',
+  4010: 'The server is restarting. Try again in a moment.',
+  4011: 'This call is full.',
+  4012: 'The audio and video connection failed. Your network or a firewall may be blocking it.',
+});
+
+/** Error codes (from `error` messages) -> sentences a user understands. */
+export const ERROR_CODE_MESSAGES = /** @type {Record<string, string>} */ ({
+  publish_not_allowed: 'You can watch this call, but you are not allowed to send audio or video.',
+  data_not_allowed: 'You are not allowed to send chat messages in this call.',
+  invalid_chat: 'A chat message must be between 1 and 4000 characters.',
+  invalid_sdp: 'Your browser and the server could not agree on how to send media.',
+  malformed_message: 'The server did not understand a message from this app.',
+  unexpected_message: 'The server received a message it did not expect.',
+  unknown_track: 'The server does not know this track.',
+});
+
+/**
+ * A human-readable sentence for a WebSocket close code.
+ * @param {number} code
+ * @returns {string}
+ */
+export function describeCloseCode(code) {
+  return CLOSE_CODE_MESSAGES[code] ?? 'The connection to the server was lost.';
+}
+
+/**
+ * A human-readable sentence for an `error` message code.
+ * @param {string} code
+ * @param {string} [fallback]
+ * @returns {string}
+ */
+export function describeErrorCode(code, fallback) {
+  return ERROR_CODE_MESSAGES[code] ?? fallback ?? 'Something went wrong.';
+}
+
+/** Close codes after which trying again with the same token cannot help. */
+export const FATAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4009, 4011]);
+
+/** An error with a machine-readable code and a human-readable message. */
+export class HotlineError extends Error {
+  /**
+   * @param {string} code   e.g. "invalid_token", "publish_not_allowed", "close_4001"
+   * @param {string} message human-readable sentence
+   * @param {{closeCode?: number, serverMessage?: string}} [extra]
+   */
+  constructor(code, message, extra = {}) {
+    super(message);
+    this.name = 'HotlineError';
+    this.code = code;
+    this.closeCode = extra.closeCode;
+    this.serverMessage = extra.serverMessage;
+  }
+}
+
+/**
+ * @typedef {{code: number, reason: string, message: string, fatal: boolean}} CloseInfo
+ * @typedef {{
+ *   message: ServerMessage,
+ *   close: CloseInfo,
+ * }} SignalEvents
+ */
+
+/**
+ * A signaling connection: one WebSocket, one join, typed messages.
+ * @extends {Emitter<SignalEvents>}
+ */
+export class SignalClient extends Emitter {
+  /** @type {WebSocket | null} */
+  #ws = null;
+  /** @type {ReturnType<typeof setInterval> | null} */
+  #heartbeat = null;
+  #lastReceived = 0;
+  #closed = false;
+
+  /**
+   * @param {string} url  ws:// or wss:// URL of the `/ws` endpoint
+   */
+  constructor(url) {
+    super();
+    this.url = url;
+  }
+
+  /** @returns {boolean} */
+  get isOpen() {
+    return !!this.#ws && this.#ws.readyState === WebSocket.OPEN && !this.#closed;
+  }
+
+  /**
+   * Open the socket, send `join`, and resolve with the `welcome`.
+   * Rejects with a HotlineError if the server closes the socket instead.
+   * @param {{token: string, room: string}} join
+   * @param {number} [timeoutMs]
+   * @returns {Promise<WelcomeMsg>}
+   */
+  connect(join, timeoutMs = 15000) {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      /** @param {HotlineError} err */
+      const fail = (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#stopHeartbeat();
+        this.#closed = true;
+        try { ws.close(); } catch { /* ignore */ }
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        fail(new HotlineError('timeout', 'Could not reach the server. Check your connection and try again.'));
+      }, timeoutMs);
+
+      /** @type {WebSocket} */
+      let ws;
+      try {
+        ws = new WebSocket(this.url);
+      } catch (e) {
+        clearTimeout(timer);
+        reject(new HotlineError('connect_failed', 'Could not reach the server.'));
+        return;
+      }
+      this.#ws = ws;
+
+      ws.onopen = () => {
+        this.#lastReceived = Date.now();
+        this.#rawSend({ type: 'join', protocol_version: PROTOCOL_VERSION, token: join.token, room: join.room });
+      };
+      ws.onmessage = (ev) => {
+        this.#lastReceived = Date.now();
+        if (typeof ev.data !== 'string') return;
+        /** @type {ServerMessage} */
+        let msg;
+        try {
+          msg = JSON.parse(ev.data);
+        } catch {
+          console.warn('hotline: ignoring a non-JSON message from the server');
+          return;
+        }
+        if (!msg || typeof msg.type !== 'string') return;
+        if (!settled) {
+          if (msg.type === 'welcome') {
+            settled = true;
+            clearTimeout(timer);
+            this.#startHeartbeat();
+            resolve(msg);
+          } else if (msg.type === 'error') {
+            // An error before welcome: keep waiting for the close frame that usually follows.
+            console.warn('hotline: error before welcome', msg);
+          }
+          return;
+        }
+        this.emit('message', msg);
+      };
+      ws.onclose = (ev) => {
+        const code = ev.code || 1006;
+        const info = {
+          code,
+          reason: ev.reason || '',
+          message: describeCloseCode(code),
+          fatal: FATAL_CLOSE_CODES.has(code),
+        };
+        if (!settled) {
+          const message = code === 1006 ? 'We could not connect to the server. Check your connection and try again.' : info.message;
+          fail(new HotlineError(`close_${code}`, message, { closeCode: code, serverMessage: ev.reason }));
+          return;
+        }
+        this.#stopHeartbeat();
+        const wasClosedByUs = this.#closed;
+        this.#closed = true;
+        if (!wasClosedByUs) this.emit('close', info);
+      };
+      ws.onerror = () => {
+        // onclose follows with the details.
+      };
+    });
+  }
+
+  /**
+   * Send a typed message. Returns false if the socket is not open.
+   * @param {ClientMessage} msg
+   * @returns {boolean}
+   */
+  send(msg) {
+    if (!this.isOpen) return false;
+    return this.#rawSend(msg);
+  }
+
+  /** @param {ClientMessage} msg */
+  #rawSend(msg) {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  #startHeartbeat() {
+    this.#stopHeartbeat();
+    this.#heartbeat = setInterval(() => {
+      if (!this.#ws || this.#closed) return;
+      if (Date.now() - this.#lastReceived > SERVER_SILENCE_TIMEOUT_MS) {
+        // The server has been silent for too long (not even a pong): treat the socket as dead.
+        const ws = this.#ws;
+        this.#stopHeartbeat();
+        this.#closed = true;
+        try { ws.close(); } catch { /* ignore */ }
+        this.emit('close', { code: 1006, reason: 'server silent', message: describeCloseCode(1006), fatal: false });
+        return;
+      }
+      this.#rawSend({ type: 'ping' });
+    }, HEARTBEAT_INTERVAL_MS);
+  }
+
+  #stopHeartbeat() {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+  }
+
+  /**
+   * Leave: send `leave` and close the socket. No `close` event is emitted.
+   */
+  leave() {
+    if (this.#closed) return;
+    this.#rawSend({ type: 'leave' });
+    this.close();
+  }
+
+  /** Close the socket without sending `leave`. No `close` event is emitted. */
+  close() {
+    this.#closed = true;
+    this.#stopHeartbeat();
+    const ws = this.#ws;
+    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
+      try { ws.close(1000, 'left'); } catch { /* ignore */ }
+    }
+  }
+}
