@@ -24,7 +24,11 @@ fn secret() -> Secret {
 }
 
 async fn server() -> RunningServer {
-    let config = ServerConfig {
+    server_with(|_| {}).await
+}
+
+async fn server_with(adjust: impl FnOnce(&mut ServerConfig)) -> RunningServer {
+    let mut config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: PathBuf::from("unused"),
         dev: false,
@@ -36,6 +40,7 @@ async fn server() -> RunningServer {
         rooms: Vec::new(),
         max_participants_per_room: 10,
     };
+    adjust(&mut config);
     start(config, secret()).await.expect("server starts")
 }
 
@@ -413,5 +418,43 @@ async fn garbage_datagrams_do_not_disturb_the_server() {
         .unwrap()
         .unwrap();
     assert!(first.to_text().unwrap().contains("\"welcome\""));
+    server.stop();
+}
+
+#[tokio::test]
+async fn rooms_are_only_those_configured_when_auto_creation_is_off() {
+    let server = server_with(|c| {
+        c.auto_create_rooms = false;
+        c.rooms = vec!["summit".into()];
+        c.max_participants_per_room = 1;
+    })
+    .await;
+    let join = |room: &str, identity: &str| ClientMessage::Join {
+        protocol_version: 1,
+        token: token(room, identity, Grants::default(), 60),
+        room: room.into(),
+    };
+    let mut unknown = connect(&server).await;
+    send(&mut unknown, &join("elsewhere", "a")).await;
+    assert_eq!(
+        close_of(&mut unknown).await,
+        (4005, "room not found".to_string())
+    );
+
+    let mut first = connect(&server).await;
+    send(&mut first, &join("summit", "a")).await;
+    let welcome = tokio::time::timeout(Duration::from_secs(5), first.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(welcome.to_text().unwrap().contains(r#""type":"welcome""#));
+
+    let mut second = connect(&server).await;
+    send(&mut second, &join("summit", "b")).await;
+    assert_eq!(
+        close_of(&mut second).await,
+        (4011, "room is full".to_string())
+    );
     server.stop();
 }

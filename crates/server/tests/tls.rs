@@ -1,0 +1,110 @@
+//! HTTPS served by the binary itself (rustls), and signaling over wss.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use hotline_auth::{Grants, Secret, TokenRequest};
+use hotline_proto::ClientMessage;
+use hotline_server::config::ServerConfig;
+use hotline_server::serve::start;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn serves_https_and_wss_with_the_given_certificate() {
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = std::env::temp_dir().join(format!("hotline-tls-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+
+    let secret = Secret::new(vec![42u8; 32]).unwrap();
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: PathBuf::from("unused"),
+        dev: true,
+        tls: Some((cert_path, key_path)),
+        public_ip: None,
+        disconnect_timeout: Duration::from_secs(20),
+        secret_from_file: None,
+        auto_create_rooms: true,
+        rooms: Vec::new(),
+        max_participants_per_room: 10,
+    };
+    let server = start(config, secret.clone())
+        .await
+        .expect("TLS server starts");
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(cert.cert.der().to_vec()))
+        .unwrap();
+    let connector = TlsConnector::from(Arc::new(
+        ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ));
+    let name = ServerName::try_from("localhost").unwrap();
+
+    // HTTPS: the client configuration endpoint, with the security headers.
+    let tcp = TcpStream::connect(server.http_addr).await.unwrap();
+    let mut tls = connector
+        .connect(name.clone(), tcp)
+        .await
+        .expect("TLS handshake");
+    tls.write_all(b"GET /api/config HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tls.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.contains("referrer-policy: no-referrer"),
+        "{response}"
+    );
+    assert!(response.contains(r#""dev":true"#), "{response}");
+
+    // wss: a join over the encrypted socket is welcomed.
+    let tcp = TcpStream::connect(server.http_addr).await.unwrap();
+    let tls = connector.connect(name, tcp).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async("wss://localhost/ws", tls)
+        .await
+        .expect("websocket over TLS");
+    let token = TokenRequest {
+        room: "secure".into(),
+        identity: "alice".into(),
+        name: None,
+        ttl_secs: 60,
+        grants: Grants::default(),
+    }
+    .mint(&secret, hotline_server::cli::unix_now());
+    let join = ClientMessage::Join {
+        protocol_version: 1,
+        token,
+        room: "secure".into(),
+    };
+    ws.send(Message::Text(serde_json::to_string(&join).unwrap().into()))
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(reply.to_text().unwrap().contains(r#""type":"welcome""#));
+    server.stop();
+    std::fs::remove_dir_all(dir).unwrap();
+}
