@@ -29,6 +29,22 @@ export const CHROMIUM_ARGS = [
 ];
 
 /**
+ * CHROMIUM_ARGS with variations.
+ * - `fakeUi: false` drops `--use-fake-ui-for-media-stream`: then only the permissions a context
+ *   was granted (`newContext({permissions: ['camera', 'microphone']})`) let getUserMedia through,
+ *   and the others fail with a real NotAllowedError (headless Chromium denies the prompt).
+ * - `fakeDevice` is the value of `--use-fake-device-for-media-stream`, e.g. `device-count=2,fps=10`
+ *   (two fake cameras; 10 frames per second instead of the default 20).
+ * @param {{fakeUi?: boolean, fakeDevice?: string}} [o]
+ * @returns {string[]}
+ */
+export function chromiumArgs(o = {}) {
+  return CHROMIUM_ARGS.filter((a) => !(o.fakeUi === false && a === '--use-fake-ui-for-media-stream')).map((a) =>
+    a === '--use-fake-device-for-media-stream' && o.fakeDevice ? `${a}=${o.fakeDevice}` : a,
+  );
+}
+
+/**
  * Poll `fn` until it returns a truthy value; returns that value.
  * @template T
  * @param {() => Promise<T> | T} fn
@@ -55,8 +71,18 @@ export async function waitFor(fn, opts = {}) {
   }
 }
 
+/**
+ * @typedef {object} HarnessOptions
+ * @property {string[]} [chromiumArgs]  replaces CHROMIUM_ARGS (e.g. without the fake permission UI, or with fake-device options)
+ * @property {import('playwright-core').BrowserContextOptions} [contextOptions]  defaults for every context (e.g. `permissions`)
+ * @property {string} [bin]  the hotline binary (default: BIN, i.e. HOTLINE_BIN or target/debug/hotline)
+ */
+
 export class Harness {
-  constructor() {
+  /** @param {HarnessOptions} [opts] */
+  constructor(opts = {}) {
+    this.opts = opts;
+    this.bin = opts.bin ?? BIN;
     this.secret = randomBytes(32).toString('hex');
     /** @type {import('node:child_process').ChildProcess | null} */
     this.proc = null;
@@ -69,8 +95,9 @@ export class Harness {
     this.serverLog = [];
   }
 
-  static async start() {
-    const h = new Harness();
+  /** @param {HarnessOptions} [opts] */
+  static async start(opts) {
+    const h = new Harness(opts);
     try {
       await h.startServer();
       await h.launchBrowser();
@@ -83,7 +110,7 @@ export class Harness {
 
   async startServer() {
     this.dataDir = await mkdtemp(join(tmpdir(), 'hotline-e2e-'));
-    const proc = spawn(BIN, ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir], {
+    const proc = spawn(this.bin, ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir], {
       env: { ...process.env, HOTLINE_SECRET: this.secret },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -135,7 +162,7 @@ export class Harness {
     if (o.ttl) args.push('--ttl', o.ttl);
     if (o.noPublish) args.push('--no-publish');
     return new Promise((resolve, reject) => {
-      execFile(BIN, args, { env: { ...process.env, HOTLINE_SECRET: o.secret ?? this.secret } }, (err, stdout, stderr) => {
+      execFile(this.bin, args, { env: { ...process.env, HOTLINE_SECRET: o.secret ?? this.secret } }, (err, stdout, stderr) => {
         if (err) reject(new Error(`hotline token failed: ${err.message}\n${stderr}`));
         else resolve(stdout.trim());
       });
@@ -143,16 +170,21 @@ export class Harness {
   }
 
   async launchBrowser() {
-    this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: this.opts.chromiumArgs ?? CHROMIUM_ARGS });
   }
 
   /**
    * A fresh page in its own context (one per participant).
    * @param {{width?: number, height?: number}} [viewport]
+   * @param {import('playwright-core').BrowserContextOptions} [contextOptions]  on top of the harness defaults
    */
-  async newPage(viewport = {}) {
+  async newPage(viewport = {}, contextOptions = {}) {
     if (!this.browser) throw new Error('no browser');
-    const ctx = await this.browser.newContext({ viewport: { width: viewport.width ?? 1000, height: viewport.height ?? 700 } });
+    const ctx = await this.browser.newContext({
+      ...this.opts.contextOptions,
+      ...contextOptions,
+      viewport: { width: viewport.width ?? 1000, height: viewport.height ?? 700 },
+    });
     this.contexts.push(ctx);
     const page = await ctx.newPage();
     page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
@@ -162,11 +194,11 @@ export class Harness {
 
   /**
    * Open an invitation link in a new page.
-   * @param {{room: string, identity: string, name: string, noPublish?: boolean, token?: string}} o
+   * @param {{room: string, identity: string, name: string, noPublish?: boolean, token?: string, viewport?: {width?: number, height?: number}}} o
    */
   async join(o) {
     const token = o.token ?? (await this.mintToken(o));
-    const page = await this.newPage();
+    const page = await this.newPage(o.viewport);
     await page.goto(`${this.url}/room/${encodeURIComponent(o.room)}?token=${encodeURIComponent(token)}`);
     await page.waitForFunction(() => /** @type {any} */ (window).hotlineRoom?.state === 'connected', null, { timeout: 20000 });
     return page;
@@ -233,6 +265,29 @@ export function inboundStats(page, name, source) {
     },
     [name, source],
   );
+}
+
+/**
+ * framesDecoded of every camera track `page` receives, by sender name (one getStats call).
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<Record<string, number>>}
+ */
+export function cameraFramesByName(page) {
+  return page.evaluate(async () => {
+    const room = /** @type {any} */ (window).hotlineRoom;
+    /** @type {Record<string, number>} */
+    const out = {};
+    if (!room?.subscriberPc) return out;
+    const stats = await room.subscriberPc.getStats();
+    const inbound = [...stats.values()].filter((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+    for (const p of room.participants.values()) {
+      const t = p.subscribed('camera');
+      if (!t) continue;
+      const s = inbound.find((s) => s.mid === t.mid || s.trackIdentifier === t.mediaStreamTrack.id);
+      if (s) out[p.name] = s.framesDecoded ?? 0;
+    }
+    return out;
+  });
 }
 
 /**

@@ -1,0 +1,57 @@
+//! A room with two participants fed arbitrary datagrams (as if from a
+//! participant's address and from strangers) and arbitrary signaling text:
+//! nothing panics, and the room keeps both participants.
+#![no_main]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hotline_proto::{ClientMessage, Grants};
+use hotline_sfu::{JoinRequest, Room, RoomConfig};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    hotline_sfu::init_crypto();
+    let server: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    let now = Instant::now();
+    let config = RoomConfig {
+        candidates: vec![server],
+        ..RoomConfig::default()
+    };
+    let mut room = Room::new("fuzz", config, now, 0);
+    let join = |identity: &str| JoinRequest {
+        identity: identity.into(),
+        name: identity.into(),
+        grants: Grants::default(),
+    };
+    let alice = room.join(now, join("alice")).expect("space");
+    room.join(now, join("bob")).expect("space");
+
+    // The input is split into chunks: the first byte of each says what it is.
+    let mut t = now;
+    for chunk in data.split(|b| *b == 0xff) {
+        let Some((&kind, rest)) = chunk.split_first() else {
+            continue;
+        };
+        // At most 3 ms a chunk: inputs stay well inside the 20 s silence timeout.
+        t += Duration::from_millis(u64::from(kind & 0x03));
+        match kind >> 4 {
+            0..=9 => {
+                let source = SocketAddr::from(([10, 1, 0, kind >> 4], 1000));
+                room.handle_datagram(t, source, server, rest);
+            }
+            10..=13 => {
+                if let Ok(message) = std::str::from_utf8(rest).map(ClientMessage::parse) {
+                    if let Ok(message) = message {
+                        if !matches!(message, ClientMessage::Leave) {
+                            room.handle_signal(t, &alice, message);
+                        }
+                    }
+                }
+            }
+            _ => room.handle_timeout(t),
+        }
+        while room.poll_output().is_some() {}
+    }
+    assert_eq!(room.participant_count(), 2);
+});
