@@ -110,6 +110,8 @@ pub enum LeaveReason {
     TimedOut,
     /// The same identity joined again.
     Replaced,
+    /// The server stopped.
+    ServerShutdown,
 }
 
 /// Messages from the client.
@@ -204,6 +206,11 @@ pub enum ServerMessage {
         message: String,
     },
     Pong,
+    /// The server is stopping: calls may go on until `deadline_ms` (Unix ms),
+    /// then every connection is closed with 4010.
+    ShuttingDown {
+        deadline_ms: u64,
+    },
 }
 
 impl ServerMessage {
@@ -232,6 +239,7 @@ pub enum ErrorCode {
     InvalidSdp,
     InvalidChat,
     UnknownTrack,
+    RateLimited,
 }
 
 /// Why a signaling connection is closed; each maps to a WebSocket close code.
@@ -253,6 +261,8 @@ pub enum CloseReason {
     ShuttingDown,
     RoomFull,
     MediaFailed,
+    ServerFull,
+    TooManyMessages,
 }
 
 impl CloseReason {
@@ -274,6 +284,8 @@ impl CloseReason {
             CloseReason::ShuttingDown => 4010,
             CloseReason::RoomFull => 4011,
             CloseReason::MediaFailed => 4012,
+            CloseReason::ServerFull => 4013,
+            CloseReason::TooManyMessages => 4014,
         }
     }
 
@@ -295,6 +307,8 @@ impl CloseReason {
             CloseReason::ShuttingDown => "server shutting down",
             CloseReason::RoomFull => "room is full",
             CloseReason::MediaFailed => "media connection failed",
+            CloseReason::ServerFull => "server has too many rooms",
+            CloseReason::TooManyMessages => "too many messages",
         }
     }
 }
@@ -411,6 +425,8 @@ mod tests {
             CloseReason::ShuttingDown,
             CloseReason::RoomFull,
             CloseReason::MediaFailed,
+            CloseReason::ServerFull,
+            CloseReason::TooManyMessages,
         ] {
             assert!((4000..5000).contains(&r.code()));
             assert!(r.text().len() <= 123);

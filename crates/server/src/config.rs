@@ -32,6 +32,14 @@ pub struct FileConfig {
     #[serde(default)]
     pub rooms: Vec<String>,
     pub max_participants_per_room: Option<usize>,
+    /// Most rooms open at once [default: 1000].
+    pub max_rooms: Option<usize>,
+    /// Seconds calls may go on after SIGTERM before the server exits [default: 30].
+    pub shutdown_grace: Option<u64>,
+    /// HTTP requests a second from one address [default: 50].
+    pub http_requests_per_second: Option<u32>,
+    /// WebSocket connections a second from one address [default: 5].
+    pub websocket_connects_per_second: Option<u32>,
 }
 
 impl FileConfig {
@@ -129,9 +137,33 @@ pub struct ServerConfig {
     pub auto_create_rooms: bool,
     pub rooms: Vec<String>,
     pub max_participants_per_room: usize,
+    pub max_rooms: usize,
+    pub shutdown_grace: Duration,
+    pub http_requests_per_second: u32,
+    pub websocket_connects_per_second: u32,
 }
 
 impl ServerConfig {
+    /// The defaults, listening on `listen` with state in `data_dir`.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> ServerConfig {
+        ServerConfig {
+            listen,
+            data_dir,
+            dev: false,
+            tls: None,
+            public_ip: None,
+            disconnect_timeout: Duration::from_secs(20),
+            secret_from_file: None,
+            auto_create_rooms: true,
+            rooms: Vec::new(),
+            max_participants_per_room: 100,
+            max_rooms: 1000,
+            shutdown_grace: Duration::from_secs(30),
+            http_requests_per_second: 50,
+            websocket_connects_per_second: 5,
+        }
+    }
+
     pub fn resolve(args: ServeArgs) -> anyhow::Result<ServerConfig> {
         let file = FileConfig::load(args.config.as_deref())?;
         let tls = match (
@@ -145,28 +177,43 @@ impl ServerConfig {
         for room in &file.rooms {
             validate_room_name(room).map_err(anyhow::Error::msg)?;
         }
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(default_data_dir);
+        let defaults = ServerConfig::new(listen, data_dir);
         Ok(ServerConfig {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            data_dir: args
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(default_data_dir),
             dev: args.dev || file.dev.unwrap_or(false),
             tls,
             public_ip: args.public_ip.or(file.public_ip),
-            disconnect_timeout: Duration::from_secs(
-                args.disconnect_timeout
-                    .or(file.disconnect_timeout)
-                    .unwrap_or(20)
-                    .max(1),
-            ),
+            disconnect_timeout: args
+                .disconnect_timeout
+                .or(file.disconnect_timeout)
+                .map_or(defaults.disconnect_timeout, |s| {
+                    Duration::from_secs(s.max(1))
+                }),
             secret_from_file: file.secret,
-            auto_create_rooms: file.auto_create_rooms.unwrap_or(true),
+            auto_create_rooms: file.auto_create_rooms.unwrap_or(defaults.auto_create_rooms),
             rooms: file.rooms,
-            max_participants_per_room: file.max_participants_per_room.unwrap_or(100),
+            max_participants_per_room: file
+                .max_participants_per_room
+                .unwrap_or(defaults.max_participants_per_room),
+            max_rooms: file.max_rooms.unwrap_or(defaults.max_rooms),
+            shutdown_grace: args
+                .shutdown_grace
+                .or(file.shutdown_grace)
+                .map_or(defaults.shutdown_grace, Duration::from_secs),
+            http_requests_per_second: file
+                .http_requests_per_second
+                .unwrap_or(defaults.http_requests_per_second),
+            websocket_connects_per_second: file
+                .websocket_connects_per_second
+                .unwrap_or(defaults.websocket_connects_per_second),
+            ..defaults
         })
     }
 }

@@ -1,9 +1,12 @@
 //! HTTP routes: the web client, a small JSON API, and the signaling socket.
 
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +17,8 @@ use hotline_proto::{MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info};
 
+use crate::audit::AuditLog;
+use crate::limits::PerIpLimiter;
 use crate::media::MediaHandle;
 
 #[derive(Clone)]
@@ -21,25 +26,73 @@ pub struct AppState {
     pub secret: Arc<Secret>,
     pub media: MediaHandle,
     pub dev: bool,
+    /// False once shutting down: `/readyz` fails and joins are refused.
+    pub accepting: Arc<AtomicBool>,
+    pub audit: AuditLog,
+    pub http_limit: Arc<PerIpLimiter>,
+    pub websocket_limit: Arc<PerIpLimiter>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(websocket))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/config", get(client_config))
         .route("/api/dev/token", post(dev_token))
         .fallback(get(static_file))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
-async fn websocket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+async fn websocket(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     // Frames over the protocol's limit never reach the parser; a little
     // headroom lets the parser answer 1009 itself for most oversized messages.
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES * 4)
         .max_frame_size(MAX_MESSAGE_BYTES * 4)
-        .on_upgrade(move |socket| crate::signaling::handle_socket(socket, state))
+        .on_upgrade(move |socket| crate::signaling::handle_socket(socket, state, remote.ip()))
+}
+
+/// Alive: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready: accepting joins (not shutting down).
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.accepting.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+    }
+}
+
+/// Refuses clients that send requests (or open WebSockets) faster than the
+/// per-address limits.
+async fn rate_limit(
+    State(state): State<AppState>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let now = Instant::now();
+    let allowed = state.http_limit.check(remote.ip(), now)
+        && (request.uri().path() != "/ws" || state.websocket_limit.check(remote.ip(), now));
+    if !allowed {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            "too many requests: try again in a moment",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 async fn static_file(uri: Uri) -> Response {

@@ -2,9 +2,11 @@
 //! worker that owns the UDP socket and the rooms, HTTP and WebSocket
 //! signaling, and the embedded web client.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod media;
 pub mod serve;
 pub mod signaling;

@@ -7,10 +7,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hotline_proto::{ClientMessage, CloseReason, ServerMessage};
-use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomOutput};
+use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomOutput};
+use serde_json::json;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
+
+use crate::audit::AuditLog;
 
 /// What the worker sends to one participant's signaling connection.
 #[derive(Debug)]
@@ -25,6 +28,8 @@ pub enum Command {
     Join {
         room: String,
         request: JoinRequest,
+        /// The client's address, for the audit log.
+        remote: std::net::IpAddr,
         outbound: mpsc::UnboundedSender<Outbound>,
         reply: oneshot::Sender<Result<ParticipantId, CloseReason>>,
     },
@@ -38,6 +43,9 @@ pub enum Command {
         participant: ParticipantId,
         clean: bool,
     },
+    /// Stop: tell everyone, let calls go on until `deadline`, then close
+    /// every connection and end the worker.
+    Shutdown { deadline: Instant },
 }
 
 /// The signaling side's handle on the worker.
@@ -51,12 +59,14 @@ impl MediaHandle {
         &self,
         room: String,
         request: JoinRequest,
+        remote: std::net::IpAddr,
         outbound: mpsc::UnboundedSender<Outbound>,
     ) -> Result<ParticipantId, CloseReason> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Join {
             room,
             request,
+            remote,
             outbound,
             reply,
         });
@@ -74,6 +84,7 @@ impl MediaHandle {
 pub struct RoomPolicy {
     pub auto_create: bool,
     pub configured: Vec<String>,
+    pub max_rooms: usize,
     pub room: RoomConfig,
 }
 
@@ -86,8 +97,18 @@ pub struct MediaWorker {
     rooms: HashMap<String, Room>,
     /// Which room each remote address belongs to, learned on first contact.
     routes: HashMap<SocketAddr, String>,
-    sessions: HashMap<ParticipantId, mpsc::UnboundedSender<Outbound>>,
+    sessions: HashMap<ParticipantId, Session>,
     commands: mpsc::UnboundedReceiver<Command>,
+    audit: AuditLog,
+    /// Set once shutting down: joins are refused, and at this moment every
+    /// connection is closed.
+    closing_at: Option<Instant>,
+}
+
+/// A participant's signaling connection, as the worker knows it.
+struct Session {
+    outbound: mpsc::UnboundedSender<Outbound>,
+    remote: std::net::IpAddr,
 }
 
 impl MediaWorker {
@@ -97,6 +118,7 @@ impl MediaWorker {
         socket: UdpSocket,
         local_addr: SocketAddr,
         mut policy: RoomPolicy,
+        audit: AuditLog,
     ) -> (MediaWorker, MediaHandle) {
         policy.room.candidates = vec![local_addr];
         let (tx, rx) = mpsc::unbounded_channel();
@@ -108,18 +130,32 @@ impl MediaWorker {
             routes: HashMap::new(),
             sessions: HashMap::new(),
             commands: rx,
+            audit,
+            closing_at: None,
         };
         (worker, MediaHandle { commands: tx })
     }
 
-    /// Runs until every [`MediaHandle`] is dropped.
+    /// Runs until shut down (or every [`MediaHandle`] is dropped).
     pub async fn run(mut self) {
         let mut buf = vec![0u8; 2048];
         loop {
+            if let Some(at) = self.closing_at {
+                let now = Instant::now();
+                if self.rooms.is_empty() || now >= at {
+                    for room in self.rooms.values_mut() {
+                        room.close_all(now, CloseReason::ShuttingDown);
+                    }
+                    self.flush().await;
+                    self.close_everyone();
+                    break;
+                }
+            }
             let deadline = self
                 .rooms
                 .values()
                 .filter_map(Room::poll_timeout)
+                .chain(self.closing_at)
                 .min()
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
             tokio::select! {
@@ -168,12 +204,29 @@ impl MediaWorker {
             Command::Join {
                 room,
                 request,
+                remote,
                 outbound,
                 reply,
             } => {
                 let exists = self.rooms.contains_key(&room);
-                if !exists && !self.policy.auto_create && !self.policy.configured.contains(&room) {
-                    let _ = reply.send(Err(CloseReason::RoomNotFound));
+                let refusal = if self.closing_at.is_some() {
+                    Some(CloseReason::ShuttingDown)
+                } else if !exists
+                    && !self.policy.auto_create
+                    && !self.policy.configured.contains(&room)
+                {
+                    Some(CloseReason::RoomNotFound)
+                } else if !exists && self.rooms.len() >= self.policy.max_rooms {
+                    Some(CloseReason::ServerFull)
+                } else {
+                    None
+                };
+                if let Some(reason) = refusal {
+                    self.audit.record(
+                        "join_refused",
+                        json!({"room": room, "identity": request.identity, "ip": remote, "reason": reason.text()}),
+                    );
+                    let _ = reply.send(Err(reason));
                     return;
                 }
                 let config = self.policy.room.clone();
@@ -181,12 +234,20 @@ impl MediaWorker {
                     info!(room = %room, "room opened");
                     Room::new(&room, config, now, unix_ms())
                 });
+                let identity = request.identity.clone();
+                // Registered before the room speaks, so that the welcome
+                // finds its way.
                 match entry.join(now, request) {
                     Ok(id) => {
-                        self.sessions.insert(id.clone(), outbound);
+                        self.sessions
+                            .insert(id.clone(), Session { outbound, remote });
                         let _ = reply.send(Ok(id));
                     }
                     Err(e) => {
+                        self.audit.record(
+                            "join_refused",
+                            json!({"room": room, "identity": identity, "ip": remote, "reason": e.close_reason().text()}),
+                        );
                         let _ = reply.send(Err(e.close_reason()));
                     }
                 }
@@ -212,6 +273,30 @@ impl MediaWorker {
                     room.handle_disconnect(now, &participant, clean);
                 }
             }
+            Command::Shutdown { deadline } => {
+                let deadline_ms =
+                    unix_ms() + deadline.saturating_duration_since(now).as_millis() as u64;
+                info!(
+                    sessions = self.sessions.len(),
+                    "shutting down: calls may go on until the deadline"
+                );
+                for session in self.sessions.values() {
+                    let _ = session
+                        .outbound
+                        .send(Outbound::Message(ServerMessage::ShuttingDown {
+                            deadline_ms,
+                        }));
+                }
+                self.closing_at = Some(deadline);
+            }
+        }
+    }
+
+    fn close_everyone(&mut self) {
+        for (_, session) in self.sessions.drain() {
+            let _ = session
+                .outbound
+                .send(Outbound::Close(CloseReason::ShuttingDown));
         }
     }
 
@@ -227,7 +312,7 @@ impl MediaWorker {
                     }
                     RoomOutput::Signal { to, message } => {
                         if let Some(session) = self.sessions.get(&to) {
-                            let _ = session.send(Outbound::Message(message));
+                            let _ = session.outbound.send(Outbound::Message(message));
                         }
                     }
                     RoomOutput::Close {
@@ -235,8 +320,11 @@ impl MediaWorker {
                         reason,
                     } => {
                         if let Some(session) = self.sessions.remove(&participant) {
-                            let _ = session.send(Outbound::Close(reason));
+                            let _ = session.outbound.send(Outbound::Close(reason));
                         }
+                    }
+                    RoomOutput::Event(event) => {
+                        audit_room_event(&self.audit, room.name(), &self.sessions, event)
                     }
                 }
             }
@@ -264,4 +352,53 @@ fn unix_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Writes one room event to the audit log.
+fn audit_room_event(
+    audit: &AuditLog,
+    room: &str,
+    sessions: &HashMap<ParticipantId, Session>,
+    event: RoomEvent,
+) {
+    match event {
+        RoomEvent::Joined {
+            participant,
+            identity,
+            grants,
+        } => {
+            let ip = sessions.get(&participant).map(|s| s.remote);
+            audit.record(
+                "join",
+                json!({"room": room, "participant": participant.as_str(), "identity": identity, "grants": grants, "ip": ip}),
+            );
+        }
+        RoomEvent::Left {
+            participant,
+            identity,
+            reason,
+            media_failed,
+        } => audit.record(
+            "leave",
+            json!({"room": room, "participant": participant.as_str(), "identity": identity, "reason": reason, "media_failed": media_failed}),
+        ),
+        RoomEvent::Published {
+            participant,
+            identity,
+            track,
+            kind,
+            source,
+        } => audit.record(
+            "publish",
+            json!({"room": room, "participant": participant.as_str(), "identity": identity, "track": track.as_str(), "kind": kind, "source": source}),
+        ),
+        RoomEvent::Refused {
+            participant,
+            identity,
+            code,
+        } => audit.record(
+            "grant_refused",
+            json!({"room": room, "participant": participant.as_str(), "identity": identity, "code": code}),
+        ),
+    }
 }

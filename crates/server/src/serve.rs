@@ -2,19 +2,24 @@
 //! server, and runs until stopped.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hotline_auth::Secret;
 use hotline_sfu::RoomConfig;
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::audit::{AuditLog, AuditWriter};
 use crate::cli::ServeArgs;
 use crate::config::{generate_secret, load_secret, ServerConfig};
 use crate::http::{router, AppState};
-use crate::media::{MediaWorker, RoomPolicy};
+use crate::limits::PerIpLimiter;
+use crate::media::{Command, MediaHandle, MediaWorker, RoomPolicy};
 
 /// Entry point of `hotline serve`.
 pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
@@ -33,14 +38,15 @@ pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        let grace = config.shutdown_grace;
         let server = start(config, secret).await?;
         println!("Hotline is listening on {}", server.url);
         if server.dev {
             println!("Development mode: open {} to start a call", server.url);
         }
         shutdown_signal().await;
-        info!("shutting down");
-        server.stop();
+        info!(grace_secs = grace.as_secs(), "shutting down");
+        server.shutdown(grace).await;
         Ok(())
     })
 }
@@ -78,11 +84,39 @@ pub struct RunningServer {
     pub media_addr: SocketAddr,
     pub dev: bool,
     stop: oneshot::Sender<()>,
+    accepting: Arc<AtomicBool>,
+    media: MediaHandle,
+    media_task: JoinHandle<()>,
+    http_task: JoinHandle<()>,
+    audit: AuditLog,
+    audit_writer: AuditWriter,
 }
 
 impl RunningServer {
+    /// Stops at once (tests): no grace, nothing waited for.
     pub fn stop(self) {
         let _ = self.stop.send(());
+        self.media.send(Command::Shutdown {
+            deadline: Instant::now(),
+        });
+    }
+
+    /// Stops gracefully: refuses new joins, tells every participant, lets
+    /// calls go on for up to `grace` (or until the rooms are empty), closes
+    /// every connection, and flushes the audit log.
+    pub async fn shutdown(self, grace: Duration) {
+        self.accepting.store(false, Ordering::Relaxed);
+        self.media.send(Command::Shutdown {
+            deadline: Instant::now() + grace,
+        });
+        let _ = tokio::time::timeout(grace + Duration::from_secs(5), self.media_task).await;
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.http_task).await;
+        self.audit.record("server_stopped", serde_json::json!({}));
+        drop(self.audit);
+        drop(self.media);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.audit_writer.close()).await;
+        info!("stopped");
     }
 }
 
@@ -113,9 +147,13 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         .with_context(|| format!("cannot bind media port {udp_bind}/udp"))?;
     let media_addr = SocketAddr::new(announced_ip, udp.local_addr()?.port());
 
+    let (audit, audit_writer) = AuditLog::open(&config.data_dir)
+        .await
+        .with_context(|| format!("opening the audit log in {}", config.data_dir.display()))?;
     let policy = RoomPolicy {
         auto_create: config.auto_create_rooms,
         configured: config.rooms.clone(),
+        max_rooms: config.max_rooms,
         room: RoomConfig {
             disconnect_timeout: config.disconnect_timeout,
             max_participants: config.max_participants_per_room,
@@ -123,15 +161,23 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         },
     };
     hotline_sfu::init_crypto();
-    let (worker, media) = MediaWorker::new(udp, media_addr, policy);
-    tokio::spawn(worker.run());
+    let (worker, media) = MediaWorker::new(udp, media_addr, policy, audit.clone());
+    let media_task = tokio::spawn(worker.run());
 
+    let accepting = Arc::new(AtomicBool::new(true));
     let state = AppState {
         secret: Arc::new(secret),
-        media,
+        media: media.clone(),
         dev: config.dev,
+        accepting: accepting.clone(),
+        audit: audit.clone(),
+        http_limit: Arc::new(PerIpLimiter::new("http", config.http_requests_per_second)),
+        websocket_limit: Arc::new(PerIpLimiter::new(
+            "websocket",
+            config.websocket_connects_per_second,
+        )),
     };
-    let app = router(state);
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
     let scheme = if config.tls.is_some() {
         "https"
@@ -145,7 +191,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
     };
     let url = format!("{scheme}://{}/", SocketAddr::new(host, http_addr.port()));
 
-    match &config.tls {
+    let http_task = match &config.tls {
         Some((cert, key)) => {
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -155,9 +201,11 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
             let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
             tokio::spawn(async move {
                 let _ = stopped.await;
-                handle.shutdown();
+                handle.graceful_shutdown(Some(Duration::from_secs(3)));
             });
-            tokio::spawn(server.serve(app.into_make_service()));
+            tokio::spawn(async move {
+                let _ = server.serve(app).await;
+            })
         }
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -167,15 +215,25 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
                         let _ = stopped.await;
                     })
                     .await;
-            });
+            })
         }
-    }
+    };
     info!(%http_addr, %media_addr, dev = config.dev, tls = config.tls.is_some(), "server started");
+    audit.record(
+        "server_started",
+        serde_json::json!({"http": http_addr, "media": media_addr, "dev": config.dev}),
+    );
     Ok(RunningServer {
         url,
         http_addr,
         media_addr,
         dev: config.dev,
         stop,
+        accepting,
+        media,
+        media_task,
+        http_task,
+        audit,
+        audit_writer,
     })
 }

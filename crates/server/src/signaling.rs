@@ -2,7 +2,9 @@
 //! messages to the media worker and the worker's answers back. The room core
 //! decides everything else.
 
-use std::time::Duration;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use hotline_auth::TokenError;
@@ -10,16 +12,29 @@ use hotline_proto::{
     ClientMessage, CloseReason, ErrorCode, ProtocolError, ServerMessage, PROTOCOL_VERSION,
 };
 use hotline_sfu::JoinRequest;
+use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn, Instrument};
 
 use crate::http::AppState;
+use crate::limits::TokenBucket;
 use crate::media::{Command, Outbound};
 
 /// Time a new connection has to send its `join`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn handle_socket(mut socket: WebSocket, state: AppState) {
+/// Sustained signaling messages a second per connection; bursts may reach
+/// [`MESSAGE_BURST`]. A client pings every 2 s and sends a few messages per
+/// change: real use stays far below.
+const MESSAGES_PER_SECOND: f64 = 20.0;
+const MESSAGE_BURST: f64 = 50.0;
+/// Messages refused for the rate before the connection is closed.
+const MAX_REFUSED_MESSAGES: u32 = 100;
+
+pub async fn handle_socket(mut socket: WebSocket, state: AppState, remote: IpAddr) {
+    if !state.accepting.load(Ordering::Relaxed) {
+        return close(socket, CloseReason::ShuttingDown).await;
+    }
     let first = tokio::time::timeout(JOIN_TIMEOUT, socket.recv()).await;
     let (token, room) = match first {
         Err(_) => return close(socket, CloseReason::JoinTimedOut).await,
@@ -50,11 +65,19 @@ pub async fn handle_socket(mut socket: WebSocket, state: AppState) {
                 _ => CloseReason::InvalidToken,
             };
             info!(reason = reason.text(), "join refused");
+            state.audit.record(
+                "token_refused",
+                json!({"room": room, "ip": remote, "reason": reason.text()}),
+            );
             return close(socket, reason).await;
         }
     };
     if claims.room != room {
         info!("join refused: token is for another room");
+        state.audit.record(
+            "token_refused",
+            json!({"room": room, "token_room": claims.room, "identity": claims.sub, "ip": remote, "reason": CloseReason::WrongRoom.text()}),
+        );
         return close(socket, CloseReason::WrongRoom).await;
     }
     if crate::config::validate_room_name(&room).is_err() {
@@ -67,7 +90,11 @@ pub async fn handle_socket(mut socket: WebSocket, state: AppState) {
         name: claims.name,
         grants: claims.grants,
     };
-    let participant = match state.media.join(room.clone(), request, outbound_tx).await {
+    let participant = match state
+        .media
+        .join(room.clone(), request, remote, outbound_tx)
+        .await
+    {
         Ok(id) => id,
         Err(reason) => return close(socket, reason).await,
     };
@@ -90,6 +117,8 @@ async fn pump(
         participant: participant.clone(),
         clean,
     };
+    let mut budget = TokenBucket::new(MESSAGES_PER_SECOND, MESSAGE_BURST, Instant::now());
+    let mut refused = 0u32;
     loop {
         tokio::select! {
             out = outbound.recv() => match out {
@@ -104,7 +133,25 @@ async fn pump(
                 None => return,
             },
             incoming = socket.recv() => {
+                let over_budget = matches!(incoming, Some(Ok(Message::Text(_) | Message::Binary(_))))
+                    && !budget.try_take(Instant::now());
                 let reply = match incoming {
+                    Some(Ok(Message::Text(_) | Message::Binary(_))) if over_budget => {
+                        refused += 1;
+                        if refused >= MAX_REFUSED_MESSAGES {
+                            warn!("closing a connection that keeps flooding");
+                            state.audit.record(
+                                "closed",
+                                json!({"room": room, "participant": participant.as_str(), "reason": CloseReason::TooManyMessages.text()}),
+                            );
+                            state.media.send(disconnected(true));
+                            return close(socket, CloseReason::TooManyMessages).await;
+                        }
+                        // Told once per burst, not once per message.
+                        (refused == 1 || refused.is_multiple_of(25)).then(|| {
+                            ServerMessage::error(ErrorCode::RateLimited, "too many messages: slow down")
+                        })
+                    }
                     Some(Ok(Message::Text(text))) => match ClientMessage::parse(&text) {
                         Ok(message) => {
                             state.media.send(Command::Signal {

@@ -27,19 +27,12 @@ async fn server() -> RunningServer {
     server_with(|_| {}).await
 }
 
+fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("hotline-loopback-{}", rand::random::<u64>()))
+}
+
 async fn server_with(adjust: impl FnOnce(&mut ServerConfig)) -> RunningServer {
-    let mut config = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: PathBuf::from("unused"),
-        dev: false,
-        tls: None,
-        public_ip: None,
-        disconnect_timeout: Duration::from_secs(20),
-        secret_from_file: None,
-        auto_create_rooms: true,
-        rooms: Vec::new(),
-        max_participants_per_room: 10,
-    };
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), temp_dir());
     adjust(&mut config);
     start(config, secret()).await.expect("server starts")
 }

@@ -1,6 +1,5 @@
 //! HTTPS served by the binary itself (rustls), and signaling over wss.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,18 +26,9 @@ async fn serves_https_and_wss_with_the_given_certificate() {
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
 
     let secret = Secret::new(vec![42u8; 32]).unwrap();
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: PathBuf::from("unused"),
-        dev: true,
-        tls: Some((cert_path, key_path)),
-        public_ip: None,
-        disconnect_timeout: Duration::from_secs(20),
-        secret_from_file: None,
-        auto_create_rooms: true,
-        rooms: Vec::new(),
-        max_participants_per_room: 10,
-    };
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("data"));
+    config.dev = true;
+    config.tls = Some((cert_path, key_path));
     let server = start(config, secret.clone())
         .await
         .expect("TLS server starts");

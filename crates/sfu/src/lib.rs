@@ -16,7 +16,8 @@ mod peer;
 mod room;
 
 pub use ids::{ParticipantId, TrackId};
-pub use room::{JoinError, JoinRequest, Room, RoomConfig, RoomOutput};
+pub use peer::Transmit;
+pub use room::{JoinError, JoinRequest, Room, RoomConfig, RoomEvent, RoomOutput};
 
 use std::sync::Once;
 

@@ -68,6 +68,9 @@ pub(crate) struct Participant {
     pub connection: ConnectionState,
     /// Last signaling message seen: the heartbeat that tells us it is alive.
     pub last_seen: Instant,
+    pub joined_at: Instant,
+    /// Whether the subscriber connection has come up at least once.
+    pub media_connected: bool,
     /// Created on the first `publish_offer` (never without the publish grant).
     pub publisher: Option<Peer>,
     pub subscriber: Peer,

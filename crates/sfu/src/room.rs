@@ -37,6 +37,9 @@ pub struct RoomConfig {
     pub max_participants: usize,
     /// Shortest interval between two keyframe requests for one track.
     pub keyframe_request_interval: Duration,
+    /// Time a participant has to bring its subscriber connection up (ICE and
+    /// DTLS) after joining; a session that never connects is removed.
+    pub media_connect_timeout: Duration,
 }
 
 impl Default for RoomConfig {
@@ -47,6 +50,7 @@ impl Default for RoomConfig {
             disconnect_timeout: Duration::from_secs(20),
             max_participants: 100,
             keyframe_request_interval: Duration::from_millis(500),
+            media_connect_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -89,6 +93,39 @@ pub enum RoomOutput {
     Close {
         participant: ParticipantId,
         reason: CloseReason,
+    },
+    /// Something worth an audit record happened.
+    Event(RoomEvent),
+}
+
+/// What the room reports for the audit log: who came, went, and used or was
+/// refused a grant. Never a token or a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    Joined {
+        participant: ParticipantId,
+        identity: String,
+        grants: Grants,
+    },
+    Left {
+        participant: ParticipantId,
+        identity: String,
+        reason: LeaveReason,
+        /// Set when the media connection failed or never came up.
+        media_failed: bool,
+    },
+    Published {
+        participant: ParticipantId,
+        identity: String,
+        track: TrackId,
+        kind: TrackKind,
+        source: hotline_proto::TrackSource,
+    },
+    /// A request the participant's grants do not allow.
+    Refused {
+        participant: ParticipantId,
+        identity: String,
+        code: ErrorCode,
     },
 }
 
@@ -189,6 +226,8 @@ impl Room {
             span,
             connection: ConnectionState::Connected,
             last_seen: now,
+            joined_at: now,
+            media_connected: false,
             publisher: None,
             subscriber: Peer::new(now, &self.config.candidates),
             offered_channel: false,
@@ -197,6 +236,11 @@ impl Room {
             pending_offer: None,
         };
         let info = participant.info();
+        self.outputs.push_back(RoomOutput::Event(RoomEvent::Joined {
+            participant: id.clone(),
+            identity: participant.identity.clone(),
+            grants: participant.grants,
+        }));
         self.signal(
             &id,
             ServerMessage::Welcome {
@@ -332,6 +376,16 @@ impl Room {
         self.drive(now);
     }
 
+    /// Removes everyone (the server is stopping); each gets its socket
+    /// closed with `reason`.
+    pub fn close_all(&mut self, now: Instant, reason: CloseReason) {
+        let _room = self.span.clone().entered();
+        let everyone: Vec<ParticipantId> = self.participants.keys().cloned().collect();
+        for id in everyone {
+            self.remove(now, &id, LeaveReason::ServerShutdown, Some(reason));
+        }
+    }
+
     /// The next output, if any.
     pub fn poll_output(&mut self) -> Option<RoomOutput> {
         self.outputs.pop_front()
@@ -346,10 +400,13 @@ impl Room {
                     ConnectionState::Connected => p.last_seen + self.config.reconnecting_after,
                     ConnectionState::Reconnecting => p.last_seen + self.config.disconnect_timeout,
                 };
+                let connect_deadline =
+                    (!p.media_connected).then(|| p.joined_at + self.config.media_connect_timeout);
                 [
                     p.publisher.as_ref().and_then(|peer| peer.next_timeout),
                     p.subscriber.next_timeout,
                     Some(liveness),
+                    connect_deadline,
                 ]
             })
             .flatten()
@@ -375,9 +432,13 @@ impl Room {
     fn check_liveness(&mut self, now: Instant) {
         let mut timed_out = Vec::new();
         let mut reconnecting = Vec::new();
+        let mut never_connected = Vec::new();
         for p in self.participants.values_mut() {
             let silent = now.saturating_duration_since(p.last_seen);
-            if silent >= self.config.disconnect_timeout {
+            if !p.media_connected && now >= p.joined_at + self.config.media_connect_timeout {
+                p.span.in_scope(|| warn!("media never connected; removed"));
+                never_connected.push(p.id.clone());
+            } else if silent >= self.config.disconnect_timeout {
                 timed_out.push(p.id.clone());
             } else if silent >= self.config.reconnecting_after
                 && p.connection == ConnectionState::Connected
@@ -394,6 +455,14 @@ impl Room {
         for id in timed_out {
             self.remove(now, &id, LeaveReason::TimedOut, Some(CloseReason::TimedOut));
         }
+        for id in never_connected {
+            self.remove(
+                now,
+                &id,
+                LeaveReason::Disconnected,
+                Some(CloseReason::MediaFailed),
+            );
+        }
     }
 
     /// Removes a participant, stops its tracks at every subscriber and tells
@@ -409,6 +478,12 @@ impl Room {
             return;
         };
         gone.span.in_scope(|| info!(?reason, "left"));
+        self.outputs.push_back(RoomOutput::Event(RoomEvent::Left {
+            participant: id.clone(),
+            identity: gone.identity.clone(),
+            reason,
+            media_failed: close == Some(CloseReason::MediaFailed),
+        }));
         gone.subscriber.rtc.disconnect();
         if let Some(publisher) = gone.publisher.as_mut() {
             publisher.rtc.disconnect();
@@ -460,6 +535,7 @@ impl Room {
             return;
         };
         if !p.grants.publish_data {
+            self.refused(from, ErrorCode::DataNotAllowed);
             return self.signal_error(
                 from,
                 ErrorCode::DataNotAllowed,
@@ -571,6 +647,7 @@ impl Room {
         };
         if !p.grants.publish {
             warn!("publish refused: no publish grant");
+            self.refused(from, ErrorCode::PublishNotAllowed);
             return self.signal_error(
                 from,
                 ErrorCode::PublishNotAllowed,
@@ -655,6 +732,7 @@ impl Room {
             keep
         });
         let mut added = Vec::new();
+        let mut published_events = Vec::new();
         for (mid, t) in wanted {
             if let Some(existing) = p.published.iter_mut().find(|e| e.mid == mid) {
                 existing.muted = t.muted;
@@ -662,6 +740,13 @@ impl Room {
             }
             let id = TrackId::new(from, &mid);
             info!(track = %id, kind = ?t.kind, source = ?t.source, "published");
+            published_events.push(RoomEvent::Published {
+                participant: from.clone(),
+                identity: p.identity.clone(),
+                track: id.clone(),
+                kind: t.kind,
+                source: t.source,
+            });
             added.push(Subscription {
                 track: id.clone(),
                 publisher: from.clone(),
@@ -679,6 +764,8 @@ impl Room {
             });
         }
 
+        self.outputs
+            .extend(published_events.into_iter().map(RoomOutput::Event));
         let others: Vec<ParticipantId> = self
             .participants
             .keys()
@@ -837,8 +924,11 @@ impl Room {
                 }
             }
             Event::Connected => {
-                if let Some(p) = self.participants.get(id) {
+                if let Some(p) = self.participants.get_mut(id) {
                     p.span.in_scope(|| info!(?role, "media connected"));
+                    if role == PeerRole::Subscriber {
+                        p.media_connected = true;
+                    }
                 }
             }
             Event::IceConnectionStateChange(state) => {
@@ -886,6 +976,17 @@ impl Room {
                 continue;
             }
             self.dirty.insert((sub_id.clone(), PeerRole::Subscriber));
+        }
+    }
+
+    fn refused(&mut self, who: &ParticipantId, code: ErrorCode) {
+        if let Some(p) = self.participants.get(who) {
+            self.outputs
+                .push_back(RoomOutput::Event(RoomEvent::Refused {
+                    participant: who.clone(),
+                    identity: p.identity.clone(),
+                    code,
+                }));
         }
     }
 

@@ -58,6 +58,8 @@ pub struct SimClient {
     pub chats: Vec<(String, String)>,
     pub errors: Vec<ErrorCode>,
     pub keyframe_requests: u64,
+    /// Set when the server announced it is stopping.
+    pub shutdown_deadline_ms: Option<u64>,
     signals: VecDeque<ClientMessage>,
     transmits: VecDeque<Datagram>,
     next_heartbeat: Instant,
@@ -65,6 +67,8 @@ pub struct SimClient {
     timeouts: (Instant, Instant),
     /// A client whose network died: it sends and receives nothing.
     pub silent: bool,
+    /// A client whose UDP is blocked: signaling works, media never flows.
+    pub media_blocked: bool,
 }
 
 impl SimClient {
@@ -100,11 +104,13 @@ impl SimClient {
             chats: Vec::new(),
             errors: Vec::new(),
             keyframe_requests: 0,
+            shutdown_deadline_ms: None,
             signals: VecDeque::new(),
             transmits: VecDeque::new(),
             next_heartbeat: now + HEARTBEAT_INTERVAL,
             timeouts: (now, now),
             silent: false,
+            media_blocked: false,
         }
     }
 
@@ -239,6 +245,9 @@ impl SimClient {
             }
             ServerMessage::Chat { name, text, .. } => self.chats.push((name, text)),
             ServerMessage::Error { code, .. } => self.errors.push(code),
+            ServerMessage::ShuttingDown { deadline_ms } => {
+                self.shutdown_deadline_ms = Some(deadline_ms)
+            }
             ServerMessage::Pong => {}
         }
     }

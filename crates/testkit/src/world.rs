@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use hotline_proto::{CloseReason, Grants};
-use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomOutput};
+use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomOutput};
 
 use crate::client::SimClient;
 use crate::net::{Datagram, LinkConfig, SimNetwork};
@@ -24,6 +24,8 @@ pub struct World {
     server_addr: SocketAddr,
     /// Signaling connections the room closed, with the reason.
     pub closed: Vec<(ParticipantId, CloseReason)>,
+    /// Audit events the room reported.
+    pub events: Vec<RoomEvent>,
 }
 
 impl World {
@@ -41,6 +43,7 @@ impl World {
             net: SimNetwork::new(seed, link),
             server_addr,
             closed: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -138,6 +141,11 @@ impl World {
     }
 
     fn deliver(&mut self, d: Datagram) {
+        let blocked =
+            |c: &SimClient| c.media_blocked && (c.owns(d.source) || c.owns(d.destination));
+        if self.clients.iter().any(blocked) {
+            return;
+        }
         if d.destination == self.server_addr {
             self.room
                 .handle_datagram(self.now, d.source, d.destination, &d.contents);
@@ -176,6 +184,7 @@ impl World {
                         }
                         self.closed.push((participant, reason));
                     }
+                    RoomOutput::Event(event) => self.events.push(event),
                 }
             }
             for i in 0..self.clients.len() {

@@ -206,3 +206,44 @@ fn same_identity_joining_again_replaces_the_older_session() {
         .any(|(id, r)| id.as_str() == old && *r == hotline_proto::CloseReason::Replaced));
     assert!(!world.clients[other].participants.contains_key(&old));
 }
+
+#[test]
+fn a_session_whose_media_never_connects_is_removed_and_audited() {
+    let mut world = World::new(13, LinkConfig::default(), RoomConfig::default());
+    let a = world.join("Alice", Grants::default());
+    let b = world.join("Bob", Grants::default());
+    world.client_mut(b).media_blocked = true;
+    world.publish(a);
+    let bob = pid(&world, b);
+    let start = world.now;
+    assert!(world.run_until(Duration::from_secs(40), |w| !w.clients[a]
+        .participants
+        .contains_key(&bob)));
+    let after = world.now - start;
+    assert!(
+        after >= Duration::from_secs(29) && after <= Duration::from_secs(31),
+        "removed after {after:?}"
+    );
+    assert!(world
+        .closed
+        .iter()
+        .any(|(id, r)| id.as_str() == bob && *r == hotline_proto::CloseReason::MediaFailed));
+    assert_eq!(world.room.participant_count(), 1, "Alice stays");
+
+    use hotline_sfu::RoomEvent;
+    let joined = world
+        .events
+        .iter()
+        .filter(|e| matches!(e, RoomEvent::Joined { .. }))
+        .count();
+    let published = world
+        .events
+        .iter()
+        .filter(|e| matches!(e, RoomEvent::Published { .. }))
+        .count();
+    assert_eq!((joined, published), (2, 2));
+    assert!(world.events.iter().any(|e| matches!(
+        e,
+        RoomEvent::Left { identity, media_failed: true, .. } if identity == "bob"
+    )));
+}
