@@ -189,6 +189,12 @@ impl MediaWorker {
                 return;
             }
         }
+        // Only a STUN check can introduce a new address (ICE); anything else
+        // from a stranger is dropped without asking every room.
+        if !looks_like_stun(contents) {
+            debug!(%source, len = contents.len(), "datagram from an unknown address");
+            return;
+        }
         for (name, room) in self.rooms.iter_mut() {
             if room.handle_datagram(now, source, self.local_addr, contents) {
                 self.routes.insert(source, name.clone());
@@ -347,6 +353,12 @@ impl MediaWorker {
     }
 }
 
+/// STUN messages start with two zero bits and carry the magic cookie
+/// (RFC 5389, section 6).
+fn looks_like_stun(datagram: &[u8]) -> bool {
+    datagram.len() >= 20 && datagram[0] < 4 && datagram[4..8] == [0x21, 0x12, 0xa4, 0x42]
+}
+
 fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -400,5 +412,24 @@ fn audit_room_event(
             "grant_refused",
             json!({"room": room, "participant": participant.as_str(), "identity": identity, "code": code}),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_stun;
+
+    #[test]
+    fn stun_is_told_from_other_traffic() {
+        let mut binding = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+        binding.extend([0u8; 12]);
+        assert!(looks_like_stun(&binding));
+        assert!(!looks_like_stun(&binding[..19]), "too short");
+        let mut rtp = binding.clone();
+        rtp[0] = 0x80;
+        assert!(!looks_like_stun(&rtp));
+        let mut dtls = binding;
+        dtls[0] = 22;
+        assert!(!looks_like_stun(&dtls));
     }
 }
