@@ -123,6 +123,14 @@ pub enum ClientMessage {
         token: String,
         room: String,
     },
+    /// Instead of `join`, after a lost connection: takes the same session
+    /// back (same participant, tracks and subscriptions).
+    Resume {
+        protocol_version: u32,
+        room: String,
+        participant_id: String,
+        resume_token: String,
+    },
     PublishOffer {
         sdp: String,
         tracks: Vec<PublishedTrack>,
@@ -154,6 +162,7 @@ impl ClientMessage {
     pub fn kind(&self) -> &'static str {
         match self {
             ClientMessage::Join { .. } => "join",
+            ClientMessage::Resume { .. } => "resume",
             ClientMessage::PublishOffer { .. } => "publish_offer",
             ClientMessage::SubscriberAnswer { .. } => "subscriber_answer",
             ClientMessage::UpdateTrack { .. } => "update_track",
@@ -177,6 +186,14 @@ pub enum ServerMessage {
         grants: Grants,
         participants: Vec<ParticipantInfo>,
         disconnect_timeout_ms: u64,
+        /// Secret for `resume`; valid as long as the session.
+        resume_token: String,
+    },
+    /// The session was taken back after a lost connection. `participants`
+    /// is everyone else now in the room.
+    Resumed {
+        participant_id: String,
+        participants: Vec<ParticipantInfo>,
     },
     PublishAnswer {
         sdp: String,
@@ -263,6 +280,7 @@ pub enum CloseReason {
     MediaFailed,
     ServerFull,
     TooManyMessages,
+    SessionNotFound,
 }
 
 impl CloseReason {
@@ -286,6 +304,7 @@ impl CloseReason {
             CloseReason::MediaFailed => 4012,
             CloseReason::ServerFull => 4013,
             CloseReason::TooManyMessages => 4014,
+            CloseReason::SessionNotFound => 4015,
         }
     }
 
@@ -309,6 +328,7 @@ impl CloseReason {
             CloseReason::MediaFailed => "media connection failed",
             CloseReason::ServerFull => "server has too many rooms",
             CloseReason::TooManyMessages => "too many messages",
+            CloseReason::SessionNotFound => "session cannot be resumed",
         }
     }
 }
@@ -427,6 +447,7 @@ mod tests {
             CloseReason::MediaFailed,
             CloseReason::ServerFull,
             CloseReason::TooManyMessages,
+            CloseReason::SessionNotFound,
         ] {
             assert!((4000..5000).contains(&r.code()));
             assert!(r.text().len() <= 123);

@@ -28,24 +28,45 @@ pub enum Command {
     Join {
         room: String,
         request: JoinRequest,
-        /// The client's address, for the audit log.
-        remote: std::net::IpAddr,
-        outbound: mpsc::UnboundedSender<Outbound>,
+        connection: Connection,
         reply: oneshot::Sender<Result<ParticipantId, CloseReason>>,
     },
+    /// A new connection takes over a session whose connection was lost.
+    Resume {
+        room: String,
+        participant: ParticipantId,
+        resume_token: String,
+        connection: Connection,
+        reply: oneshot::Sender<Result<ParticipantId, CloseReason>>,
+    },
+    /// A message from connection `connection_id` of a participant; ignored
+    /// when a newer connection has taken the session over.
     Signal {
         room: String,
         participant: ParticipantId,
+        connection_id: u64,
         message: ClientMessage,
     },
     Disconnected {
         room: String,
         participant: ParticipantId,
+        connection_id: u64,
         clean: bool,
     },
     /// Stop: tell everyone, let calls go on until `deadline`, then close
     /// every connection and end the worker.
     Shutdown { deadline: Instant },
+}
+
+/// One signaling connection, as the worker sees it.
+#[derive(Debug)]
+pub struct Connection {
+    /// Unique per connection, so that a replaced connection's late messages
+    /// are told apart from the current one's.
+    pub id: u64,
+    /// The client's address, for the audit log.
+    pub remote: std::net::IpAddr,
+    pub outbound: mpsc::UnboundedSender<Outbound>,
 }
 
 /// The signaling side's handle on the worker.
@@ -59,15 +80,31 @@ impl MediaHandle {
         &self,
         room: String,
         request: JoinRequest,
-        remote: std::net::IpAddr,
-        outbound: mpsc::UnboundedSender<Outbound>,
+        connection: Connection,
     ) -> Result<ParticipantId, CloseReason> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Join {
             room,
             request,
-            remote,
-            outbound,
+            connection,
+            reply,
+        });
+        answer.await.unwrap_or(Err(CloseReason::ShuttingDown))
+    }
+
+    pub async fn resume(
+        &self,
+        room: String,
+        participant: ParticipantId,
+        resume_token: String,
+        connection: Connection,
+    ) -> Result<ParticipantId, CloseReason> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Resume {
+            room,
+            participant,
+            resume_token,
+            connection,
             reply,
         });
         answer.await.unwrap_or(Err(CloseReason::ShuttingDown))
@@ -105,11 +142,8 @@ pub struct MediaWorker {
     closing_at: Option<Instant>,
 }
 
-/// A participant's signaling connection, as the worker knows it.
-struct Session {
-    outbound: mpsc::UnboundedSender<Outbound>,
-    remote: std::net::IpAddr,
-}
+/// A participant's current signaling connection.
+type Session = Connection;
 
 impl MediaWorker {
     /// `local_addr` is the announced candidate address (the socket may be
@@ -210,10 +244,10 @@ impl MediaWorker {
             Command::Join {
                 room,
                 request,
-                remote,
-                outbound,
+                connection,
                 reply,
             } => {
+                let remote = connection.remote;
                 let exists = self.rooms.contains_key(&room);
                 let refusal = if self.closing_at.is_some() {
                     Some(CloseReason::ShuttingDown)
@@ -245,8 +279,7 @@ impl MediaWorker {
                 // finds its way.
                 match entry.join(now, request) {
                     Ok(id) => {
-                        self.sessions
-                            .insert(id.clone(), Session { outbound, remote });
+                        self.sessions.insert(id.clone(), connection);
                         let _ = reply.send(Ok(id));
                     }
                     Err(e) => {
@@ -258,11 +291,44 @@ impl MediaWorker {
                     }
                 }
             }
+            Command::Resume {
+                room,
+                participant,
+                resume_token,
+                connection,
+                reply,
+            } => {
+                let resumed = self.closing_at.is_none()
+                    && self
+                        .rooms
+                        .get_mut(&room)
+                        .is_some_and(|r| r.resume(now, &participant, &resume_token).is_ok());
+                if resumed {
+                    // Replacing the session drops the old connection's
+                    // sender, which ends that connection.
+                    self.sessions.insert(participant.clone(), connection);
+                    let _ = reply.send(Ok(participant));
+                } else {
+                    self.audit.record(
+                        "resume_refused",
+                        json!({"room": room, "participant": participant.as_str(), "ip": connection.remote}),
+                    );
+                    let _ = reply.send(Err(if self.closing_at.is_some() {
+                        CloseReason::ShuttingDown
+                    } else {
+                        CloseReason::SessionNotFound
+                    }));
+                }
+            }
             Command::Signal {
                 room,
                 participant,
+                connection_id,
                 message,
             } => {
+                if !self.is_current(&participant, connection_id) {
+                    return;
+                }
                 if let Some(room) = self.rooms.get_mut(&room) {
                     room.handle_signal(now, &participant, message);
                 }
@@ -270,8 +336,12 @@ impl MediaWorker {
             Command::Disconnected {
                 room,
                 participant,
+                connection_id,
                 clean,
             } => {
+                if !self.is_current(&participant, connection_id) {
+                    return;
+                }
                 if clean {
                     self.sessions.remove(&participant);
                 }
@@ -296,6 +366,13 @@ impl MediaWorker {
                 self.closing_at = Some(deadline);
             }
         }
+    }
+
+    /// Whether `connection_id` is the participant's current connection.
+    fn is_current(&self, participant: &ParticipantId, connection_id: u64) -> bool {
+        self.sessions
+            .get(participant)
+            .is_some_and(|s| s.id == connection_id)
     }
 
     fn close_everyone(&mut self) {
@@ -394,6 +471,16 @@ fn audit_room_event(
             "leave",
             json!({"room": room, "participant": participant.as_str(), "identity": identity, "reason": reason, "media_failed": media_failed}),
         ),
+        RoomEvent::Resumed {
+            participant,
+            identity,
+        } => {
+            let ip = sessions.get(&participant).map(|s| s.remote);
+            audit.record(
+                "resume",
+                json!({"room": room, "participant": participant.as_str(), "identity": identity, "ip": ip}),
+            );
+        }
         RoomEvent::Published {
             participant,
             identity,

@@ -3,7 +3,7 @@
 //! decides everything else.
 
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -11,14 +11,14 @@ use hotline_auth::TokenError;
 use hotline_proto::{
     ClientMessage, CloseReason, ErrorCode, ProtocolError, ServerMessage, PROTOCOL_VERSION,
 };
-use hotline_sfu::JoinRequest;
+use hotline_sfu::{JoinRequest, ParticipantId};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn, Instrument};
 
 use crate::http::AppState;
 use crate::limits::TokenBucket;
-use crate::media::{Command, Outbound};
+use crate::media::{Command, Connection, Outbound};
 
 /// Time a new connection has to send its `join`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,31 +31,109 @@ const MESSAGE_BURST: f64 = 50.0;
 /// Messages refused for the rate before the connection is closed.
 const MAX_REFUSED_MESSAGES: u32 = 100;
 
+/// Source of connection ids (see [`Connection::id`]).
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+/// How a connection starts: a new session, or one taken back.
+enum Opening {
+    Join {
+        token: String,
+        room: String,
+    },
+    Resume {
+        room: String,
+        participant: ParticipantId,
+        resume_token: String,
+    },
+}
+
 pub async fn handle_socket(mut socket: WebSocket, state: AppState, remote: IpAddr) {
     if !state.accepting.load(Ordering::Relaxed) {
         return close(socket, CloseReason::ShuttingDown).await;
     }
-    let first = tokio::time::timeout(JOIN_TIMEOUT, socket.recv()).await;
-    let (token, room) = match first {
-        Err(_) => return close(socket, CloseReason::JoinTimedOut).await,
-        Ok(Some(Ok(Message::Text(text)))) => match ClientMessage::parse(&text) {
-            Ok(ClientMessage::Join {
-                protocol_version,
-                token,
-                room,
-            }) => {
-                if protocol_version != PROTOCOL_VERSION {
-                    return close(socket, CloseReason::UnsupportedVersion).await;
-                }
-                (token, room)
-            }
-            Err(ProtocolError::TooBig) => return close(socket, CloseReason::MessageTooBig).await,
-            _ => return close(socket, CloseReason::ExpectedJoin).await,
-        },
-        Ok(Some(Err(_))) => return close(socket, CloseReason::MessageTooBig).await,
-        Ok(_) => return close(socket, CloseReason::ExpectedJoin).await,
+    let opening = match read_opening(&mut socket).await {
+        Ok(opening) => opening,
+        Err(reason) => return close(socket, reason).await,
     };
+    let (outbound, outbound_rx) = mpsc::unbounded_channel();
+    let connection = Connection {
+        id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
+        remote,
+        outbound,
+    };
+    let connection_id = connection.id;
+    let entered = match opening {
+        Opening::Join { token, room } => join(&state, token, room, connection).await,
+        Opening::Resume {
+            room,
+            participant,
+            resume_token,
+        } => state
+            .media
+            .resume(room.clone(), participant, resume_token, connection)
+            .await
+            .map(|participant| (room, participant)),
+    };
+    let (room, participant) = match entered {
+        Ok(entered) => entered,
+        Err(reason) => return close(socket, reason).await,
+    };
+    let span = tracing::info_span!("signaling", room = %room, participant = %participant);
+    pump(socket, state, room, participant, connection_id, outbound_rx)
+        .instrument(span)
+        .await;
+}
 
+/// Reads the first message: `join` or `resume`, in time.
+async fn read_opening(socket: &mut WebSocket) -> Result<Opening, CloseReason> {
+    let first = tokio::time::timeout(JOIN_TIMEOUT, socket.recv())
+        .await
+        .map_err(|_| CloseReason::JoinTimedOut)?;
+    let text = match first {
+        Some(Ok(Message::Text(text))) => text,
+        Some(Err(_)) => return Err(CloseReason::MessageTooBig),
+        _ => return Err(CloseReason::ExpectedJoin),
+    };
+    let (version, opening) = match ClientMessage::parse(&text) {
+        Ok(ClientMessage::Join {
+            protocol_version,
+            token,
+            room,
+        }) => (protocol_version, Opening::Join { token, room }),
+        Ok(ClientMessage::Resume {
+            protocol_version,
+            room,
+            participant_id,
+            resume_token,
+        }) => {
+            let participant =
+                ParticipantId::parse(&participant_id).ok_or(CloseReason::SessionNotFound)?;
+            (
+                protocol_version,
+                Opening::Resume {
+                    room,
+                    participant,
+                    resume_token,
+                },
+            )
+        }
+        Err(ProtocolError::TooBig) => return Err(CloseReason::MessageTooBig),
+        _ => return Err(CloseReason::ExpectedJoin),
+    };
+    if version != PROTOCOL_VERSION {
+        return Err(CloseReason::UnsupportedVersion);
+    }
+    Ok(opening)
+}
+
+/// Verifies the token and joins the room.
+async fn join(
+    state: &AppState,
+    token: String,
+    room: String,
+    connection: Connection,
+) -> Result<(String, ParticipantId), CloseReason> {
+    let remote = connection.remote;
     let claims = match hotline_auth::verify(&token, &state.secret, crate::cli::unix_now()) {
         Ok(claims) => claims,
         Err(e) => {
@@ -69,7 +147,7 @@ pub async fn handle_socket(mut socket: WebSocket, state: AppState, remote: IpAdd
                 "token_refused",
                 json!({"room": room, "ip": remote, "reason": reason.text()}),
             );
-            return close(socket, reason).await;
+            return Err(reason);
         }
     };
     if claims.room != room {
@@ -78,30 +156,18 @@ pub async fn handle_socket(mut socket: WebSocket, state: AppState, remote: IpAdd
             "token_refused",
             json!({"room": room, "token_room": claims.room, "identity": claims.sub, "ip": remote, "reason": CloseReason::WrongRoom.text()}),
         );
-        return close(socket, CloseReason::WrongRoom).await;
+        return Err(CloseReason::WrongRoom);
     }
     if crate::config::validate_room_name(&room).is_err() {
-        return close(socket, CloseReason::RoomNotFound).await;
+        return Err(CloseReason::RoomNotFound);
     }
-
-    let (outbound_tx, outbound_rx) = mpsc::unbounded_channel();
     let request = JoinRequest {
         identity: claims.sub,
         name: claims.name,
         grants: claims.grants,
     };
-    let participant = match state
-        .media
-        .join(room.clone(), request, remote, outbound_tx)
-        .await
-    {
-        Ok(id) => id,
-        Err(reason) => return close(socket, reason).await,
-    };
-    let span = tracing::info_span!("signaling", room = %room, participant = %participant);
-    pump(socket, state, room, participant, outbound_rx)
-        .instrument(span)
-        .await;
+    let participant = state.media.join(room.clone(), request, connection).await?;
+    Ok((room, participant))
 }
 
 /// Moves messages both ways until either side is done.
@@ -109,12 +175,14 @@ async fn pump(
     mut socket: WebSocket,
     state: AppState,
     room: String,
-    participant: hotline_sfu::ParticipantId,
+    participant: ParticipantId,
+    connection_id: u64,
     mut outbound: mpsc::UnboundedReceiver<Outbound>,
 ) {
     let disconnected = |clean| Command::Disconnected {
         room: room.clone(),
         participant: participant.clone(),
+        connection_id,
         clean,
     };
     let mut budget = TokenBucket::new(MESSAGES_PER_SECOND, MESSAGE_BURST, Instant::now());
@@ -157,6 +225,7 @@ async fn pump(
                             state.media.send(Command::Signal {
                                 room: room.clone(),
                                 participant: participant.clone(),
+                                connection_id,
                                 message,
                             });
                             None

@@ -451,3 +451,119 @@ async fn rooms_are_only_those_configured_when_auto_creation_is_off() {
     );
     server.stop();
 }
+
+#[tokio::test]
+async fn a_dropped_connection_resumes_the_same_session_and_others_see_no_leave() {
+    let server = server().await;
+    let join = |identity: &str| ClientMessage::Join {
+        protocol_version: 1,
+        token: token("resume", identity, Grants::default(), 60),
+        room: "resume".into(),
+    };
+    async fn next_matching(ws: &mut Ws, want: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+        let wait = async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        let m: ServerMessage = serde_json::from_str(&text).unwrap();
+                        assert!(
+                            !matches!(m, ServerMessage::ParticipantLeft { .. }),
+                            "nobody leaves: {m:?}"
+                        );
+                        if want(&m) {
+                            return m;
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    other => panic!("connection ended: {other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .expect("in time")
+    }
+    let is_welcome = |m: &ServerMessage| matches!(m, ServerMessage::Welcome { .. });
+
+    let mut alice = connect(&server).await;
+    send(&mut alice, &join("alice")).await;
+    next_matching(&mut alice, is_welcome).await;
+    let mut bob = connect(&server).await;
+    send(&mut bob, &join("bob")).await;
+    let ServerMessage::Welcome {
+        participant_id,
+        resume_token,
+        ..
+    } = next_matching(&mut bob, is_welcome).await
+    else {
+        unreachable!()
+    };
+    let connection_of = |id: &str, state: hotline_proto::ConnectionState| {
+        let id = id.to_string();
+        move |m: &ServerMessage| {
+            matches!(m, ServerMessage::ParticipantUpdated { participant }
+                if participant.participant_id == id && participant.connection == state)
+        }
+    };
+
+    // The network drops Bob's connection: no close frame.
+    drop(bob);
+    next_matching(
+        &mut alice,
+        connection_of(
+            &participant_id,
+            hotline_proto::ConnectionState::Reconnecting,
+        ),
+    )
+    .await;
+
+    // A wrong token does not take the session.
+    let mut thief = connect(&server).await;
+    let resume = |token: &str| ClientMessage::Resume {
+        protocol_version: 1,
+        room: "resume".into(),
+        participant_id: participant_id.clone(),
+        resume_token: token.into(),
+    };
+    send(&mut thief, &resume("0000")).await;
+    assert_eq!(close_of(&mut thief).await.0, 4015);
+
+    // Bob comes back on a new connection: same participant.
+    let mut bob = connect(&server).await;
+    send(&mut bob, &resume(&resume_token)).await;
+    let resumed = next_matching(&mut bob, |m| matches!(m, ServerMessage::Resumed { .. })).await;
+    let ServerMessage::Resumed {
+        participant_id: same,
+        participants,
+    } = resumed
+    else {
+        unreachable!()
+    };
+    assert_eq!(same, participant_id);
+    assert_eq!(participants.len(), 1, "sees Alice");
+    next_matching(
+        &mut alice,
+        connection_of(&participant_id, hotline_proto::ConnectionState::Connected),
+    )
+    .await;
+
+    // A second resume replaces the first connection; closing that older one
+    // (even cleanly) does not end the session.
+    let mut newer = connect(&server).await;
+    send(&mut newer, &resume(&resume_token)).await;
+    next_matching(&mut newer, |m| matches!(m, ServerMessage::Resumed { .. })).await;
+    let _ = bob.close(None).await;
+    send(
+        &mut newer,
+        &ClientMessage::Chat {
+            text: "still me".into(),
+        },
+    )
+    .await;
+    next_matching(
+        &mut alice,
+        |m| matches!(m, ServerMessage::Chat { text, .. } if text == "still me"),
+    )
+    .await;
+    server.stop();
+}

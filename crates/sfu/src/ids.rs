@@ -16,6 +16,14 @@ impl ParticipantId {
         ))
     }
 
+    /// Reads an id sent back by a client; `None` if it cannot be one.
+    pub fn parse(text: &str) -> Option<ParticipantId> {
+        let valid = text.len() == 13
+            && text.starts_with('p')
+            && text[1..].bytes().all(|b| b.is_ascii_hexdigit());
+        valid.then(|| ParticipantId(text.to_string()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -45,5 +53,26 @@ impl TrackId {
 impl fmt::Display for TrackId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_ids_parse_and_junk_does_not() {
+        let id = ParticipantId::random();
+        assert_eq!(ParticipantId::parse(id.as_str()), Some(id));
+        for bad in [
+            "",
+            "p",
+            "x0123456789ab",
+            "p0123456789abc",
+            "p0123456789ag",
+            "p01234567890ü",
+        ] {
+            assert_eq!(ParticipantId::parse(bad), None, "{bad:?}");
+        }
     }
 }

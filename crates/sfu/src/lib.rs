@@ -17,7 +17,7 @@ mod room;
 
 pub use ids::{ParticipantId, TrackId};
 pub use peer::Transmit;
-pub use room::{JoinError, JoinRequest, Room, RoomConfig, RoomEvent, RoomOutput};
+pub use room::{JoinError, JoinRequest, ResumeError, Room, RoomConfig, RoomEvent, RoomOutput};
 
 use std::sync::Once;
 

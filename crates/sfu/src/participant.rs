@@ -81,6 +81,11 @@ pub(crate) struct Participant {
     pub subscriptions: Vec<Subscription>,
     /// The subscriber offer in flight; at most one at a time.
     pub pending_offer: Option<SdpPendingOffer>,
+    /// The message that carried it, sent again when the session resumes
+    /// (the first copy may have been lost with the connection).
+    pub offer_in_flight: Option<hotline_proto::ServerMessage>,
+    /// Secret that lets a new signaling connection take this session over.
+    pub resume_token: String,
 }
 
 impl Participant {

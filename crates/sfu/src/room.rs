@@ -46,7 +46,7 @@ impl Default for RoomConfig {
     fn default() -> Self {
         RoomConfig {
             candidates: Vec::new(),
-            reconnecting_after: Duration::from_secs(5),
+            reconnecting_after: Duration::from_secs(3),
             disconnect_timeout: Duration::from_secs(20),
             max_participants: 100,
             keyframe_request_interval: Duration::from_millis(500),
@@ -61,6 +61,14 @@ pub struct JoinRequest {
     pub identity: String,
     pub name: String,
     pub grants: Grants,
+}
+
+/// Why a session could not be resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResumeError {
+    #[error("no such session, or a wrong resume token")]
+    NotFound,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -113,6 +121,11 @@ pub enum RoomEvent {
         reason: LeaveReason,
         /// Set when the media connection failed or never came up.
         media_failed: bool,
+    },
+    /// A lost signaling connection was replaced by a new one.
+    Resumed {
+        participant: ParticipantId,
+        identity: String,
     },
     Published {
         participant: ParticipantId,
@@ -228,6 +241,8 @@ impl Room {
             last_seen: now,
             joined_at: now,
             media_connected: false,
+            resume_token: random_token(),
+            offer_in_flight: None,
             publisher: None,
             subscriber: Peer::new(now, &self.config.candidates),
             offered_channel: false,
@@ -252,6 +267,7 @@ impl Room {
                 grants: participant.grants,
                 participants: others,
                 disconnect_timeout_ms: self.config.disconnect_timeout.as_millis() as u64,
+                resume_token: participant.resume_token.clone(),
             },
         );
         self.participants.insert(id.clone(), participant);
@@ -262,6 +278,56 @@ impl Room {
         self.negotiate_subscriber(&id);
         self.drive(now);
         Ok(id)
+    }
+
+    /// A new signaling connection takes over a session whose connection was
+    /// lost. The participant gets the room's current state and any offer
+    /// that was in flight; the others see it connected again.
+    pub fn resume(
+        &mut self,
+        now: Instant,
+        who: &ParticipantId,
+        resume_token: &str,
+    ) -> Result<(), ResumeError> {
+        let _room = self.span.clone().entered();
+        let Some(p) = self.participants.get_mut(who) else {
+            return Err(ResumeError::NotFound);
+        };
+        if !constant_time_eq(p.resume_token.as_bytes(), resume_token.as_bytes()) {
+            return Err(ResumeError::NotFound);
+        }
+        p.span.in_scope(|| info!("resumed"));
+        p.last_seen = now;
+        let was_reconnecting = p.connection == ConnectionState::Reconnecting;
+        p.connection = ConnectionState::Connected;
+        let offer = p.offer_in_flight.clone();
+        let identity = p.identity.clone();
+        let others = self
+            .participants
+            .values()
+            .filter(|o| &o.id != who)
+            .map(|o| o.info())
+            .collect();
+        self.signal(
+            who,
+            ServerMessage::Resumed {
+                participant_id: who.to_string(),
+                participants: others,
+            },
+        );
+        if let Some(offer) = offer {
+            self.signal(who, offer);
+        }
+        if was_reconnecting {
+            self.broadcast_update(who);
+        }
+        self.outputs
+            .push_back(RoomOutput::Event(RoomEvent::Resumed {
+                participant: who.clone(),
+                identity,
+            }));
+        self.drive(now);
+        Ok(())
     }
 
     /// A signaling message from a participant.
@@ -280,10 +346,10 @@ impl Room {
         }
 
         match message {
-            ClientMessage::Join { .. } => self.signal_error(
+            ClientMessage::Join { .. } | ClientMessage::Resume { .. } => self.signal_error(
                 from,
                 ErrorCode::UnexpectedMessage,
-                "already joined: join is only the first message",
+                "already joined: join and resume are only first messages",
             ),
             ClientMessage::Ping => self.signal(from, ServerMessage::Pong),
             ClientMessage::Leave => {
@@ -586,6 +652,7 @@ impl Room {
         let Some(p) = self.participants.get_mut(from) else {
             return;
         };
+        p.offer_in_flight = None;
         let Some(pending) = p.pending_offer.take() else {
             return self.signal_error(
                 from,
@@ -832,14 +899,13 @@ impl Room {
         let tracks = p.subscribed_tracks();
         p.span
             .in_scope(|| debug!(tracks = tracks.len(), "subscriber offer"));
+        let message = ServerMessage::SubscriberOffer {
+            sdp: offer.to_sdp_string(),
+            tracks,
+        };
+        p.offer_in_flight = Some(message.clone());
         self.dirty.insert((id.clone(), PeerRole::Subscriber));
-        self.signal(
-            id,
-            ServerMessage::SubscriberOffer {
-                sdp: offer.to_sdp_string(),
-                tracks,
-            },
-        );
+        self.signal(id, message);
     }
 
     /// Asks a track's publisher for a keyframe, at most once per interval.
@@ -1037,4 +1103,14 @@ impl Subscription {
             state: SubscriptionState::ToOpen,
         }
     }
+}
+
+/// A random secret as hex: 128 bits.
+fn random_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Compares secrets without leaking where they differ through timing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -18,7 +18,7 @@ use crate::net::Datagram;
 
 const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
 const VIDEO_INTERVAL: Duration = Duration::from_millis(33);
-const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// A keyframe every few seconds even unasked, as real encoders do.
 const KEYFRAME_EVERY: u64 = 90;
 
@@ -58,6 +58,12 @@ pub struct SimClient {
     pub chats: Vec<(String, String)>,
     pub errors: Vec<ErrorCode>,
     pub keyframe_requests: u64,
+    /// From `welcome`: lets this client resume its session.
+    pub resume_token: Option<String>,
+    /// How many times the session was resumed.
+    pub resumed: u32,
+    /// Participants seen leaving, with the reason.
+    pub left: Vec<(String, hotline_proto::LeaveReason)>,
     /// Set when the server announced it is stopping.
     pub shutdown_deadline_ms: Option<u64>,
     signals: VecDeque<ClientMessage>,
@@ -105,12 +111,29 @@ impl SimClient {
             errors: Vec::new(),
             keyframe_requests: 0,
             shutdown_deadline_ms: None,
+            resume_token: None,
+            resumed: 0,
+            left: Vec::new(),
             signals: VecDeque::new(),
             transmits: VecDeque::new(),
             next_heartbeat: now + HEARTBEAT_INTERVAL,
             timeouts: (now, now),
             silent: false,
             media_blocked: false,
+        }
+    }
+
+    /// Queues a `resume` of this client's session (after a lost connection).
+    pub fn resume(&mut self, room: &str) {
+        if let (Some(participant_id), Some(resume_token)) =
+            (self.participant_id.clone(), self.resume_token.clone())
+        {
+            self.signals.push_back(ClientMessage::Resume {
+                protocol_version: hotline_proto::PROTOCOL_VERSION,
+                room: room.to_string(),
+                participant_id,
+                resume_token,
+            });
         }
     }
 
@@ -204,12 +227,21 @@ impl SimClient {
             ServerMessage::Welcome {
                 participant_id,
                 participants,
+                resume_token,
                 ..
             } => {
                 self.participant_id = Some(participant_id);
+                self.resume_token = Some(resume_token);
                 for p in participants {
                     self.participants.insert(p.participant_id.clone(), p);
                 }
+            }
+            ServerMessage::Resumed { participants, .. } => {
+                self.resumed += 1;
+                self.participants = participants
+                    .into_iter()
+                    .map(|p| (p.participant_id.clone(), p))
+                    .collect();
             }
             ServerMessage::PublishAnswer { sdp } => {
                 let answer = SdpAnswer::from_sdp_string(&sdp).expect("server answers valid SDP");
@@ -240,8 +272,12 @@ impl SimClient {
                 self.participants
                     .insert(participant.participant_id.clone(), participant);
             }
-            ServerMessage::ParticipantLeft { participant_id, .. } => {
+            ServerMessage::ParticipantLeft {
+                participant_id,
+                reason,
+            } => {
                 self.participants.remove(&participant_id);
+                self.left.push((participant_id, reason));
             }
             ServerMessage::Chat { name, text, .. } => self.chats.push((name, text)),
             ServerMessage::Error { code, .. } => self.errors.push(code),

@@ -26,6 +26,8 @@ pub struct World {
     pub closed: Vec<(ParticipantId, CloseReason)>,
     /// Audit events the room reported.
     pub events: Vec<RoomEvent>,
+    /// Clients whose signaling connection is currently down.
+    signaling_lost: Vec<bool>,
 }
 
 impl World {
@@ -44,6 +46,7 @@ impl World {
             server_addr,
             closed: Vec::new(),
             events: Vec::new(),
+            signaling_lost: Vec::new(),
         }
     }
 
@@ -74,6 +77,7 @@ impl World {
             )
             .expect("room has space");
         self.ids.push(Some(id));
+        self.signaling_lost.push(false);
         self.pump();
         self.clients.len() - 1
     }
@@ -172,7 +176,9 @@ impl World {
                     ),
                     RoomOutput::Signal { to, message } => {
                         if let Some(i) = self.index_of(&to) {
-                            self.clients[i].handle_server_message(message);
+                            if !self.signaling_lost[i] {
+                                self.clients[i].handle_server_message(message);
+                            }
                         }
                     }
                     RoomOutput::Close {
@@ -194,7 +200,7 @@ impl World {
                 }
                 while let Some(message) = self.clients[i].poll_signal() {
                     moved = true;
-                    if let Some(id) = self.ids[i].clone() {
+                    if let (Some(id), false) = (self.ids[i].clone(), self.signaling_lost[i]) {
                         self.room.handle_signal(self.now, &id, message);
                     }
                 }
@@ -207,6 +213,29 @@ impl World {
 
     fn index_of(&self, id: &ParticipantId) -> Option<usize> {
         self.ids.iter().position(|x| x.as_ref() == Some(id))
+    }
+
+    /// The client's signaling connection breaks (no close frame); its media
+    /// keeps flowing. Messages it sends meanwhile are lost.
+    pub fn lose_signaling(&mut self, index: usize) {
+        if let Some(id) = self.ids[index].clone() {
+            self.signaling_lost[index] = true;
+            self.room.handle_disconnect(self.now, &id, false);
+            self.pump();
+        }
+    }
+
+    /// A new signaling connection resumes the client's session; returns
+    /// whether the room took it back.
+    pub fn resume(&mut self, index: usize) -> bool {
+        let Some(id) = self.ids[index].clone() else {
+            return false;
+        };
+        let token = self.clients[index].resume_token.clone().unwrap_or_default();
+        self.signaling_lost[index] = false;
+        let ok = self.room.resume(self.now, &id, &token).is_ok();
+        self.pump();
+        ok
     }
 
     /// Closes a client's signaling connection as a closed tab does.

@@ -126,7 +126,7 @@ fn silent_participant_shows_reconnecting_then_times_out() {
     }));
     let shown_after = world.now - died_at;
     assert!(
-        shown_after >= Duration::from_secs(4) && shown_after <= Duration::from_secs(8),
+        shown_after >= Duration::from_secs(2) && shown_after <= Duration::from_millis(3500),
         "reconnecting shown after {shown_after:?}"
     );
     assert!(world.run_until(Duration::from_secs(30), |w| !w.clients[a]
@@ -134,7 +134,7 @@ fn silent_participant_shows_reconnecting_then_times_out() {
         .contains_key(&bob)));
     let removed_after = world.now - died_at;
     assert!(
-        removed_after >= Duration::from_secs(18) && removed_after <= Duration::from_secs(22),
+        removed_after >= Duration::from_secs(19) && removed_after <= Duration::from_secs(21),
         "removed after {removed_after:?}"
     );
     assert!(world
@@ -246,4 +246,71 @@ fn a_session_whose_media_never_connects_is_removed_and_audited() {
         e,
         RoomEvent::Left { identity, media_failed: true, .. } if identity == "bob"
     )));
+}
+
+#[test]
+fn a_lost_signaling_connection_resumes_the_same_session() {
+    let mut world = World::new(17, lossy(), RoomConfig::default());
+    let a = world.join("Alice", Grants::default());
+    let b = world.join("Bob", Grants::default());
+    world.publish(a);
+    world.publish(b);
+    assert!(
+        world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 30)
+            && receives(w, b, a, 30))
+    );
+    let bob = pid(&world, b);
+
+    world.lose_signaling(b);
+    assert_eq!(
+        world.clients[a].participants[&bob].connection,
+        ConnectionState::Reconnecting,
+        "shown as reconnecting at once"
+    );
+    // A participant joining meanwhile: Bob's missed messages come with the resume.
+    let c = world.join("Carol", Grants::default());
+    world.publish(c);
+    world.run_for(Duration::from_secs(2));
+    let frames_before = world.clients[a].frames_from(&bob, TrackKind::Video);
+    assert!(
+        frames_before > 60,
+        "media kept flowing while signaling was down"
+    );
+
+    assert!(world.resume(b));
+    assert_eq!(world.clients[b].resumed, 1);
+    assert_eq!(
+        world.clients[a].participants[&bob].connection,
+        ConnectionState::Connected
+    );
+    assert!(
+        world.clients[b].participants.contains_key(&pid(&world, c)),
+        "resumed sees Carol"
+    );
+    assert!(
+        world.run_until(Duration::from_secs(5), |w| receives(w, b, c, 30)),
+        "and gets her media"
+    );
+    assert!(world.clients[a].left.is_empty(), "no leave was ever seen");
+    assert_eq!(world.room.participant_count(), 3);
+}
+
+#[test]
+fn resume_is_refused_with_a_wrong_token_or_after_the_timeout() {
+    let config = RoomConfig {
+        disconnect_timeout: Duration::from_secs(10),
+        ..RoomConfig::default()
+    };
+    let mut world = World::new(19, LinkConfig::default(), config);
+    let a = world.join("Alice", Grants::default());
+    world.join("Bob", Grants::default());
+    let alice = world.ids[a].clone().unwrap();
+    world.lose_signaling(a);
+    assert!(world
+        .room
+        .resume(world.now, &alice, "not-the-token")
+        .is_err());
+    world.client_mut(a).silent = true;
+    world.run_for(Duration::from_secs(11));
+    assert!(!world.resume(a), "the session is gone after the timeout");
 }
