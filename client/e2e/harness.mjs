@@ -2,7 +2,7 @@
 // fresh data dir), mint tokens with its CLI, drive headless Chromium.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, mkdir, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +76,7 @@ export async function waitFor(fn, opts = {}) {
  * @property {string[]} [chromiumArgs]  replaces CHROMIUM_ARGS (e.g. without the fake permission UI, or with fake-device options)
  * @property {import('playwright-core').BrowserContextOptions} [contextOptions]  defaults for every context (e.g. `permissions`)
  * @property {string} [bin]  the hotline binary (default: BIN, i.e. HOTLINE_BIN or target/debug/hotline)
+ * @property {string[]} [serverArgs]  extra arguments for `hotline serve` (e.g. `['--disconnect-timeout', '10']`)
  */
 
 export class Harness {
@@ -110,7 +111,8 @@ export class Harness {
 
   async startServer() {
     this.dataDir = await mkdtemp(join(tmpdir(), 'hotline-e2e-'));
-    const proc = spawn(this.bin, ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir], {
+    const args = ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir, ...(this.opts.serverArgs ?? [])];
+    const proc = spawn(this.bin, args, {
       env: { ...process.env, HOTLINE_SECRET: this.secret },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -170,7 +172,21 @@ export class Harness {
   }
 
   async launchBrowser() {
-    this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: this.opts.chromiumArgs ?? CHROMIUM_ARGS });
+    this.browser = await this.launchSeparateBrowser();
+  }
+
+  /**
+   * Another Chromium process with the same arguments as the harness's browser (for a participant
+   * whose browser a test must control on its own, e.g. freeze it). The caller closes it; the
+   * harness does not track it.
+   */
+  launchSeparateBrowser() {
+    return chromium.launch({ executablePath: CHROMIUM, headless: true, args: this.opts.chromiumArgs ?? CHROMIUM_ARGS });
+  }
+
+  /** The invitation link for `room` with `token`. @param {string} room @param {string} token */
+  roomUrl(room, token) {
+    return `${this.url}/room/${encodeURIComponent(room)}?token=${encodeURIComponent(token)}`;
   }
 
   /**
@@ -193,13 +209,18 @@ export class Harness {
   }
 
   /**
-   * Open an invitation link in a new page.
-   * @param {{room: string, identity: string, name: string, noPublish?: boolean, token?: string, viewport?: {width?: number, height?: number}}} o
+   * Open an invitation link in a new page: in a fresh context of the harness's browser, or in
+   * `o.context` (e.g. a context of a separate browser, which the caller then closes).
+   * @param {{room: string, identity: string, name: string, noPublish?: boolean, token?: string, viewport?: {width?: number, height?: number}, context?: import('playwright-core').BrowserContext}} o
    */
   async join(o) {
     const token = o.token ?? (await this.mintToken(o));
-    const page = await this.newPage(o.viewport);
-    await page.goto(`${this.url}/room/${encodeURIComponent(o.room)}?token=${encodeURIComponent(token)}`);
+    const page = o.context ? await o.context.newPage() : await this.newPage(o.viewport);
+    if (o.context) {
+      page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+      if (process.env.HOTLINE_E2E_VERBOSE) page.on('console', (m) => console.error(`[console ${m.type()}] ${m.text()}`));
+    }
+    await page.goto(this.roomUrl(o.room, token));
     await page.waitForFunction(() => /** @type {any} */ (window).hotlineRoom?.state === 'connected', null, { timeout: 20000 });
     return page;
   }
@@ -224,6 +245,80 @@ export class Harness {
   /** The server log so far (for assertion messages). */
   log() {
     return this.serverLog.join('');
+  }
+}
+
+// ------------------------------------------------------------------ processes
+
+/**
+ * The pids of `rootPid` and all its descendants (from /proc; Linux only).
+ * @param {number} rootPid
+ * @returns {Promise<number[]>}
+ */
+export async function processTree(rootPid) {
+  /** @type {Map<number, number[]>} */
+  const children = new Map();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid ...": comm may contain spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const out = [];
+  const todo = [rootPid];
+  while (todo.length) {
+    const pid = /** @type {number} */ (todo.pop());
+    out.push(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+/**
+ * SIGSTOP a process and all its descendants, repeating until no new descendant shows up (one
+ * could have been forked between listing and stopping). Returns the stopped pids.
+ * @param {number} rootPid
+ * @returns {Promise<number[]>}
+ */
+export async function freezeProcessTree(rootPid) {
+  /** @type {Set<number>} */
+  const stopped = new Set();
+  /** @type {Set<number>} */
+  const tried = new Set();
+  for (;;) {
+    const fresh = (await processTree(rootPid)).filter((pid) => !tried.has(pid));
+    if (!fresh.length) return [...stopped];
+    for (const pid of fresh) {
+      tried.add(pid);
+      try {
+        process.kill(pid, 'SIGSTOP');
+        stopped.add(pid);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/**
+ * SIGCONT every pid of `pids` (the result of `freezeProcessTree`); ignores pids that are gone.
+ * @param {Iterable<number>} pids
+ */
+export function thawProcesses(pids) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
   }
 }
 

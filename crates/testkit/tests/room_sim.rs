@@ -221,7 +221,7 @@ fn a_session_whose_media_never_connects_is_removed_and_audited() {
         .contains_key(&bob)));
     let after = world.now - start;
     assert!(
-        // str0m may give up on ICE itself a little before the room's own
+        // str0m's DTLS handshake may time out a little before the room's own
         // 30 s limit: either way the session ends as a media failure.
         after >= Duration::from_secs(10) && after <= Duration::from_secs(31),
         "removed after {after:?}: {:?} {:?}",
