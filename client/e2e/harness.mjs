@@ -172,16 +172,27 @@ export class Harness {
   }
 
   async launchBrowser() {
-    this.browser = await this.launchSeparateBrowser();
+    this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: this.opts.chromiumArgs ?? CHROMIUM_ARGS });
   }
 
   /**
-   * Another Chromium process with the same arguments as the harness's browser (for a participant
-   * whose browser a test must control on its own, e.g. freeze it). The caller closes it; the
-   * harness does not track it.
+   * Another Chromium process with the same arguments as the harness's browser, for a participant
+   * whose browser a test must control on its own (e.g. freeze it). Launched as a browser server
+   * (playwright-core's `Browser` has no `process()`; `BrowserServer` has) and connected to.
+   * The harness does not track it: the caller closes it (`browser.close()`, then `server.kill()`).
+   * @returns {Promise<{browser: import('playwright-core').Browser, server: import('playwright-core').BrowserServer, pid: number}>}
    */
-  launchSeparateBrowser() {
-    return chromium.launch({ executablePath: CHROMIUM, headless: true, args: this.opts.chromiumArgs ?? CHROMIUM_ARGS });
+  async launchSeparateBrowser() {
+    const server = await chromium.launchServer({ executablePath: CHROMIUM, headless: true, args: this.opts.chromiumArgs ?? CHROMIUM_ARGS });
+    try {
+      const pid = server.process().pid;
+      if (!pid) throw new Error('the browser server has no pid');
+      const browser = await chromium.connect(server.wsEndpoint());
+      return { browser, server, pid };
+    } catch (e) {
+      await server.kill().catch(() => {});
+      throw e;
+    }
   }
 
   /** The invitation link for `room` with `token`. @param {string} room @param {string} token */

@@ -601,7 +601,9 @@ export class Call {
     const avatar = h('div', { class: 'avatar' }, h('span', { class: 'avatar-circle', text: initials(e.name), style: `background:${colorFor(e.name)}` }));
     const micIcon = h('span', { class: 'mic-muted', 'data-testid': 'mic-muted', title: 'Microphone muted', 'aria-label': 'Microphone muted' }, icon('micOff'));
     const nameEl = h('span', { class: 'name' });
-    const badge = h('div', { class: 'reconnecting-badge', 'data-testid': 'reconnecting', text: 'Reconnecting…' });
+    // Shown (with the tile dimmed by CSS) while the server has not heard from this participant.
+    const badge = h('div', { class: 'reconnecting-badge', 'data-testid': 'reconnecting', role: 'status', title: 'Connection lost: waiting for this person to come back' },
+      h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { text: 'Reconnecting…' }));
     const attrs = e.isScreen
       ? { class: 'tile screen', 'data-screen-of': e.participantId, 'data-participant-name': undefined }
       : { class: `tile${e.isLocal ? ' local' : ''}`, 'data-participant-id': e.participantId, 'data-participant-name': e.name, 'data-local': e.isLocal ? 'true' : undefined };
