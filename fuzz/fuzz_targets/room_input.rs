@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         match kind >> 4 {
             0..=9 => {
                 let source = SocketAddr::from(([10, 1, 0, kind >> 4], 1000));
-                room.handle_datagram(t, source, server, rest);
+                room.handle_datagram(t, hotline_sfu::Transport::Udp, source, server, rest);
             }
             10..=13 => {
                 if let Ok(message) = std::str::from_utf8(rest).map(ClientMessage::parse) {

@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Seconds of silence after which a participant is removed [default: 20].
     #[arg(long, env = "HOTLINE_DISCONNECT_TIMEOUT")]
     pub disconnect_timeout: Option<u64>,
+    /// TCP port for ICE over TCP, used when a network blocks UDP [default: the HTTP port + 1].
+    #[arg(long, env = "HOTLINE_ICE_TCP_PORT")]
+    pub ice_tcp_port: Option<u16>,
     /// Seconds calls may go on after SIGTERM before the server exits [default: 30].
     #[arg(long, env = "HOTLINE_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<u64>,

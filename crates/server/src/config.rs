@@ -34,6 +34,8 @@ pub struct FileConfig {
     pub max_participants_per_room: Option<usize>,
     /// Most rooms open at once [default: 1000].
     pub max_rooms: Option<usize>,
+    /// TCP port for ICE over TCP [default: the HTTP port + 1].
+    pub ice_tcp_port: Option<u16>,
     /// Seconds calls may go on after SIGTERM before the server exits [default: 30].
     pub shutdown_grace: Option<u64>,
     /// HTTP requests a second from one address [default: 50].
@@ -138,6 +140,8 @@ pub struct ServerConfig {
     pub rooms: Vec<String>,
     pub max_participants_per_room: usize,
     pub max_rooms: usize,
+    /// `None`: the HTTP port + 1 (ephemeral when the HTTP port is).
+    pub ice_tcp_port: Option<u16>,
     pub shutdown_grace: Duration,
     pub http_requests_per_second: u32,
     pub websocket_connects_per_second: u32,
@@ -158,6 +162,7 @@ impl ServerConfig {
             rooms: Vec::new(),
             max_participants_per_room: 100,
             max_rooms: 1000,
+            ice_tcp_port: None,
             shutdown_grace: Duration::from_secs(30),
             http_requests_per_second: 50,
             websocket_connects_per_second: 5,
@@ -203,6 +208,7 @@ impl ServerConfig {
                 .max_participants_per_room
                 .unwrap_or(defaults.max_participants_per_room),
             max_rooms: file.max_rooms.unwrap_or(defaults.max_rooms),
+            ice_tcp_port: args.ice_tcp_port.or(file.ice_tcp_port),
             shutdown_grace: args
                 .shutdown_grace
                 .or(file.shutdown_grace)

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod ice_tcp;
 pub mod limits;
 pub mod media;
 pub mod serve;

@@ -7,13 +7,14 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hotline_proto::{ClientMessage, CloseReason, ServerMessage};
-use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomOutput};
+use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomOutput, Transport};
 use serde_json::json;
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
 use crate::audit::AuditLog;
+use crate::ice_tcp::{self, TcpEvent};
 
 /// What the worker sends to one participant's signaling connection.
 #[derive(Debug)]
@@ -130,10 +131,17 @@ pub struct MediaWorker {
     /// The address str0m sees as the destination of every datagram: the
     /// announced host candidate.
     local_addr: SocketAddr,
+    /// The announced ICE-TCP address, and the listener (until `run` takes it).
+    tcp_local_addr: Option<SocketAddr>,
+    tcp_listener: Option<TcpListener>,
+    tcp_events: mpsc::UnboundedReceiver<TcpEvent>,
+    tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
+    /// Open ICE-TCP connections by remote address.
+    tcp_writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     policy: RoomPolicy,
     rooms: HashMap<String, Room>,
     /// Which room each remote address belongs to, learned on first contact.
-    routes: HashMap<SocketAddr, String>,
+    routes: HashMap<(Transport, SocketAddr), String>,
     sessions: HashMap<ParticipantId, Session>,
     commands: mpsc::UnboundedReceiver<Command>,
     audit: AuditLog,
@@ -147,18 +155,28 @@ type Session = Connection;
 
 impl MediaWorker {
     /// `local_addr` is the announced candidate address (the socket may be
-    /// bound to the unspecified address).
+    /// bound to the unspecified address); `tcp`, the ICE-TCP listener and
+    /// its announced address.
     pub fn new(
         socket: UdpSocket,
         local_addr: SocketAddr,
+        tcp: Option<(TcpListener, SocketAddr)>,
         mut policy: RoomPolicy,
         audit: AuditLog,
     ) -> (MediaWorker, MediaHandle) {
         policy.room.candidates = vec![local_addr];
+        policy.room.tcp_candidates = tcp.iter().map(|(_, addr)| *addr).collect();
         let (tx, rx) = mpsc::unbounded_channel();
+        let (tcp_events_tx, tcp_events) = mpsc::unbounded_channel();
+        let (tcp_listener, tcp_local_addr) = tcp.unzip();
         let worker = MediaWorker {
             socket,
             local_addr,
+            tcp_local_addr,
+            tcp_listener,
+            tcp_events,
+            tcp_events_tx,
+            tcp_writers: HashMap::new(),
             policy,
             rooms: HashMap::new(),
             routes: HashMap::new(),
@@ -172,6 +190,9 @@ impl MediaWorker {
 
     /// Runs until shut down (or every [`MediaHandle`] is dropped).
     pub async fn run(mut self) {
+        if let Some(listener) = self.tcp_listener.take() {
+            tokio::spawn(ice_tcp::accept_loop(listener, self.tcp_events_tx.clone()));
+        }
         let mut buf = vec![0u8; 2048];
         loop {
             if let Some(at) = self.closing_at {
@@ -194,9 +215,21 @@ impl MediaWorker {
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((n, source)) => self.handle_datagram(source, &buf[..n]),
+                    Ok((n, source)) => self.handle_datagram(Transport::Udp, source, &buf[..n]),
                     // ICMP errors surface here on Linux: a peer went away.
                     Err(e) => debug!("udp receive: {e}"),
+                },
+                Some(event) = self.tcp_events.recv() => match event {
+                    TcpEvent::Opened { remote, writer } => {
+                        self.tcp_writers.insert(remote, writer);
+                    }
+                    TcpEvent::Packet { remote, contents } => {
+                        self.handle_datagram(Transport::Tcp, remote, &contents);
+                    }
+                    TcpEvent::Closed { remote } => {
+                        self.tcp_writers.remove(&remote);
+                        self.routes.remove(&(Transport::Tcp, remote));
+                    }
                 },
                 command = self.commands.recv() => match command {
                     Some(command) => self.handle_command(command),
@@ -216,10 +249,18 @@ impl MediaWorker {
         info!("media worker stopped");
     }
 
-    fn handle_datagram(&mut self, source: SocketAddr, contents: &[u8]) {
+    fn handle_datagram(&mut self, transport: Transport, source: SocketAddr, contents: &[u8]) {
         let now = Instant::now();
-        if let Some(room) = self.routes.get(&source).and_then(|r| self.rooms.get_mut(r)) {
-            if room.handle_datagram(now, source, self.local_addr, contents) {
+        let local = match transport {
+            Transport::Udp => self.local_addr,
+            Transport::Tcp => match self.tcp_local_addr {
+                Some(addr) => addr,
+                None => return,
+            },
+        };
+        let route = (transport, source);
+        if let Some(room) = self.routes.get(&route).and_then(|r| self.rooms.get_mut(r)) {
+            if room.handle_datagram(now, transport, source, local, contents) {
                 return;
             }
         }
@@ -230,8 +271,8 @@ impl MediaWorker {
             return;
         }
         for (name, room) in self.rooms.iter_mut() {
-            if room.handle_datagram(now, source, self.local_addr, contents) {
-                self.routes.insert(source, name.clone());
+            if room.handle_datagram(now, transport, source, local, contents) {
+                self.routes.insert(route, name.clone());
                 return;
             }
         }
@@ -388,11 +429,18 @@ impl MediaWorker {
         for room in self.rooms.values_mut() {
             while let Some(output) = room.poll_output() {
                 match output {
-                    RoomOutput::Transmit(t) => {
-                        if let Err(e) = self.socket.send_to(&t.contents, t.destination).await {
-                            debug!(destination = %t.destination, "udp send: {e}");
+                    RoomOutput::Transmit(t) => match t.transport {
+                        Transport::Udp => {
+                            if let Err(e) = self.socket.send_to(&t.contents, t.destination).await {
+                                debug!(destination = %t.destination, "udp send: {e}");
+                            }
                         }
-                    }
+                        Transport::Tcp => {
+                            if let Some(writer) = self.tcp_writers.get(&t.destination) {
+                                ice_tcp::send(writer, t.contents);
+                            }
+                        }
+                    },
                     RoomOutput::Signal { to, message } => {
                         if let Some(session) = self.sessions.get(&to) {
                             let _ = session.outbound.send(Outbound::Message(message));

@@ -41,6 +41,10 @@ pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
         let grace = config.shutdown_grace;
         let server = start(config, secret).await?;
         println!("Hotline is listening on {}", server.url);
+        println!(
+            "Media: UDP {}, ICE over TCP {}",
+            server.media_addr, server.ice_tcp_addr
+        );
         if server.dev {
             println!("Development mode: open {} to start a call", server.url);
         }
@@ -55,9 +59,12 @@ fn init_tracing() {
     use tracing_subscriber::{fmt, EnvFilter};
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,dimpl=warn"));
+    // Colours only on a terminal: logs piped to files or journald stay plain.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .try_init();
 }
 
@@ -82,6 +89,7 @@ pub struct RunningServer {
     pub url: String,
     pub http_addr: SocketAddr,
     pub media_addr: SocketAddr,
+    pub ice_tcp_addr: SocketAddr,
     pub dev: bool,
     stop: oneshot::Sender<()>,
     accepting: Arc<AtomicBool>,
@@ -161,7 +169,25 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         },
     };
     hotline_sfu::init_crypto();
-    let (worker, media) = MediaWorker::new(udp, media_addr, policy, audit.clone());
+    // ICE-TCP for networks that block UDP: the configured port, else the
+    // port after the HTTP one (or an ephemeral one when that was).
+    let tcp_port = config.ice_tcp_port.unwrap_or(if config.listen.port() == 0 {
+        0
+    } else {
+        http_addr.port().saturating_add(1)
+    });
+    let tcp_bind = SocketAddr::new(config.listen.ip(), tcp_port);
+    let tcp = tokio::net::TcpListener::bind(tcp_bind)
+        .await
+        .with_context(|| format!("cannot bind ICE-TCP port {tcp_bind}/tcp"))?;
+    let ice_tcp_addr = SocketAddr::new(announced_ip, tcp.local_addr()?.port());
+    let (worker, media) = MediaWorker::new(
+        udp,
+        media_addr,
+        Some((tcp, ice_tcp_addr)),
+        policy,
+        audit.clone(),
+    );
     let media_task = tokio::spawn(worker.run());
 
     let accepting = Arc::new(AtomicBool::new(true));
@@ -218,7 +244,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
             })
         }
     };
-    info!(%http_addr, %media_addr, dev = config.dev, tls = config.tls.is_some(), "server started");
+    info!(%http_addr, %media_addr, %ice_tcp_addr, dev = config.dev, tls = config.tls.is_some(), "server started");
     audit.record(
         "server_started",
         serde_json::json!({"http": http_addr, "media": media_addr, "dev": config.dev}),
@@ -227,6 +253,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         url,
         http_addr,
         media_addr,
+        ice_tcp_addr,
         dev: config.dev,
         stop,
         accepting,

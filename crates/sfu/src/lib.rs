@@ -16,7 +16,7 @@ mod peer;
 mod room;
 
 pub use ids::{ParticipantId, TrackId};
-pub use peer::Transmit;
+pub use peer::{Transmit, Transport};
 pub use room::{JoinError, JoinRequest, ResumeError, Room, RoomConfig, RoomEvent, RoomOutput};
 
 use std::sync::Once;

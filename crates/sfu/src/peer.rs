@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
 /// Which of a participant's two connections.
@@ -15,9 +15,27 @@ pub(crate) enum PeerRole {
     Subscriber,
 }
 
-/// A datagram leaving the server.
+/// How a packet travels: UDP datagrams, or RFC 4571 frames on an ICE-TCP
+/// connection (for networks that block UDP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    fn protocol(self) -> Protocol {
+        match self {
+            Transport::Udp => Protocol::Udp,
+            Transport::Tcp => Protocol::Tcp,
+        }
+    }
+}
+
+/// A packet leaving the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
+    pub transport: Transport,
     pub source: SocketAddr,
     pub destination: SocketAddr,
     pub contents: Vec<u8>,
@@ -31,11 +49,21 @@ pub(crate) struct Peer {
 
 impl Peer {
     /// A server-side peer: ICE-lite (the browser always initiates checks, so it
-    /// never has to send us its candidates) with the server's host candidates.
-    pub fn new(now: Instant, candidates: &[SocketAddr]) -> Peer {
+    /// never has to send us its candidates) with the server's host candidates:
+    /// UDP, and passive TCP for browsers whose network blocks UDP.
+    pub fn new(now: Instant, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
         let mut rtc = Rtc::builder().set_ice_lite(true).build(now);
-        for addr in candidates {
-            match Candidate::host(*addr, "udp") {
+        let udp = udp.iter().map(|addr| (addr, Candidate::host(*addr, "udp")));
+        let tcp = tcp.iter().map(|addr| {
+            let candidate = Candidate::builder()
+                .tcp()
+                .host(*addr)
+                .tcptype(TcpType::Passive)
+                .build();
+            (addr, candidate)
+        });
+        for (addr, candidate) in udp.chain(tcp) {
+            match candidate {
                 Ok(c) => {
                     rtc.add_local_candidate(c);
                 }
@@ -50,6 +78,7 @@ impl Peer {
 
     pub fn receive_input<'a>(
         now: Instant,
+        transport: Transport,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &'a [u8],
@@ -59,7 +88,7 @@ impl Peer {
         Some(Input::Receive(
             now,
             Receive {
-                proto: Protocol::Udp,
+                proto: transport.protocol(),
                 source,
                 destination,
                 contents,
@@ -89,6 +118,10 @@ impl Peer {
                     return Ok(());
                 }
                 Output::Transmit(t) => transmits.push(Transmit {
+                    transport: match t.proto {
+                        Protocol::Udp => Transport::Udp,
+                        _ => Transport::Tcp,
+                    },
                     source: t.source,
                     destination: t.destination,
                     contents: t.contents.to_vec(),

@@ -15,7 +15,7 @@ use tracing::{debug, info, info_span, warn};
 
 use crate::ids::{ParticipantId, TrackId};
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
-use crate::peer::{Peer, PeerRole, Transmit};
+use crate::peer::{Peer, PeerRole, Transmit, Transport};
 
 /// Most tracks one participant may publish at once (camera, microphone,
 /// screen, screen audio, and room to spare).
@@ -30,6 +30,8 @@ const SUBSCRIBER_CHANNEL: &str = "hotline";
 pub struct RoomConfig {
     /// The server's UDP addresses, offered as ICE host candidates.
     pub candidates: Vec<SocketAddr>,
+    /// The server's ICE-TCP addresses (passive candidates).
+    pub tcp_candidates: Vec<SocketAddr>,
     /// Silence after which a participant shows as reconnecting.
     pub reconnecting_after: Duration,
     /// Silence after which a participant is removed.
@@ -46,6 +48,7 @@ impl Default for RoomConfig {
     fn default() -> Self {
         RoomConfig {
             candidates: Vec::new(),
+            tcp_candidates: Vec::new(),
             reconnecting_after: Duration::from_secs(3),
             disconnect_timeout: Duration::from_secs(20),
             max_participants: 100,
@@ -149,7 +152,7 @@ pub struct Room {
     /// Ordered, so that simulated runs iterate the same way every time.
     participants: BTreeMap<ParticipantId, Participant>,
     /// Remote address of each connection seen so far.
-    routes: HashMap<SocketAddr, (ParticipantId, PeerRole)>,
+    routes: HashMap<(Transport, SocketAddr), (ParticipantId, PeerRole)>,
     /// Connections that got input or media to send and must be polled.
     dirty: BTreeSet<(ParticipantId, PeerRole)>,
     outputs: VecDeque<RoomOutput>,
@@ -244,7 +247,7 @@ impl Room {
             resume_token: random_token(),
             offer_in_flight: None,
             publisher: None,
-            subscriber: Peer::new(now, &self.config.candidates),
+            subscriber: Peer::new(now, &self.config.candidates, &self.config.tcp_candidates),
             offered_channel: false,
             published: Vec::new(),
             subscriptions,
@@ -391,21 +394,31 @@ impl Room {
     pub fn handle_datagram(
         &mut self,
         now: Instant,
+        transport: Transport,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
     ) -> bool {
-        let Some(input) = Peer::receive_input(now, source, destination, contents) else {
+        let Some(input) = Peer::receive_input(now, transport, source, destination, contents) else {
             return false;
         };
-        let target = match self.routes.get(&source) {
+        let target = match self.routes.get(&(transport, source)) {
             Some(target) => Some(target.clone()),
             None => self.find_owner(&input),
         };
         let Some((id, role)) = target else {
             return false;
         };
-        self.routes.insert(source, (id.clone(), role));
+        if self
+            .routes
+            .insert((transport, source), (id.clone(), role))
+            .is_none()
+        {
+            if let Some(p) = self.participants.get(&id) {
+                p.span
+                    .in_scope(|| info!(?role, ?transport, %source, "media path"));
+            }
+        }
         let _room = self.span.clone().entered();
         if let Some(peer) = self
             .participants
@@ -708,7 +721,7 @@ impl Room {
         sdp: &str,
         tracks: Vec<PublishedTrack>,
     ) {
-        let candidates = &self.config.candidates;
+        let (udp, tcp) = (&self.config.candidates, &self.config.tcp_candidates);
         let Some(p) = self.participants.get_mut(from) else {
             return;
         };
@@ -738,9 +751,7 @@ impl Room {
                 )
             }
         };
-        let publisher = p
-            .publisher
-            .get_or_insert_with(|| Peer::new(now, candidates));
+        let publisher = p.publisher.get_or_insert_with(|| Peer::new(now, udp, tcp));
         let answer = match publisher.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => answer,
             Err(e) => {

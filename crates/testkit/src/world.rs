@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use hotline_proto::{CloseReason, Grants};
-use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomOutput};
+use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomOutput, Transport};
 
 use crate::client::SimClient;
 use crate::net::{Datagram, LinkConfig, SimNetwork};
@@ -151,8 +151,13 @@ impl World {
             return;
         }
         if d.destination == self.server_addr {
-            self.room
-                .handle_datagram(self.now, d.source, d.destination, &d.contents);
+            self.room.handle_datagram(
+                self.now,
+                Transport::Udp,
+                d.source,
+                d.destination,
+                &d.contents,
+            );
         } else if let Some(c) = self.clients.iter_mut().find(|c| c.owns(d.destination)) {
             c.handle_datagram(self.now, &d);
         }
