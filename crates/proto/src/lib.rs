@@ -145,6 +145,9 @@ pub enum ClientMessage {
     Chat {
         text: String,
     },
+    /// The subscriber connection's media path broke (e.g. the address
+    /// changed): send a subscriber offer that restarts ICE.
+    RestartIce,
     Ping,
     Leave,
 }
@@ -167,6 +170,7 @@ impl ClientMessage {
             ClientMessage::SubscriberAnswer { .. } => "subscriber_answer",
             ClientMessage::UpdateTrack { .. } => "update_track",
             ClientMessage::Chat { .. } => "chat",
+            ClientMessage::RestartIce => "restart_ice",
             ClientMessage::Ping => "ping",
             ClientMessage::Leave => "leave",
         }

@@ -84,6 +84,8 @@ pub(crate) struct Participant {
     /// The message that carried it, sent again when the session resumes
     /// (the first copy may have been lost with the connection).
     pub offer_in_flight: Option<hotline_proto::ServerMessage>,
+    /// The next subscriber offer must restart ICE.
+    pub ice_restart_wanted: bool,
     /// Secret that lets a new signaling connection take this session over.
     pub resume_token: String,
 }

@@ -245,6 +245,7 @@ impl Room {
             joined_at: now,
             media_connected: false,
             resume_token: random_token(),
+            ice_restart_wanted: false,
             offer_in_flight: None,
             publisher: None,
             subscriber: Peer::new(now, &self.config.candidates, &self.config.tcp_candidates),
@@ -359,6 +360,13 @@ impl Room {
                 self.remove(now, from, LeaveReason::Left, Some(CloseReason::Left))
             }
             ClientMessage::Chat { text } => self.handle_chat(now, from, text),
+            ClientMessage::RestartIce => {
+                if let Some(p) = self.participants.get_mut(from) {
+                    info!("ICE restart asked for the subscriber connection");
+                    p.ice_restart_wanted = true;
+                }
+                self.negotiate_subscriber(from);
+            }
             ClientMessage::UpdateTrack { mid, muted } => {
                 self.handle_update_track(from, &mid, muted)
             }
@@ -876,6 +884,11 @@ impl Room {
         if !p.offered_channel {
             api.add_channel(SUBSCRIBER_CHANNEL.to_string());
         }
+        if p.ice_restart_wanted {
+            // Same host candidates, new credentials: the browser checks every
+            // path again, from wherever it now is.
+            api.ice_restart(true);
+        }
         for s in &mut p.subscriptions {
             match s.state {
                 SubscriptionState::ToOpen => {
@@ -906,6 +919,7 @@ impl Room {
             return;
         };
         p.offered_channel = true;
+        p.ice_restart_wanted = false;
         p.pending_offer = Some(pending);
         let tracks = p.subscribed_tracks();
         p.span

@@ -60,6 +60,8 @@ pub struct SimClient {
     pub keyframe_requests: u64,
     /// From `welcome`: lets this client resume its session.
     pub resume_token: Option<String>,
+    /// The ICE username fragment of each subscriber offer, in order.
+    pub subscriber_ufrags: Vec<String>,
     /// How many times the session was resumed.
     pub resumed: u32,
     /// Participants seen leaving, with the reason.
@@ -113,6 +115,7 @@ impl SimClient {
             shutdown_deadline_ms: None,
             resume_token: None,
             resumed: 0,
+            subscriber_ufrags: Vec::new(),
             left: Vec::new(),
             signals: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -192,6 +195,11 @@ impl SimClient {
         });
     }
 
+    /// Asks the server to restart ICE on the subscriber connection.
+    pub fn restart_ice(&mut self) {
+        self.signals.push_back(ClientMessage::RestartIce);
+    }
+
     pub fn leave(&mut self) {
         self.signals.push_back(ClientMessage::Leave);
     }
@@ -253,6 +261,9 @@ impl SimClient {
                 }
             }
             ServerMessage::SubscriberOffer { sdp, tracks } => {
+                if let Some(ufrag) = sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")) {
+                    self.subscriber_ufrags.push(ufrag.trim().to_string());
+                }
                 let offer = SdpOffer::from_sdp_string(&sdp).expect("server offers valid SDP");
                 let answer = self
                     .subscriber

@@ -318,3 +318,25 @@ fn resume_is_refused_with_a_wrong_token_or_after_the_timeout() {
     world.run_for(Duration::from_secs(11));
     assert!(!world.resume(a), "the session is gone after the timeout");
 }
+
+#[test]
+fn an_ice_restart_keeps_media_flowing() {
+    let mut world = World::new(23, lossy(), RoomConfig::default());
+    let a = world.join("Alice", Grants::default());
+    let b = world.join("Bob", Grants::default());
+    world.publish(b);
+    assert!(world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 30)));
+    let bob = pid(&world, b);
+    let before = world.clients[a].frames_from(&bob, TrackKind::Video);
+    world.client_mut(a).restart_ice();
+    world.run_for(Duration::from_millis(100));
+    assert!(
+        world.clients[a].errors.is_empty(),
+        "{:?}",
+        world.clients[a].errors
+    );
+    assert!(world.run_until(Duration::from_secs(5), |w| {
+        w.clients[a].frames_from(&bob, TrackKind::Video) > before + 60
+    }));
+    assert!(world.clients[a].left.is_empty());
+}
