@@ -3,80 +3,33 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use hotline_auth::{Grants, Secret, TokenRequest};
+use hotline_auth::Grants;
 use hotline_proto::{ClientMessage, ServerMessage, TrackKind};
 use hotline_server::config::ServerConfig;
-use hotline_server::serve::{start, RunningServer};
+use hotline_server::serve::RunningServer;
 use hotline_testkit::SimClient;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-const SECRET: &str = "loopback-test-secret-0123456789abcdef";
+mod common;
 
-fn secret() -> Secret {
-    Secret::new(SECRET.as_bytes().to_vec()).unwrap()
-}
+use common::{close_of, next_matching, secret, send, token, Ws};
 
 async fn server() -> RunningServer {
     server_with(|_| {}).await
 }
 
-fn temp_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("hotline-loopback-{}", rand::random::<u64>()))
-}
-
 async fn server_with(adjust: impl FnOnce(&mut ServerConfig)) -> RunningServer {
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), temp_dir());
-    adjust(&mut config);
-    start(config, secret()).await.expect("server starts")
+    common::server_with(adjust).await.0
 }
-
-fn token(room: &str, identity: &str, grants: Grants, ttl_secs: u64) -> String {
-    TokenRequest {
-        room: room.into(),
-        identity: identity.into(),
-        name: Some(identity.to_uppercase()),
-        ttl_secs,
-        grants,
-    }
-    .mint(&secret(), hotline_server::cli::unix_now())
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(server: &RunningServer) -> Ws {
-    let url = format!("ws://{}/ws", server.http_addr);
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("ws connects")
-        .0
-}
-
-async fn send(ws: &mut Ws, message: &ClientMessage) {
-    let text = serde_json::to_string(message).unwrap();
-    ws.send(Message::Text(text.into())).await.unwrap();
-}
-
-/// Reads until the server closes; returns the close code and reason.
-async fn close_of(ws: &mut Ws) -> (u16, String) {
-    let wait = async {
-        while let Some(message) = ws.next().await {
-            if let Ok(Message::Close(Some(frame))) = message {
-                return (u16::from(frame.code), frame.reason.to_string());
-            }
-        }
-        (0, String::new())
-    };
-    tokio::time::timeout(Duration::from_secs(5), wait)
-        .await
-        .expect("server closes")
+    common::connect(server.http_addr).await
 }
 
 /// What a driven client has seen so far.
@@ -305,27 +258,6 @@ async fn malformed_and_oversized_messages_get_errors_and_spare_the_others() {
     )
     .await;
 
-    async fn next_message(ws: &mut Ws) -> ServerMessage {
-        loop {
-            let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            if let Message::Text(text) = m {
-                return serde_json::from_str(&text).unwrap();
-            }
-        }
-    }
-    async fn next_matching(ws: &mut Ws, want: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
-        loop {
-            let m = next_message(ws).await;
-            if want(&m) {
-                return m;
-            }
-        }
-    }
-
     next_matching(&mut alice, |m| matches!(m, ServerMessage::Welcome { .. })).await;
     for junk in [
         "{",
@@ -460,28 +392,16 @@ async fn a_dropped_connection_resumes_the_same_session_and_others_see_no_leave()
         token: token("resume", identity, Grants::default(), 60),
         room: "resume".into(),
     };
+    // Like `next_matching`, and nobody may leave meanwhile.
     async fn next_matching(ws: &mut Ws, want: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
-        let wait = async {
-            loop {
-                match ws.next().await {
-                    Some(Ok(Message::Text(text))) => {
-                        let m: ServerMessage = serde_json::from_str(&text).unwrap();
-                        assert!(
-                            !matches!(m, ServerMessage::ParticipantLeft { .. }),
-                            "nobody leaves: {m:?}"
-                        );
-                        if want(&m) {
-                            return m;
-                        }
-                    }
-                    Some(Ok(_)) => {}
-                    other => panic!("connection ended: {other:?}"),
-                }
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), wait)
-            .await
-            .expect("in time")
+        common::next_matching(ws, |m| {
+            assert!(
+                !matches!(m, ServerMessage::ParticipantLeft { .. }),
+                "nobody leaves: {m:?}"
+            );
+            want(m)
+        })
+        .await
     }
     let is_welcome = |m: &ServerMessage| matches!(m, ServerMessage::Welcome { .. });
 

@@ -2,95 +2,23 @@
 //! and the audit log.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use hotline_auth::{Grants, Secret, TokenRequest};
+use futures_util::SinkExt;
 use hotline_proto::{ClientMessage, ServerMessage};
-use hotline_server::config::ServerConfig;
-use hotline_server::serve::{start, RunningServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+mod common;
+
+use common::{close_of, join_message, next_matching, send, server_with, try_connect as connect};
 
 const TOKEN_MARKER: &str = "operations-test-identity";
 
-fn secret() -> Secret {
-    Secret::new(vec![9u8; 32]).unwrap()
-}
-
-async fn server_with(adjust: impl FnOnce(&mut ServerConfig)) -> (RunningServer, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("hotline-ops-{}", rand::random::<u64>()));
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.clone());
-    adjust(&mut config);
-    (start(config, secret()).await.expect("server starts"), dir)
-}
-
-fn join_message(room: &str, identity: &str) -> ClientMessage {
-    ClientMessage::Join {
-        protocol_version: 1,
-        token: TokenRequest {
-            room: room.into(),
-            identity: identity.into(),
-            name: None,
-            ttl_secs: 60,
-            grants: Grants::default(),
-        }
-        .mint(&secret(), hotline_server::cli::unix_now()),
-        room: room.into(),
-    }
-}
-
-async fn connect(addr: SocketAddr) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .map(|(ws, _)| ws)
-}
-
-async fn send(ws: &mut Ws, message: &ClientMessage) {
-    let text = serde_json::to_string(message).unwrap();
-    ws.send(Message::Text(text.into())).await.unwrap();
-}
-
-/// Next server message matching `want`; panics on close or after 10 s.
-async fn next_matching(ws: &mut Ws, want: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
-    let wait = async {
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(text))) => {
-                    let m: ServerMessage = serde_json::from_str(&text).unwrap();
-                    if want(&m) {
-                        return m;
-                    }
-                }
-                Some(Ok(Message::Close(frame))) => panic!("closed: {frame:?}"),
-                Some(Ok(_)) => {}
-                other => panic!("connection ended: {other:?}"),
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), wait)
-        .await
-        .expect("message in time")
-}
-
-/// The close code the server ends the connection with.
-async fn close_code(ws: &mut Ws) -> u16 {
-    let wait = async {
-        while let Some(m) = ws.next().await {
-            if let Ok(Message::Close(Some(frame))) = m {
-                return u16::from(frame.code);
-            }
-        }
-        0
-    };
-    tokio::time::timeout(Duration::from_secs(10), wait)
-        .await
-        .expect("closed in time")
+async fn close_code(ws: &mut common::Ws) -> u16 {
+    close_of(ws).await.0
 }
 
 async fn http_get(addr: SocketAddr, path: &str) -> u16 {

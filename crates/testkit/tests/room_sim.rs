@@ -26,21 +26,35 @@ fn receives(world: &World, to: usize, from: usize, frames: u64) -> bool {
         && world.clients[to].frames_from(&from, TrackKind::Audio) >= frames
 }
 
-#[test]
-fn three_peers_see_each_other_late_joiner_catches_up_and_leaver_is_removed() {
-    let mut world = World::new(7, lossy(), RoomConfig::default());
+/// Alice and Bob in a call: Bob publishes (Alice too when `both_publish`),
+/// run until the media flows.
+fn call(
+    seed: u64,
+    link: LinkConfig,
+    config: RoomConfig,
+    both_publish: bool,
+) -> (World, usize, usize) {
+    let mut world = World::new(seed, link, config);
     let a = world.join("Alice", Grants::default());
     let b = world.join("Bob", Grants::default());
-    world.publish(a);
     world.publish(b);
-
+    if both_publish {
+        world.publish(a);
+    }
+    let flowing = world.run_until(Duration::from_secs(5), |w| {
+        receives(w, a, b, 30) && (!both_publish || receives(w, b, a, 30))
+    });
     assert!(
-        world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 30)
-            && receives(w, b, a, 30)),
-        "Alice and Bob receive each other within 5 s: {:?} / {:?}",
-        world.clients[a].received,
-        world.clients[b].received
+        flowing,
+        "media flows within 5 s: {:?} / {:?}",
+        world.clients[a].received, world.clients[b].received
     );
+    (world, a, b)
+}
+
+#[test]
+fn three_peers_see_each_other_late_joiner_catches_up_and_leaver_is_removed() {
+    let (mut world, a, b) = call(7, lossy(), RoomConfig::default(), true);
 
     // Carol joins late: the tracks already published reach her, and video
     // starts at once because the room asks the publishers for a keyframe.
@@ -92,11 +106,7 @@ fn three_peers_see_each_other_late_joiner_catches_up_and_leaver_is_removed() {
 
 #[test]
 fn closing_the_tab_removes_the_participant_at_once() {
-    let mut world = World::new(11, LinkConfig::default(), RoomConfig::default());
-    let a = world.join("Alice", Grants::default());
-    let b = world.join("Bob", Grants::default());
-    world.publish(b);
-    assert!(world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 10)));
+    let (mut world, a, b) = call(11, LinkConfig::default(), RoomConfig::default(), false);
     let bob = pid(&world, b);
     world.close_tab(b);
     assert!(!world.clients[a].participants.contains_key(&bob));
@@ -111,11 +121,7 @@ fn silent_participant_shows_reconnecting_then_times_out() {
         disconnect_timeout: Duration::from_secs(20),
         ..RoomConfig::default()
     };
-    let mut world = World::new(3, LinkConfig::default(), config);
-    let a = world.join("Alice", Grants::default());
-    let b = world.join("Bob", Grants::default());
-    world.publish(b);
-    assert!(world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 10)));
+    let (mut world, a, b) = call(3, LinkConfig::default(), config, false);
 
     let bob = pid(&world, b);
     let died_at = world.now;
@@ -254,15 +260,7 @@ fn a_session_whose_media_never_connects_is_removed_and_audited() {
 
 #[test]
 fn a_lost_signaling_connection_resumes_the_same_session() {
-    let mut world = World::new(17, lossy(), RoomConfig::default());
-    let a = world.join("Alice", Grants::default());
-    let b = world.join("Bob", Grants::default());
-    world.publish(a);
-    world.publish(b);
-    assert!(
-        world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 30)
-            && receives(w, b, a, 30))
-    );
+    let (mut world, a, b) = call(17, lossy(), RoomConfig::default(), true);
     let bob = pid(&world, b);
 
     world.lose_signaling(b);
@@ -321,11 +319,7 @@ fn resume_is_refused_with_a_wrong_token_or_after_the_timeout() {
 
 #[test]
 fn an_ice_restart_keeps_media_flowing() {
-    let mut world = World::new(23, lossy(), RoomConfig::default());
-    let a = world.join("Alice", Grants::default());
-    let b = world.join("Bob", Grants::default());
-    world.publish(b);
-    assert!(world.run_until(Duration::from_secs(5), |w| receives(w, a, b, 30)));
+    let (mut world, a, b) = call(23, lossy(), RoomConfig::default(), false);
     let bob = pid(&world, b);
     let before = world.clients[a].frames_from(&bob, TrackKind::Video);
     world.client_mut(a).restart_ice();

@@ -1,0 +1,102 @@
+//! Helpers shared by the server's integration tests: a server on loopback,
+//! tokens, and a WebSocket client that speaks the protocol.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use hotline_auth::{Grants, Secret, TokenRequest};
+use hotline_proto::{ClientMessage, ServerMessage};
+use hotline_server::config::ServerConfig;
+use hotline_server::serve::{start, RunningServer};
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub fn secret() -> Secret {
+    Secret::new(b"integration-test-secret-0123456789".to_vec()).unwrap()
+}
+
+/// A server on loopback with a fresh data directory, configured by `adjust`.
+pub async fn server_with(adjust: impl FnOnce(&mut ServerConfig)) -> (RunningServer, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("hotline-test-{}", rand::random::<u64>()));
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.clone());
+    adjust(&mut config);
+    (start(config, secret()).await.expect("server starts"), dir)
+}
+
+pub fn token(room: &str, identity: &str, grants: Grants, ttl_secs: u64) -> String {
+    TokenRequest {
+        room: room.into(),
+        identity: identity.into(),
+        name: Some(identity.to_uppercase()),
+        ttl_secs,
+        grants,
+    }
+    .mint(&secret(), hotline_server::cli::unix_now())
+}
+
+/// A `join` with a valid token for `identity` in `room`.
+pub fn join_message(room: &str, identity: &str) -> ClientMessage {
+    ClientMessage::Join {
+        protocol_version: 1,
+        token: token(room, identity, Grants::default(), 60),
+        room: room.into(),
+    }
+}
+
+pub async fn try_connect(addr: SocketAddr) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .map(|(ws, _)| ws)
+}
+
+pub async fn connect(addr: SocketAddr) -> Ws {
+    try_connect(addr).await.expect("ws connects")
+}
+
+pub async fn send(ws: &mut Ws, message: &ClientMessage) {
+    let text = serde_json::to_string(message).unwrap();
+    ws.send(Message::Text(text.into())).await.unwrap();
+}
+
+/// The next server message for which `want` holds; panics if the
+/// connection ends or nothing matches within 10 s.
+pub async fn next_matching(ws: &mut Ws, want: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+    let wait = async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let m: ServerMessage = serde_json::from_str(&text).unwrap();
+                    if want(&m) {
+                        return m;
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => panic!("closed: {frame:?}"),
+                Some(Ok(_)) => {}
+                other => panic!("connection ended: {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("message in time")
+}
+
+/// Reads until the server closes; returns the close code and reason.
+pub async fn close_of(ws: &mut Ws) -> (u16, String) {
+    let wait = async {
+        while let Some(message) = ws.next().await {
+            if let Ok(Message::Close(Some(frame))) = message {
+                return (u16::from(frame.code), frame.reason.to_string());
+            }
+        }
+        (0, String::new())
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("server closes")
+}
