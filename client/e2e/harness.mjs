@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { createServer as createTcpServer, connect as tcpConnect } from 'node:net';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -94,6 +95,10 @@ export class Harness {
     /** @type {import('playwright-core').BrowserContext[]} */
     this.contexts = [];
     this.serverLog = [];
+    /** @type {TcpProxy[]} */
+    this.proxies = [];
+    /** The port the server's HTTP listener got (kept across restarts). */
+    this.port = 0;
   }
 
   /** @param {HarnessOptions} [opts] */
@@ -109,9 +114,15 @@ export class Harness {
     return h;
   }
 
-  async startServer() {
-    this.dataDir = await mkdtemp(join(tmpdir(), 'hotline-e2e-'));
-    const args = ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir, ...(this.opts.serverArgs ?? [])];
+  /**
+   * Start `hotline serve` on `listen` (default: an ephemeral port; media then uses another
+   * ephemeral UDP port, while with a fixed port it uses the same number over UDP).
+   * The data dir and HOTLINE_SECRET are the harness's, the same across restarts.
+   * @param {string} [listen]
+   */
+  async startServer(listen = '127.0.0.1:0') {
+    if (!this.dataDir) this.dataDir = await mkdtemp(join(tmpdir(), 'hotline-e2e-'));
+    const args = ['serve', '--dev', '--listen', listen, '--data-dir', this.dataDir, ...(this.opts.serverArgs ?? [])];
     const proc = spawn(this.bin, args, {
       env: { ...process.env, HOTLINE_SECRET: this.secret },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -123,6 +134,10 @@ export class Harness {
     };
     process.once('exit', killOnExit);
     proc.once('exit', () => process.off('exit', killOnExit));
+    if (process.env.HOTLINE_E2E_VERBOSE) {
+      proc.stdout?.on('data', (c) => process.stderr.write(`[server] ${c}`));
+      proc.stderr?.on('data', (c) => process.stderr.write(`[server] ${c}`));
+    }
     this.url = await new Promise((resolve, reject) => {
       let buf = '';
       const timer = setTimeout(() => reject(new Error(`server did not print its URL within 30 s. Log:\n${this.serverLog.join('')}`)), 30000);
@@ -143,15 +158,56 @@ export class Harness {
         clearTimeout(timer);
         reject(e);
       });
-      proc.on('exit', (code) => {
+      proc.on('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`server exited with ${code} before listening. Log:\n${this.serverLog.join('')}`));
+        reject(new Error(`server exited with ${code ?? signal} before listening. Log:\n${this.serverLog.join('')}`));
       });
     });
-    if (process.env.HOTLINE_E2E_VERBOSE) {
-      proc.stdout?.on('data', (c) => process.stderr.write(`[server] ${c}`));
-      proc.stderr?.on('data', (c) => process.stderr.write(`[server] ${c}`));
+    this.port = Number(new URL(this.url).port);
+  }
+
+  /**
+   * Stop the server with `signal` and wait until it is gone: SIGKILL (default) stops it dead (no
+   * shutdown, no close frames); SIGTERM lets it shut down (`shutting_down`, then 4010 after its grace).
+   * @param {'SIGKILL' | 'SIGTERM'} [signal]
+   */
+  async killServer(signal = 'SIGKILL') {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    this.serverLog.push(`--- [harness] ${signal} to the server ---\n`);
+    proc.kill(signal);
+    await exited;
+  }
+
+  /**
+   * Start the server again on the same HTTP port (media: UDP on that port number), with the same
+   * secret and data dir, so that tokens minted before stay valid. Retries while the port is busy.
+   */
+  async restartServer() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) throw new Error('restartServer: the server is still running');
+    this.serverLog.push('--- [harness] server restarting ---\n');
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      try {
+        await this.startServer(`127.0.0.1:${this.port}`);
+        return;
+      } catch (e) {
+        if (Date.now() > deadline || !/cannot bind|in use/i.test(String(e))) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
+  }
+
+  /**
+   * A TCP proxy to the server's HTTP port (pages loaded through it signal through it; media still
+   * goes straight to the server's UDP port). Closed with the harness.
+   * @returns {Promise<TcpProxy>}
+   */
+  async startProxy() {
+    const proxy = await TcpProxy.start(this.port);
+    this.proxies.push(proxy);
+    return proxy;
   }
 
   /**
@@ -195,9 +251,13 @@ export class Harness {
     }
   }
 
-  /** The invitation link for `room` with `token`. @param {string} room @param {string} token */
-  roomUrl(room, token) {
-    return `${this.url}/room/${encodeURIComponent(room)}?token=${encodeURIComponent(token)}`;
+  /**
+   * The invitation link for `room` with `token`.
+   * @param {string} room @param {string} token
+   * @param {string} [base]  origin to load it from (default: the server's; e.g. a proxy's)
+   */
+  roomUrl(room, token, base = this.url) {
+    return `${base}/room/${encodeURIComponent(room)}?token=${encodeURIComponent(token)}`;
   }
 
   /**
@@ -222,7 +282,9 @@ export class Harness {
   /**
    * Open an invitation link in a new page: in a fresh context of the harness's browser, or in
    * `o.context` (e.g. a context of a separate browser, which the caller then closes).
-   * @param {{room: string, identity: string, name: string, noPublish?: boolean, token?: string, viewport?: {width?: number, height?: number}, context?: import('playwright-core').BrowserContext}} o
+   * `o.baseUrl` loads the page from another origin (e.g. `proxy.url`), `o.beforeLoad` runs on the
+   * page before it loads (e.g. `page.addInitScript`).
+   * @param {{room: string, identity: string, name: string, noPublish?: boolean, token?: string, viewport?: {width?: number, height?: number}, context?: import('playwright-core').BrowserContext, baseUrl?: string, beforeLoad?: (page: import('playwright-core').Page) => Promise<void>}} o
    */
   async join(o) {
     const token = o.token ?? (await this.mintToken(o));
@@ -231,17 +293,20 @@ export class Harness {
       page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
       if (process.env.HOTLINE_E2E_VERBOSE) page.on('console', (m) => console.error(`[console ${m.type()}] ${m.text()}`));
     }
-    await page.goto(this.roomUrl(o.room, token));
+    if (o.beforeLoad) await o.beforeLoad(page);
+    await page.goto(this.roomUrl(o.room, token, o.baseUrl));
     await page.waitForFunction(() => /** @type {any} */ (window).hotlineRoom?.state === 'connected', null, { timeout: 20000 });
     return page;
   }
 
   async close() {
+    for (const p of this.proxies) await p.close().catch(() => {});
+    this.proxies = [];
     for (const c of this.contexts) await c.close().catch(() => {});
     this.contexts = [];
     if (this.browser) await this.browser.close().catch(() => {});
     this.browser = null;
-    if (this.proc && this.proc.exitCode === null) {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
       const proc = this.proc;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
@@ -256,6 +321,112 @@ export class Harness {
   /** The server log so far (for assertion messages). */
   log() {
     return this.serverLog.join('');
+  }
+}
+
+// ------------------------------------------------------------------ TCP proxy
+
+/**
+ * A small TCP proxy on 127.0.0.1 (ephemeral port) to `127.0.0.1:targetPort`, that a test can cut
+ * abruptly (RST both ways, as a network loss looks to both ends), make refuse connections, or
+ * stall (nothing forwarded, nothing closed: a silently dead path).
+ */
+export class TcpProxy {
+  /** @param {import('node:net').Server} server @param {number} targetPort */
+  constructor(server, targetPort) {
+    this.server = server;
+    this.targetPort = targetPort;
+    const addr = server.address();
+    if (!addr || typeof addr === 'string') throw new Error('proxy: no address');
+    this.port = addr.port;
+    this.url = `http://127.0.0.1:${this.port}`;
+    /** New connections are reset at once while true. */
+    this.refusing = false;
+    /** Connections accepted so far. */
+    this.accepted = 0;
+    /** Connections reset because the proxy was refusing. */
+    this.refused = 0;
+    /** @type {Set<{client: import('node:net').Socket, upstream: import('node:net').Socket}>} */
+    this.pairs = new Set();
+  }
+
+  /** @param {number} targetPort @returns {Promise<TcpProxy>} */
+  static start(targetPort) {
+    return new Promise((resolve, reject) => {
+      /** @type {TcpProxy} */
+      let proxy;
+      const server = createTcpServer((client) => proxy.#onConnection(client));
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        proxy = new TcpProxy(server, targetPort);
+        resolve(proxy);
+      });
+    });
+  }
+
+  /** @param {import('node:net').Socket} client */
+  #onConnection(client) {
+    client.on('error', () => {});
+    if (this.refusing) {
+      this.refused++;
+      client.resetAndDestroy();
+      return;
+    }
+    this.accepted++;
+    const upstream = tcpConnect(this.targetPort, '127.0.0.1');
+    upstream.on('error', () => {});
+    const pair = { client, upstream };
+    this.pairs.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      this.pairs.delete(pair);
+      if (!client.destroyed) client.destroy();
+      if (!upstream.destroyed) upstream.destroy();
+    };
+    client.once('close', end);
+    upstream.once('close', end);
+  }
+
+  /** Reset every open connection, both sides (RST, no FIN, no close frame). Returns how many. */
+  dropAll() {
+    const n = this.pairs.size;
+    for (const { client, upstream } of [...this.pairs]) {
+      if (!client.destroyed) client.resetAndDestroy();
+      if (!upstream.destroyed) upstream.resetAndDestroy();
+    }
+    this.pairs.clear();
+    return n;
+  }
+
+  /**
+   * Stop forwarding on every open connection, without closing anything: bytes pile up unread.
+   * Returns how many connections were stalled.
+   */
+  stallAll() {
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+    return this.pairs.size;
+  }
+
+  /** Refuse (reset) new connections until `accept()`. */
+  refuse() {
+    this.refusing = true;
+  }
+
+  /** Accept new connections again. @returns {number} the time (Date.now()) */
+  accept() {
+    this.refusing = false;
+    return Date.now();
+  }
+
+  async close() {
+    this.dropAll();
+    await new Promise((r) => this.server.close(() => r(undefined)));
   }
 }
 

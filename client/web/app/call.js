@@ -77,6 +77,11 @@ export class Call {
     const { root, roomName } = this.opts;
     this.grid = h('div', { class: 'grid', 'data-testid': 'grid' });
     this.status = h('div', { class: 'call-status', 'data-testid': 'call-status', text: 'Joining…' });
+    // This client's own connection (reconnecting, reconnected, server restarting): a banner in the
+    // middle of the top bar, over nothing of the call.
+    this.connBanner = h('div', { class: 'conn-banner', 'data-testid': 'connection-banner', role: 'status', 'aria-live': 'polite', hidden: true });
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this._connBannerTimer = null;
     this.countEl = h('span', { class: 'count', 'data-testid': 'participant-count', text: '1' });
     this.clockEl = h('span', { class: 'clock' });
     const topbar = h(
@@ -84,6 +89,7 @@ export class Call {
       { class: 'topbar' },
       h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: roomName })),
       this.status,
+      this.connBanner,
       h('div', { class: 'topbar-right' }, icon('users'), this.countEl, this.clockEl),
     );
 
@@ -203,7 +209,8 @@ export class Call {
       rerender();
     });
     room.on('participant_left', ({ participant, reason }) => {
-      if (this.room.state === 'connected') toast(`${participant.name || 'Someone'} ${reason === 'timed_out' ? 'lost their connection' : 'left'}`);
+      // Not when the server stops: everyone "leaves" then, and the call comes back by itself.
+      if (this.room.state === 'connected' && reason !== 'server_shutdown') toast(`${participant.name || 'Someone'} ${reason === 'timed_out' ? 'lost their connection' : 'left'}`);
       rerender();
     });
     room.on('participant_updated', rerender);
@@ -212,15 +219,23 @@ export class Call {
     room.on('local_tracks_changed', rerender);
     room.on('chat', (m) => this._addChat(m));
     room.on('error', (err) => showError(err.message));
-    room.on('reconnecting', () => {
-      this.status.textContent = 'Connection lost. Reconnecting…';
-      this.status.classList.add('warn');
+    room.on('reconnecting', (info) => {
+      this._connectionBanner(
+        'reconnecting',
+        info.code === 4010 ? 'The server is restarting. Reconnecting…' : 'Connection lost. Reconnecting…',
+        { spinner: true },
+      );
       rerender();
     });
-    room.on('reconnected', () => {
-      this.status.textContent = '';
-      this.status.classList.remove('warn');
+    room.on('reconnected', ({ resumed }) => {
+      // After a resume nothing changed for the user; after a rejoin the call was set up again.
+      if (resumed) this._connectionBanner('reconnected', 'Reconnected', { hideAfterMs: 2500 });
+      else this._connectionBanner('rejoined', 'Rejoined the call', { hideAfterMs: 5000 });
+      this._updateControls();
       rerender();
+    });
+    room.on('shutting_down', () => {
+      this._connectionBanner('restarting', 'The server is restarting. The call will reconnect by itself.', { spinner: false });
     });
     room.on('disconnected', (info) => {
       if (this.ended) return;
@@ -542,7 +557,8 @@ export class Call {
       stream: this.camTrack && !this.camOff ? this._localStream(this.camTrack) : null,
       // A viewer (no publish grant) has no microphone at all: no muted icon for them.
       micMuted: lp.grants.publish || this.room.state !== 'connected' ? !this.micTrack || this.micMuted : false,
-      reconnecting: this.room.state === 'reconnecting',
+      // Our own connection state is told by the banner in the top bar, not on our tile.
+      reconnecting: false,
     });
     if (this.screenTrack) {
       out.push({ key: 'local:screen', participantId: lp.id, name: myName, isLocal: true, isScreen: true, stream: this._localStream(this.screenTrack), micMuted: false, reconnecting: false });
@@ -702,6 +718,31 @@ export class Call {
     this.grid.style.setProperty('--tile-h', `${Math.floor(best.h)}px`);
   }
 
+  /**
+   * Show the connection banner (`data-state` = kind), or hide it with kind null.
+   * @param {'reconnecting' | 'reconnected' | 'rejoined' | 'restarting' | null} kind
+   * @param {string} [text]
+   * @param {{spinner?: boolean, hideAfterMs?: number}} [o]
+   */
+  _connectionBanner(kind, text = '', o = {}) {
+    if (this._connBannerTimer) clearTimeout(this._connBannerTimer);
+    this._connBannerTimer = null;
+    const b = this.connBanner;
+    if (!kind) {
+      b.hidden = true;
+      delete b.dataset.state;
+      b.replaceChildren();
+      return;
+    }
+    b.dataset.state = kind;
+    b.replaceChildren(
+      o.spinner ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : icon(kind === 'restarting' ? 'alert' : 'check'),
+      h('span', { class: 'conn-banner-text', text }),
+    );
+    b.hidden = false;
+    if (o.hideAfterMs) this._connBannerTimer = setTimeout(() => this._connectionBanner(null), o.hideAfterMs);
+  }
+
   // ------------------------------------------------------------------ ending
 
   /** @param {{left: boolean, message: string, code: number}} info */
@@ -714,6 +755,7 @@ export class Call {
   destroy() {
     this.ended = true;
     clearInterval(this._clock);
+    if (this._connBannerTimer) clearTimeout(this._connBannerTimer);
     this._ro?.disconnect();
     for (const t of [this.micTrack, this.camTrack, this.screenTrack, this.screenAudioTrack]) t?.stop();
     for (const t of this.tiles.values()) t.video.srcObject = null;

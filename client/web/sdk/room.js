@@ -2,12 +2,13 @@
 // No DOM, no UI.
 
 import { Emitter } from './events.js';
-import { SignalClient, HotlineError, describeErrorCode, describeCloseCode } from './signal.js';
+import { SignalClient, HotlineError, describeErrorCode, describeCloseCode, FATAL_CLOSE_CODES } from './signal.js';
 import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication } from './participant.js';
 
 /**
  * @typedef {import('./signal.js').ServerMessage} ServerMessage
  * @typedef {import('./signal.js').WelcomeMsg} WelcomeMsg
+ * @typedef {import('./signal.js').ResumedMsg} ResumedMsg
  * @typedef {import('./signal.js').SubscriberOfferMsg} SubscriberOfferMsg
  * @typedef {import('./signal.js').SubscribedTrack} SubscribedTrack
  * @typedef {import('./signal.js').ParticipantInfo} ParticipantInfo
@@ -19,6 +20,17 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
 /**
  * @typedef {{from: string, name: string, text: string, sentAt: number, local: boolean}} ChatMessage
  * @typedef {{code: number, reason: string, message: string}} DisconnectInfo
+ * @typedef {{resumed: boolean}} ReconnectedInfo
+ *   `resumed`: the same session was taken back (same participant id, peer connections and
+ *   tracks); otherwise the room joined again as a new participant and published its tracks again.
+ * @typedef {{deadlineMs: number}} ShuttingDownInfo   the server stops at `deadlineMs` (Unix ms)
+ * @typedef {{
+ *   resolve: (sdp: string) => void,
+ *   reject: (err: Error) => void,
+ *   sdp: string,
+ *   tracks: PublishedTrack[],
+ *   timer: ReturnType<typeof setTimeout> | null,
+ * }} PendingPublish
  * @typedef {'new' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected'} RoomState
  * @typedef {{
  *   participant_joined: RemoteParticipant,
@@ -31,8 +43,9 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   error: HotlineError,
  *   state_changed: RoomState,
  *   reconnecting: DisconnectInfo,
- *   reconnected: WelcomeMsg,
+ *   reconnected: ReconnectedInfo,
  *   disconnected: DisconnectInfo,
+ *   shutting_down: ShuttingDownInfo,
  * }} RoomEvents
  */
 
@@ -42,7 +55,7 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  * @property {string} token       access token (JWT)
  * @property {string} roomName    the room to join
  * @property {RTCConfiguration} [rtcConfig]
- * @property {boolean} [autoReconnect]  rejoin after a lost connection (default true)
+ * @property {boolean} [autoReconnect]  resume (or rejoin) after a lost connection (default true)
  * @property {number} [negotiationTimeoutMs]
  */
 
@@ -52,8 +65,12 @@ export function defaultSignalUrl() {
   return `${proto}//${location.host}/ws`;
 }
 
-/** @param {number} ms */
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits between reconnection attempts: the first attempt is immediate, then these (the last one
+ * repeats) until RECONNECT_GIVE_UP_MS have passed since the connection was lost.
+ */
+export const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+export const RECONNECT_GIVE_UP_MS = 120000;
 
 /**
  * @extends {Emitter<RoomEvents>}
@@ -82,7 +99,7 @@ export class Room extends Emitter {
     this.subscriberPc = null;
     /** @type {RTCDataChannel | null} */
     this.dataChannel = null;
-    /** @type {WelcomeMsg | null} */
+    /** The latest `welcome`, without its resume token. @type {Omit<WelcomeMsg, 'resume_token'> | null} */
     this.welcome = null;
     /** Disconnect timeout announced by the server. */
     this.disconnectTimeoutMs = 20000;
@@ -98,10 +115,17 @@ export class Room extends Emitter {
     this._pubNeeded = false;
     /** @type {Promise<void> | null} */
     this._pubLoop = null;
-    /** @type {{resolve: (sdp: string) => void, reject: (err: Error) => void} | null} */
+    /** Our publish_offer waiting for its answer. @type {PendingPublish | null} */
     this._pendingPublish = null;
+    /** Publications whose mute change could not be sent (socket down): sent after a resume. @type {Set<LocalTrackPublication>} */
+    this._unsentMutes = new Set();
     this._leaving = false;
+    /** Ends the current wait between reconnection attempts. @type {(() => void) | null} */
+    this._wakeBackoff = null;
   }
+
+  /** Secret of this session for `resume`: memory only, never stored or logged. */
+  #resumeToken = '';
 
   /** @param {RoomState} s */
   _setState(s) {
@@ -136,7 +160,9 @@ export class Room extends Emitter {
       throw new HotlineError('left', 'You left the call.');
     }
     this.signal = signal;
-    this.welcome = welcome;
+    const { resume_token: resumeToken, ...welcomeInfo } = welcome;
+    this.#resumeToken = resumeToken ?? '';
+    this.welcome = welcomeInfo;
     this.disconnectTimeoutMs = welcome.disconnect_timeout_ms ?? 20000;
     const lp = this.localParticipant;
     lp.id = welcome.participant_id;
@@ -149,7 +175,67 @@ export class Room extends Emitter {
     signal.on('close', (info) => this._onSignalClose(signal, info));
 
     for (const info of welcome.participants ?? []) this._addParticipant(info);
-    return welcome;
+    return welcomeInfo;
+  }
+
+  /**
+   * Take this session back on a new signaling connection (`resume`). Keeps both peer
+   * connections and every track; reconciles the participant list. Rejects with a HotlineError
+   * (closeCode 4015 when the server no longer has the session).
+   * @returns {Promise<ResumedMsg>}
+   */
+  async _resumeSession() {
+    const signal = new SignalClient(this.url);
+    const resumed = await signal.resume({ room: this.roomName, participantId: this.localParticipant.id, resumeToken: this.#resumeToken });
+    if (this._leaving) {
+      signal.leave();
+      throw new HotlineError('left', 'You left the call.');
+    }
+    // No await from here until the listeners are on: the messages right after `resumed`
+    // (a subscriber offer sent again) must reach them.
+    this.signal = signal;
+    signal.on('message', (m) => this._onMessage(signal, m));
+    signal.on('close', (info) => this._onSignalClose(signal, info));
+    this._reconcileParticipants(resumed.participants ?? []);
+    // A publish_offer of ours that was in flight without an answer: send it again.
+    const pending = this._pendingPublish;
+    if (pending) {
+      signal.send({ type: 'publish_offer', sdp: pending.sdp, tracks: pending.tracks });
+      this._armPublishTimer(pending);
+    }
+    // Mute changes made while the socket was down.
+    for (const pub of this._unsentMutes) {
+      const mid = pub.transceiver.mid;
+      if (this.localParticipant.publications.includes(pub) && mid != null && pub.transceiver.currentDirection != null) {
+        signal.send({ type: 'update_track', mid, muted: pub.muted });
+      }
+    }
+    this._unsentMutes.clear();
+    return resumed;
+  }
+
+  /**
+   * Make the participant list match the server's after a resume; events only for real changes.
+   * @param {ParticipantInfo[]} infos
+   */
+  _reconcileParticipants(infos) {
+    /** @param {import('./signal.js').TrackInfo[]} tracks */
+    const key = (tracks) =>
+      JSON.stringify([...tracks].sort((a, b) => (a.track_id < b.track_id ? -1 : a.track_id > b.track_id ? 1 : 0)).map((t) => [t.track_id, t.kind, t.source, t.muted]));
+    const seen = new Set();
+    for (const info of infos) {
+      seen.add(info.participant_id);
+      const p = this.participants.get(info.participant_id);
+      if (!p) {
+        this._addParticipant(info);
+      } else if (p.identity !== info.identity || p.name !== info.name || p.connection !== info.connection || key(p.tracks) !== key(info.tracks ?? [])) {
+        p.update(info);
+        this.emit('participant_updated', p);
+      }
+    }
+    for (const id of [...this.participants.keys()]) {
+      if (!seen.has(id)) this._removeParticipant(id, 'disconnected');
+    }
   }
 
   _createPeerConnections() {
@@ -172,6 +258,11 @@ export class Room extends Emitter {
     this._subsByMid = new Map();
     this._activeSubTracks = new Map();
     this._pendingSubTracks = null;
+    // Fresh negotiation queues: an operation of a closed peer connection never settles (WebRTC
+    // leaves its promise pending), so whatever was in flight on the old ones must not hold these up.
+    this._subQueue = Promise.resolve();
+    this._pubLoop = null;
+    this._pubNeeded = false;
   }
 
   _closePeerConnections() {
@@ -181,10 +272,7 @@ export class Room extends Emitter {
       }
     }
     this.dataChannel = null;
-    if (this._pendingPublish) {
-      this._pendingPublish.reject(new HotlineError('disconnected', 'The connection to the server was lost.'));
-      this._pendingPublish = null;
-    }
+    this._takePendingPublish()?.reject(new HotlineError('disconnected', 'The connection to the server was lost.'));
   }
 
   /**
@@ -205,8 +293,7 @@ export class Room extends Emitter {
         break;
       }
       case 'publish_answer': {
-        const p = this._pendingPublish;
-        this._pendingPublish = null;
+        const p = this._takePendingPublish();
         if (p) p.resolve(msg.sdp);
         else console.warn('hotline: publish_answer without a pending offer');
         break;
@@ -238,16 +325,18 @@ export class Room extends Emitter {
         break;
       case 'error': {
         const err = new HotlineError(msg.code, describeErrorCode(msg.code, msg.message), { serverMessage: msg.message });
-        const p = this._pendingPublish;
-        if (p && (msg.code === 'publish_not_allowed' || msg.code === 'invalid_sdp')) {
-          this._pendingPublish = null;
-          p.reject(err);
+        if (this._pendingPublish && (msg.code === 'publish_not_allowed' || msg.code === 'invalid_sdp')) {
+          this._takePendingPublish()?.reject(err);
         }
         this.emit('error', err);
         break;
       }
+      case 'shutting_down':
+        this.emit('shutting_down', { deadlineMs: msg.deadline_ms });
+        break;
       case 'pong':
       case 'welcome':
+      case 'resumed':
         break;
       default:
         console.debug('hotline: unknown message', msg);
@@ -417,7 +506,8 @@ export class Room extends Emitter {
     pub.muted = muted;
     const mid = pub.transceiver.mid;
     if (mid != null && pub.transceiver.currentDirection != null) {
-      this.signal?.send({ type: 'update_track', mid, muted });
+      if (this.signal?.send({ type: 'update_track', mid, muted })) this._unsentMutes.delete(pub);
+      else this._unsentMutes.add(pub); // sent after a resume
     }
     // Otherwise the mute state travels with the pending publish_offer.
     this.emit('local_tracks_changed', this.localParticipant);
@@ -444,26 +534,31 @@ export class Room extends Emitter {
   _renegotiate() {
     this._pubNeeded = true;
     if (!this._pubLoop) {
-      this._pubLoop = (async () => {
+      /** @type {Promise<void> | null} */
+      let loop = null;
+      loop = (async () => {
         try {
           while (this._pubNeeded) {
             this._pubNeeded = false;
             await this._negotiatePublisherOnce();
           }
         } finally {
-          this._pubLoop = null;
+          if (this._pubLoop === loop) this._pubLoop = null;
         }
       })();
+      this._pubLoop = loop;
     }
     return this._pubLoop;
   }
 
   async _negotiatePublisherOnce() {
     const pc = this.publisherPc;
-    const signal = this.signal;
-    if (!pc || !signal || pc.signalingState === 'closed') throw new HotlineError('not_connected', 'You are not connected to the call.');
+    if (!pc || pc.signalingState === 'closed' || (!this.signal && this.state !== 'reconnecting')) {
+      throw new HotlineError('not_connected', 'You are not connected to the call.');
+    }
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
+    if (pc !== this.publisherPc) throw new HotlineError('not_connected', 'You are not connected to the call.');
     /** @type {PublishedTrack[]} */
     const tracks = [];
     for (const p of this.localParticipant.publications) {
@@ -471,31 +566,54 @@ export class Room extends Emitter {
       if (mid == null) continue;
       tracks.push({ mid, kind: p.kind, source: p.source, muted: p.muted });
     }
+    const sdp = pc.localDescription?.sdp ?? offer.sdp ?? '';
+    /** @type {PendingPublish | null} */
+    let pending = null;
     /** @type {Promise<string>} */
     const answer = new Promise((resolve, reject) => {
-      this._pendingPublish = { resolve, reject };
+      pending = { resolve, reject, sdp, tracks, timer: null };
     });
-    const timer = setTimeout(() => {
-      if (this._pendingPublish) {
-        this._pendingPublish.reject(new HotlineError('timeout', 'The server did not answer in time.'));
-        this._pendingPublish = null;
-      }
-    }, this.negotiationTimeoutMs);
-    if (!signal.send({ type: 'publish_offer', sdp: pc.localDescription?.sdp ?? offer.sdp ?? '', tracks })) {
-      this._pendingPublish?.reject(new HotlineError('not_connected', 'You are not connected to the call.'));
-      this._pendingPublish = null;
+    const p = /** @type {PendingPublish} */ (/** @type {unknown} */ (pending));
+    this._pendingPublish = p;
+    this._armPublishTimer(p);
+    // With the socket down, the offer stays pending: it is sent after a resume, or rejected
+    // when the room rejoins from scratch or gives up.
+    if (!this.signal?.send({ type: 'publish_offer', sdp, tracks }) && this.state !== 'reconnecting' && this.state !== 'connected') {
+      this._takePendingPublish()?.reject(new HotlineError('not_connected', 'You are not connected to the call.'));
     }
-    let sdp;
+    let answerSdp;
     try {
-      sdp = await answer;
+      answerSdp = await answer;
     } catch (err) {
-      clearTimeout(timer);
       await this._publishFailed(pc);
       throw err;
     }
-    clearTimeout(timer);
     if (/** @type {string} */ (pc.signalingState) === 'closed') return;
-    await pc.setRemoteDescription({ type: 'answer', sdp });
+    await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
+  }
+
+  /**
+   * (Re)start the answer timeout of a pending publish. It does not run out while reconnecting.
+   * @param {PendingPublish} p
+   */
+  _armPublishTimer(p) {
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = setTimeout(() => {
+      if (this._pendingPublish !== p) return;
+      if (this.state === 'reconnecting') {
+        this._armPublishTimer(p);
+        return;
+      }
+      this._takePendingPublish()?.reject(new HotlineError('timeout', 'The server did not answer in time.'));
+    }, this.negotiationTimeoutMs);
+  }
+
+  /** The pending publish, now no longer pending. @returns {PendingPublish | null} */
+  _takePendingPublish() {
+    const p = this._pendingPublish;
+    this._pendingPublish = null;
+    if (p?.timer) clearTimeout(p.timer);
+    return p;
   }
 
   /**
@@ -503,6 +621,7 @@ export class Room extends Emitter {
    * @param {RTCPeerConnection} pc
    */
   async _publishFailed(pc) {
+    if (pc !== this.publisherPc) return; // torn down meanwhile: nothing of it is kept
     if (pc.signalingState === 'have-local-offer') {
       try { await pc.setLocalDescription({ type: 'rollback' }); } catch (e) { console.warn('hotline: rollback failed', e); }
     }
@@ -543,6 +662,7 @@ export class Room extends Emitter {
     this._leaving = true;
     this.signal?.leave();
     this.signal = null;
+    this._wakeBackoff?.();
     this._setState('disconnected');
     this._teardown();
     this.emit('disconnected', { code: 1000, reason: 'left', message: describeCloseCode(1000) });
@@ -551,6 +671,7 @@ export class Room extends Emitter {
   _teardown() {
     this._closePeerConnections();
     this.localParticipant.publications = [];
+    this._unsentMutes.clear();
     for (const id of [...this.participants.keys()]) this._removeParticipant(id, 'disconnected');
     this._subsByMid.clear();
     this._activeSubTracks.clear();
@@ -564,40 +685,102 @@ export class Room extends Emitter {
     if (signal !== this.signal || this._leaving) return;
     this.signal = null;
     if (info.fatal || !this.autoReconnect) {
+      signal.close();
+      this.#resumeToken = '';
       this._setState('disconnected');
       this._teardown();
       this.emit('disconnected', { code: info.code, reason: info.reason, message: info.message });
       return;
     }
-    // Rejoin with fresh peer connections and publish the same tracks again.
-    const republish = this.localParticipant.publications.map((p) => ({ track: p.track, source: p.source, stream: p.stream, muted: p.muted }));
-    this._teardown();
+    try {
+      await this._reconnect(info);
+    } finally {
+      // A socket given up on for silence is closed only now: a close frame reaching the server
+      // before the resume would end the session. The server ignores it from a replaced connection.
+      signal.close();
+    }
+  }
+
+  /**
+   * After the signaling connection was lost: resume the session (same participant, peer
+   * connections and tracks) or, when the server no longer has it (4015, restart 4010), join again
+   * with the token and publish the same tracks. Attempts at once, then after RECONNECT_DELAYS_MS.
+   * @param {CloseInfo} info
+   */
+  async _reconnect(info) {
     this._setState('reconnecting');
     this.emit('reconnecting', { code: info.code, reason: info.reason, message: info.message });
+    /** @type {{track: MediaStreamTrack, source: TrackSource, stream: MediaStream, muted: boolean}[]} */
+    let republish = [];
+    let resume = !!this.#resumeToken && !!this.publisherPc && info.code !== 4010 && info.code !== 4015;
+    const giveUpResume = () => {
+      resume = false;
+      this.#resumeToken = '';
+      republish = this.localParticipant.publications.map((p) => ({ track: p.track, source: p.source, stream: p.stream, muted: p.muted }));
+      this._teardown();
+    };
+    if (!resume) giveUpResume();
+    const lostAt = Date.now();
     /** @type {unknown} */
     let lastErr = null;
-    for (let attempt = 0; attempt < 6 && !this._leaving; attempt++) {
-      await sleep(Math.min(8000, 500 * 2 ** attempt));
-      if (this._leaving) return;
+    for (let attempt = 0; !this._leaving; attempt++) {
+      if (attempt > 0) {
+        if (Date.now() - lostAt > RECONNECT_GIVE_UP_MS) break;
+        await this._backoff(RECONNECT_DELAYS_MS[Math.min(attempt - 1, RECONNECT_DELAYS_MS.length - 1)]);
+        if (this._leaving) return;
+      }
       try {
-        const welcome = await this._open();
-        this._setState('connected');
-        this.emit('reconnected', welcome);
-        for (const r of republish) {
-          if (r.track.readyState === 'live') {
-            await this.publishTrack(r.track, { source: r.source, muted: r.muted }).catch((e) => this.emit('error', e));
-          }
+        if (resume) {
+          await this._resumeSession();
+          this._setState('connected');
+          this.emit('reconnected', { resumed: true });
+          return;
         }
+        await this._open();
+        this._setState('connected');
+        this.emit('reconnected', { resumed: false });
+        const live = republish.filter((r) => r.track.readyState === 'live');
+        await Promise.all(
+          live.map((r) => this.publishTrack(r.track, { source: r.source, stream: r.stream, muted: r.muted }).catch((e) => this.emit('error', e))),
+        );
         return;
       } catch (err) {
         lastErr = err;
-        if (err instanceof HotlineError && err.closeCode != null && [4000, 4001, 4002, 4003, 4004, 4005, 4011].includes(err.closeCode)) break;
+        const code = err instanceof HotlineError ? err.closeCode : undefined;
+        if (this._leaving) return;
+        if (resume && (code === 4015 || code === 4010)) {
+          // The session is gone (timed out, server restarted) or going: join as a new participant.
+          giveUpResume();
+          if (code === 4015) attempt = -1; // at once
+          continue;
+        }
+        if (code != null && FATAL_CLOSE_CODES.has(code)) break;
       }
     }
     if (this._leaving) return;
+    if (resume) giveUpResume();
     this._setState('disconnected');
     const message = lastErr instanceof HotlineError ? lastErr.message : info.message;
     const code = lastErr instanceof HotlineError && lastErr.closeCode ? lastErr.closeCode : info.code;
     this.emit('disconnected', { code, reason: 'reconnect_failed', message });
+  }
+
+  /**
+   * Wait `ms`, or less if the browser comes back online or the room is left.
+   * @param {number} ms
+   * @returns {Promise<void>}
+   */
+  _backoff(ms) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        globalThis.removeEventListener?.('online', done);
+        if (this._wakeBackoff === done) this._wakeBackoff = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      globalThis.addEventListener?.('online', done);
+      this._wakeBackoff = done;
+    });
   }
 }

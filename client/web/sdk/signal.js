@@ -5,10 +5,15 @@ import { Emitter } from './events.js';
 
 export const PROTOCOL_VERSION = 1;
 
-/** How often a `ping` is sent. */
-export const HEARTBEAT_INTERVAL_MS = 2000;
-/** If nothing at all arrives from the server for this long, the socket is considered dead. */
-export const SERVER_SILENCE_TIMEOUT_MS = 12000;
+/** How often a `ping` is sent (docs/protocol.md: every second). */
+export const HEARTBEAT_INTERVAL_MS = 1000;
+/**
+ * If nothing at all arrives from the server for this long, the socket is considered dead.
+ * The server answers every ping, so a healthy connection hears from it every second.
+ */
+export const SERVER_SILENCE_TIMEOUT_MS = 4000;
+/** How often the silence is checked. */
+const SILENCE_CHECK_MS = 250;
 
 /**
  * @typedef {'camera' | 'microphone' | 'screen' | 'screen_audio'} TrackSource
@@ -23,27 +28,30 @@ export const SERVER_SILENCE_TIMEOUT_MS = 12000;
 /**
  * Messages the client sends.
  * @typedef {{type: 'join', protocol_version: number, token: string, room: string}} JoinMsg
+ * @typedef {{type: 'resume', protocol_version: number, room: string, participant_id: string, resume_token: string}} ResumeMsg
  * @typedef {{type: 'publish_offer', sdp: string, tracks: PublishedTrack[]}} PublishOfferMsg
  * @typedef {{type: 'subscriber_answer', sdp: string}} SubscriberAnswerMsg
  * @typedef {{type: 'update_track', mid: string, muted: boolean}} UpdateTrackMsg
  * @typedef {{type: 'chat', text: string}} ChatOutMsg
  * @typedef {{type: 'ping'}} PingMsg
  * @typedef {{type: 'leave'}} LeaveMsg
- * @typedef {JoinMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg} ClientMessage
+ * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg} ClientMessage
  */
 
 /**
  * Messages the server sends.
- * @typedef {{type: 'welcome', protocol_version: number, participant_id: string, room: string, identity: string, name: string, grants: Grants, participants: ParticipantInfo[], disconnect_timeout_ms: number}} WelcomeMsg
+ * @typedef {{type: 'welcome', protocol_version: number, participant_id: string, room: string, identity: string, name: string, grants: Grants, participants: ParticipantInfo[], disconnect_timeout_ms: number, resume_token: string}} WelcomeMsg
+ * @typedef {{type: 'resumed', participant_id: string, participants: ParticipantInfo[]}} ResumedMsg
+ * @typedef {{type: 'shutting_down', deadline_ms: number}} ShuttingDownMsg
  * @typedef {{type: 'publish_answer', sdp: string}} PublishAnswerMsg
  * @typedef {{type: 'subscriber_offer', sdp: string, tracks: SubscribedTrack[]}} SubscriberOfferMsg
  * @typedef {{type: 'participant_joined', participant: ParticipantInfo}} ParticipantJoinedMsg
  * @typedef {{type: 'participant_updated', participant: ParticipantInfo}} ParticipantUpdatedMsg
- * @typedef {{type: 'participant_left', participant_id: string, reason: 'left' | 'disconnected' | 'timed_out' | 'replaced' | string}} ParticipantLeftMsg
+ * @typedef {{type: 'participant_left', participant_id: string, reason: 'left' | 'disconnected' | 'timed_out' | 'replaced' | 'server_shutdown' | string}} ParticipantLeftMsg
  * @typedef {{type: 'chat', from: string, name: string, text: string, sent_at_ms: number}} ChatInMsg
  * @typedef {{type: 'error', code: string, message: string}} ErrorMsg
  * @typedef {{type: 'pong'}} PongMsg
- * @typedef {WelcomeMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg} ServerMessage
+ * @typedef {WelcomeMsg | ResumedMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg} ServerMessage
  */
 
 /** Close codes -> sentences a user understands. */
@@ -63,6 +71,9 @@ export const CLOSE_CODE_MESSAGES = /** @type {Record<number, string>} */ ({
   4010: 'The server is restarting. Try again in a moment.',
   4011: 'This call is full.',
   4012: 'The audio and video connection failed. Your network or a firewall may be blocking it.',
+  4013: 'The server is hosting too many calls right now. Try again later.',
+  4014: 'The app sent too many messages and was disconnected. Reload the page to join again.',
+  4015: 'Your previous connection to the call had already ended.',
 });
 
 /** Error codes (from `error` messages) -> sentences a user understands. */
@@ -95,8 +106,12 @@ export function describeErrorCode(code, fallback) {
   return ERROR_CODE_MESSAGES[code] ?? fallback ?? 'Something went wrong.';
 }
 
-/** Close codes after which trying again with the same token cannot help. */
-export const FATAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4009, 4011]);
+/**
+ * Close codes meaning the participant was removed or refused: the room never rejoins by itself
+ * after them. Every other close (a lost connection, 4007, 4010 restart, 4012, 4015, ...) is
+ * followed by a resume or a fresh join.
+ */
+export const FATAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4009, 4011, 4013, 4014]);
 
 /** An error with a machine-readable code and a human-readable message. */
 export class HotlineError extends Error {
@@ -123,7 +138,8 @@ export class HotlineError extends Error {
  */
 
 /**
- * A signaling connection: one WebSocket, one join, typed messages.
+ * A signaling connection: one WebSocket, opened with `join` (or `resume`), typed messages,
+ * a ping every second, and a `close` event when the socket closes or the server goes silent.
  * @extends {Emitter<SignalEvents>}
  */
 export class SignalClient extends Emitter {
@@ -132,6 +148,7 @@ export class SignalClient extends Emitter {
   /** @type {ReturnType<typeof setInterval> | null} */
   #heartbeat = null;
   #lastReceived = 0;
+  #lastPing = 0;
   #closed = false;
 
   /**
@@ -155,6 +172,35 @@ export class SignalClient extends Emitter {
    * @returns {Promise<WelcomeMsg>}
    */
   connect(join, timeoutMs = 15000) {
+    return /** @type {Promise<WelcomeMsg>} */ (
+      this.#open({ type: 'join', protocol_version: PROTOCOL_VERSION, token: join.token, room: join.room }, 'welcome', timeoutMs)
+    );
+  }
+
+  /**
+   * Open the socket, send `resume`, and resolve with the `resumed`. Rejects with a HotlineError
+   * whose `closeCode` is 4015 when the session cannot be resumed (then join again).
+   * @param {{room: string, participantId: string, resumeToken: string}} resume
+   * @param {number} [timeoutMs]
+   * @returns {Promise<ResumedMsg>}
+   */
+  resume(resume, timeoutMs = 8000) {
+    return /** @type {Promise<ResumedMsg>} */ (
+      this.#open(
+        { type: 'resume', protocol_version: PROTOCOL_VERSION, room: resume.room, participant_id: resume.participantId, resume_token: resume.resumeToken },
+        'resumed',
+        timeoutMs,
+      )
+    );
+  }
+
+  /**
+   * @param {JoinMsg | ResumeMsg} first  the opening message (never logged: it holds a secret)
+   * @param {'welcome' | 'resumed'} expect
+   * @param {number} timeoutMs
+   * @returns {Promise<WelcomeMsg | ResumedMsg>}
+   */
+  #open(first, expect, timeoutMs) {
     return new Promise((resolve, reject) => {
       let settled = false;
       /** @param {HotlineError} err */
@@ -184,9 +230,10 @@ export class SignalClient extends Emitter {
 
       ws.onopen = () => {
         this.#lastReceived = Date.now();
-        this.#rawSend({ type: 'join', protocol_version: PROTOCOL_VERSION, token: join.token, room: join.room });
+        this.#rawSend(first);
       };
       ws.onmessage = (ev) => {
+        if (this.#closed && settled) return; // given up on (e.g. silent), or closed by us
         this.#lastReceived = Date.now();
         if (typeof ev.data !== 'string') return;
         /** @type {ServerMessage} */
@@ -199,14 +246,16 @@ export class SignalClient extends Emitter {
         }
         if (!msg || typeof msg.type !== 'string') return;
         if (!settled) {
-          if (msg.type === 'welcome') {
+          if (msg.type === expect) {
             settled = true;
             clearTimeout(timer);
             this.#startHeartbeat();
+            // Listeners for later messages are attached when this promise resolves, before the
+            // next socket event (a resolved promise's continuations run as microtasks).
             resolve(msg);
           } else if (msg.type === 'error') {
             // An error before welcome: keep waiting for the close frame that usually follows.
-            console.warn('hotline: error before welcome', msg);
+            console.warn('hotline: error before', expect, msg.code);
           }
           return;
         }
@@ -256,19 +305,27 @@ export class SignalClient extends Emitter {
 
   #startHeartbeat() {
     this.#stopHeartbeat();
-    this.#heartbeat = setInterval(() => {
+    this.#lastPing = 0;
+    const tick = () => {
       if (!this.#ws || this.#closed) return;
-      if (Date.now() - this.#lastReceived > SERVER_SILENCE_TIMEOUT_MS) {
+      const now = Date.now();
+      if (now - this.#lastReceived > SERVER_SILENCE_TIMEOUT_MS) {
         // The server has been silent for too long (not even a pong): treat the socket as dead.
-        const ws = this.#ws;
+        // No close frame is sent: the server would take it as a clean leave and remove the
+        // participant, while the network may only be stalled. The socket is closed later with
+        // `close()`, once a new connection has taken the session back.
         this.#stopHeartbeat();
         this.#closed = true;
-        try { ws.close(); } catch { /* ignore */ }
         this.emit('close', { code: 1006, reason: 'server silent', message: describeCloseCode(1006), fatal: false });
         return;
       }
-      this.#rawSend({ type: 'ping' });
-    }, HEARTBEAT_INTERVAL_MS);
+      if (now - this.#lastPing >= HEARTBEAT_INTERVAL_MS - SILENCE_CHECK_MS / 2) {
+        this.#lastPing = now;
+        this.#rawSend({ type: 'ping' });
+      }
+    };
+    tick();
+    this.#heartbeat = setInterval(tick, SILENCE_CHECK_MS);
   }
 
   #stopHeartbeat() {
@@ -285,7 +342,10 @@ export class SignalClient extends Emitter {
     this.close();
   }
 
-  /** Close the socket without sending `leave`. No `close` event is emitted. */
+  /**
+   * Close the socket without sending `leave`. No `close` event is emitted. Also for a socket
+   * already given up on (server silent): it is closed for good here.
+   */
   close() {
     this.#closed = true;
     this.#stopHeartbeat();

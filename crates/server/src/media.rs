@@ -350,6 +350,7 @@ impl MediaWorker {
                     self.sessions.insert(participant.clone(), connection);
                     let _ = reply.send(Ok(participant));
                 } else {
+                    info!(room = %room, participant = %participant, "resume refused: no such session");
                     self.audit.record(
                         "resume_refused",
                         json!({"room": room, "participant": participant.as_str(), "ip": connection.remote}),

@@ -24,7 +24,7 @@ use crate::media::{Command, Connection, Outbound};
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sustained signaling messages a second per connection; bursts may reach
-/// [`MESSAGE_BURST`]. A client pings every 2 s and sends a few messages per
+/// [`MESSAGE_BURST`]. A client pings every second and sends a few messages per
 /// change: real use stays far below.
 const MESSAGES_PER_SECOND: f64 = 20.0;
 const MESSAGE_BURST: f64 = 50.0;

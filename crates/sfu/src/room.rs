@@ -464,13 +464,29 @@ impl Room {
     }
 
     /// Removes everyone (the server is stopping); each gets its socket
-    /// closed with `reason`.
-    pub fn close_all(&mut self, now: Instant, reason: CloseReason) {
+    /// closed with `reason`. Nobody is told of the others leaving: they are
+    /// all going.
+    pub fn close_all(&mut self, _now: Instant, reason: CloseReason) {
         let _room = self.span.clone().entered();
-        let everyone: Vec<ParticipantId> = self.participants.keys().cloned().collect();
-        for id in everyone {
-            self.remove(now, &id, LeaveReason::ServerShutdown, Some(reason));
+        for (id, mut p) in std::mem::take(&mut self.participants) {
+            p.span.in_scope(|| info!("left: server stopping"));
+            p.subscriber.rtc.disconnect();
+            if let Some(publisher) = p.publisher.as_mut() {
+                publisher.rtc.disconnect();
+            }
+            self.outputs.push_back(RoomOutput::Event(RoomEvent::Left {
+                participant: id.clone(),
+                identity: p.identity,
+                reason: LeaveReason::ServerShutdown,
+                media_failed: false,
+            }));
+            self.outputs.push_back(RoomOutput::Close {
+                participant: id,
+                reason,
+            });
         }
+        self.routes.clear();
+        self.dirty.clear();
     }
 
     /// The next output, if any.
