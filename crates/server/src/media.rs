@@ -199,7 +199,7 @@ impl MediaWorker {
                 let now = Instant::now();
                 if self.rooms.is_empty() || now >= at {
                     for room in self.rooms.values_mut() {
-                        room.close_all(now, CloseReason::ShuttingDown);
+                        room.close_all(CloseReason::ShuttingDown);
                     }
                     self.flush().await;
                     self.close_everyone();

@@ -201,12 +201,7 @@ impl Room {
             .map(|p| p.id.clone())
         {
             info!(participant = %old, "replaced by a newer session of the same identity");
-            self.remove(
-                now,
-                &old,
-                LeaveReason::Replaced,
-                Some(CloseReason::Replaced),
-            );
+            self.remove(&old, LeaveReason::Replaced, Some(CloseReason::Replaced));
         }
         if self.participants.len() >= self.config.max_participants {
             return Err(JoinError::RoomFull);
@@ -356,9 +351,7 @@ impl Room {
                 "already joined: join and resume are only first messages",
             ),
             ClientMessage::Ping => self.signal(from, ServerMessage::Pong),
-            ClientMessage::Leave => {
-                self.remove(now, from, LeaveReason::Left, Some(CloseReason::Left))
-            }
+            ClientMessage::Leave => self.remove(from, LeaveReason::Left, Some(CloseReason::Left)),
             ClientMessage::Chat { text } => self.handle_chat(now, from, text),
             ClientMessage::RestartIce => {
                 if let Some(p) = self.participants.get_mut(from) {
@@ -386,7 +379,7 @@ impl Room {
     pub fn handle_disconnect(&mut self, now: Instant, who: &ParticipantId, clean: bool) {
         let _room = self.span.clone().entered();
         if clean {
-            self.remove(now, who, LeaveReason::Disconnected, None);
+            self.remove(who, LeaveReason::Disconnected, None);
         } else if let Some(p) = self.participants.get_mut(who) {
             if p.connection == ConnectionState::Connected {
                 p.span.in_scope(|| info!("signaling lost, reconnecting"));
@@ -466,7 +459,7 @@ impl Room {
     /// Removes everyone (the server is stopping); each gets its socket
     /// closed with `reason`. Nobody is told of the others leaving: they are
     /// all going.
-    pub fn close_all(&mut self, _now: Instant, reason: CloseReason) {
+    pub fn close_all(&mut self, reason: CloseReason) {
         let _room = self.span.clone().entered();
         for (id, mut p) in std::mem::take(&mut self.participants) {
             p.span.in_scope(|| info!("left: server stopping"));
@@ -556,11 +549,10 @@ impl Room {
             self.broadcast_update(&id);
         }
         for id in timed_out {
-            self.remove(now, &id, LeaveReason::TimedOut, Some(CloseReason::TimedOut));
+            self.remove(&id, LeaveReason::TimedOut, Some(CloseReason::TimedOut));
         }
         for id in never_connected {
             self.remove(
-                now,
                 &id,
                 LeaveReason::Disconnected,
                 Some(CloseReason::MediaFailed),
@@ -570,13 +562,7 @@ impl Room {
 
     /// Removes a participant, stops its tracks at every subscriber and tells
     /// the others.
-    fn remove(
-        &mut self,
-        _now: Instant,
-        id: &ParticipantId,
-        reason: LeaveReason,
-        close: Option<CloseReason>,
-    ) {
+    fn remove(&mut self, id: &ParticipantId, reason: LeaveReason, close: Option<CloseReason>) {
         let Some(mut gone) = self.participants.remove(id) else {
             return;
         };
@@ -1007,7 +993,6 @@ impl Room {
             }
             if failed {
                 self.remove(
-                    now,
                     &id,
                     LeaveReason::Disconnected,
                     Some(CloseReason::MediaFailed),
