@@ -78,6 +78,7 @@ export async function waitFor(fn, opts = {}) {
  * @property {import('playwright-core').BrowserContextOptions} [contextOptions]  defaults for every context (e.g. `permissions`)
  * @property {string} [bin]  the hotline binary (default: BIN, i.e. HOTLINE_BIN or target/debug/hotline)
  * @property {string[]} [serverArgs]  extra arguments for `hotline serve` (e.g. `['--disconnect-timeout', '10']`)
+ * @property {string} [listen]  `--listen` address of the server (default `127.0.0.1:0`; e.g. a veth address for network-namespace tests)
  */
 
 export class Harness {
@@ -120,7 +121,7 @@ export class Harness {
    * The data dir and HOTLINE_SECRET are the harness's, the same across restarts.
    * @param {string} [listen]
    */
-  async startServer(listen = '127.0.0.1:0') {
+  async startServer(listen = this.opts.listen ?? '127.0.0.1:0') {
     if (!this.dataDir) this.dataDir = await mkdtemp(join(tmpdir(), 'hotline-e2e-'));
     const args = ['serve', '--dev', '--listen', listen, '--data-dir', this.dataDir, ...(this.opts.serverArgs ?? [])];
     const proc = spawn(this.bin, args, {
@@ -146,7 +147,7 @@ export class Harness {
         const s = chunk.toString();
         this.serverLog.push(s);
         buf += s;
-        const m = buf.match(/http:\/\/127\.0\.0\.1:\d+/);
+        const m = buf.match(/http:\/\/\d+\.\d+\.\d+\.\d+:\d+/);
         if (m) {
           clearTimeout(timer);
           resolve(m[0]);
@@ -190,7 +191,8 @@ export class Harness {
     const deadline = Date.now() + 15000;
     for (;;) {
       try {
-        await this.startServer(`127.0.0.1:${this.port}`);
+        const host = (this.opts.listen ?? '127.0.0.1:0').replace(/:\d+$/, '');
+        await this.startServer(`${host}:${this.port}`);
         return;
       } catch (e) {
         if (Date.now() > deadline || !/cannot bind|in use/i.test(String(e))) throw e;
@@ -229,6 +231,12 @@ export class Harness {
 
   async launchBrowser() {
     this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: this.opts.chromiumArgs ?? CHROMIUM_ARGS });
+  }
+
+  /** The media addresses the server printed (`Media: UDP ADDR, ICE over TCP ADDR`), or null. */
+  mediaAddrs() {
+    const m = this.log().match(/Media: UDP (\S+), ICE over TCP (\S+)/);
+    return m ? { udp: m[1], tcp: m[2] } : null;
   }
 
   /**

@@ -65,6 +65,13 @@ describe('UDP blocked', { timeout: 120000 }, () => {
         assert.equal(transport, 'tcp', `${which} runs over TCP`);
       }
     }
+    // The SDK and the app tell the user which path the media takes.
+    for (const page of [alice, bob]) {
+      await waitFor(() => page.evaluate(() => /** @type {any} */ (window).hotlineRoom?.mediaPath === 'tcp'), { timeout: 10000, message: 'hotlineRoom.mediaPath is tcp' });
+      await waitFor(async () => (await page.getAttribute('[data-testid=call]', 'data-media-path')) === 'tcp', { timeout: 10000, message: 'data-media-path is tcp' });
+      const text = await page.locator('[data-testid=media-path]').textContent();
+      assert.match(text ?? '', /over TCP \(UDP is blocked on your network\)/, `the settings say so: ${text}`);
+    }
     const log = hx.serverLog.join('');
     assert.match(log, /media path.*transport=Tcp/, `the server logs the path:\n${log.slice(-3000)}`);
   });

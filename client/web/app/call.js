@@ -113,12 +113,16 @@ export class Call {
     this.micSelect = h('select', { 'data-testid': 'mic-select', 'aria-label': 'Microphone' });
     this.camSelect.addEventListener('change', () => this.switchCamera(this.camSelect.value));
     this.micSelect.addEventListener('change', () => this.switchMic(this.micSelect.value));
+    // Which way the media goes: UDP, or TCP when the network blocks UDP (from getStats).
+    this.mediaPathEl = h('p', { class: 'media-path', 'data-testid': 'media-path', role: 'status', text: 'Connecting…' });
     this.settings = h(
       'div',
       { class: 'popover', 'data-testid': 'settings', hidden: true },
       h('h3', { text: 'Devices' }),
       h('label', { class: 'field' }, h('span', { text: 'Camera' }), this.camSelect),
       h('label', { class: 'field' }, h('span', { text: 'Microphone' }), this.micSelect),
+      h('h3', { text: 'Connection' }),
+      this.mediaPathEl,
     );
 
     const bar = h(
@@ -164,6 +168,7 @@ export class Call {
       this.unlockBtn,
     );
     root.replaceChildren(this.el);
+    this._showMediaPath();
     this._tickClock();
     this._clock = setInterval(() => this._tickClock(), 15000);
     this._updateControls();
@@ -195,6 +200,16 @@ export class Call {
     return h('button', { class: 'ctrl', 'data-testid': testid, title: label, 'aria-label': label, onclick }, icon(iconName));
   }
 
+  /** The media transport (UDP, or TCP when UDP is blocked) in the settings and as `data-media-path`. */
+  _showMediaPath() {
+    const path = this.room.mediaPath;
+    if (this.el) this.el.dataset.mediaPath = path ?? '';
+    if (!this.mediaPathEl) return;
+    this.mediaPathEl.textContent =
+      path === 'udp' ? 'Connected over UDP' : path === 'tcp' ? 'Connected over TCP (UDP is blocked on your network)' : 'Connecting…';
+    this.mediaPathEl.title = path === 'tcp' ? 'Audio and video go through TCP, which may add delay when the network is busy.' : '';
+  }
+
   _tickClock() {
     this.clockEl.textContent = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   }
@@ -218,6 +233,7 @@ export class Call {
     room.on('track_unsubscribed', rerender);
     room.on('local_tracks_changed', rerender);
     room.on('chat', (m) => this._addChat(m));
+    room.on('media_path_changed', () => this._showMediaPath());
     room.on('error', (err) => showError(err.message));
     room.on('reconnecting', (info) => {
       this._connectionBanner(

@@ -32,6 +32,14 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   timer: ReturnType<typeof setTimeout> | null,
  * }} PendingPublish
  * @typedef {'new' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected'} RoomState
+ * @typedef {'publisher' | 'subscriber'} PcRole
+ * @typedef {'disconnected' | 'failed' | 'stale'} IceRestartReason
+ *   `stale`: right after a resume, the media path had received nothing for a while
+ * @typedef {{pc: PcRole, reason: IceRestartReason, count: number}} IceRestartInfo
+ *   an ICE restart was started for one peer connection (`count`: restarts of that connection so far)
+ * @typedef {'udp' | 'tcp' | null} MediaPath
+ *   transport of the selected ICE candidate pair (local candidate's protocol); null while unknown
+ * @typedef {{brokenSince: number, lastRestart: number}} IceWatch
  * @typedef {{
  *   participant_joined: RemoteParticipant,
  *   participant_left: {participant: RemoteParticipant, reason: string},
@@ -46,6 +54,8 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   reconnected: ReconnectedInfo,
  *   disconnected: DisconnectInfo,
  *   shutting_down: ShuttingDownInfo,
+ *   ice_restart: IceRestartInfo,
+ *   media_path_changed: MediaPath,
  * }} RoomEvents
  */
 
@@ -59,6 +69,44 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  * @property {number} [negotiationTimeoutMs]
  */
 
+/**
+ * 'udp' or 'tcp': the protocol of the local candidate of the selected ICE candidate pair.
+ * @param {RTCPeerConnection} pc
+ * @returns {Promise<MediaPath>}
+ */
+export async function selectedTransport(pc) {
+  const stats = await pc.getStats();
+  /** @type {any} */
+  let pair = null;
+  stats.forEach((/** @type {any} */ s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+  });
+  if (!pair) {
+    stats.forEach((/** @type {any} */ s) => {
+      if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+    });
+  }
+  const local = pair ? stats.get(pair.localCandidateId) : null;
+  const proto = local?.protocol;
+  return proto === 'udp' || proto === 'tcp' ? proto : null;
+}
+
+/**
+ * How long (ms) the selected candidate pair of `pc` has received nothing; 0 when unknown.
+ * @param {RTCPeerConnection} pc
+ * @returns {Promise<number>}
+ */
+export async function selectedPairIdleMs(pc) {
+  const stats = await pc.getStats();
+  /** @type {any} */
+  let pair = null;
+  stats.forEach((/** @type {any} */ s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+  });
+  if (!pair || typeof pair.lastPacketReceivedTimestamp !== 'number' || !pair.lastPacketReceivedTimestamp) return 0;
+  return Math.max(0, pair.timestamp - pair.lastPacketReceivedTimestamp);
+}
+
 /** @returns {string} */
 export function defaultSignalUrl() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -71,6 +119,22 @@ export function defaultSignalUrl() {
  */
 export const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 export const RECONNECT_GIVE_UP_MS = 120000;
+
+/** ICE `disconnected` for this long (or `failed` at once) restarts ICE on that peer connection. */
+export const ICE_DISCONNECTED_RESTART_MS = 2000;
+/**
+ * For this long after a resume (the signaling connection was lost: the network may have changed
+ * under the call), ICE `disconnected` restarts ICE at once instead of after ICE_DISCONNECTED_RESTART_MS.
+ */
+export const ICE_SUSPECT_AFTER_RESUME_MS = 15000;
+/** After a resume, a selected ICE path that received nothing for this long is restarted at once. */
+export const STALE_PATH_MS = 1500;
+/** At most one ICE restart per peer connection this often while it stays broken. */
+export const ICE_RESTART_MIN_INTERVAL_MS = 5000;
+/** How often the peer connections' ICE states are checked. */
+const ICE_CHECK_MS = 250;
+/** How often the media path (UDP or TCP) is read from getStats. */
+export const MEDIA_PATH_REFRESH_MS = 3000;
 
 /**
  * @extends {Emitter<RoomEvents>}
@@ -122,6 +186,21 @@ export class Room extends Emitter {
     this._leaving = false;
     /** Ends the current wait between reconnection attempts. @type {(() => void) | null} */
     this._wakeBackoff = null;
+
+    /** ICE restarts started, per peer connection (over the life of the room). */
+    this.iceRestarts = { publisher: 0, subscriber: 0 };
+    /** Transport of the media: 'udp', 'tcp' (UDP blocked on the network), or null while unknown. @type {MediaPath} */
+    this.mediaPath = null;
+    /** ICE watchdog state per peer connection. @type {Record<PcRole, IceWatch>} */
+    this._iceWatch = { publisher: { brokenSince: 0, lastRestart: 0 }, subscriber: { brokenSince: 0, lastRestart: 0 } };
+    /** Until then (Date.now()), ICE `disconnected` restarts ICE at once (see ICE_SUSPECT_AFTER_RESUME_MS). */
+    this._iceSuspectUntil = 0;
+    /** The next publisher offer restarts ICE. */
+    this._pubIceRestart = false;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this._iceTimer = null;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this._pathTimer = null;
   }
 
   /** Secret of this session for `resume`: memory only, never stored or logged. */
@@ -263,9 +342,138 @@ export class Room extends Emitter {
     this._subQueue = Promise.resolve();
     this._pubLoop = null;
     this._pubNeeded = false;
+    this._pubIceRestart = false;
+    this._startMediaWatch();
+  }
+
+  // ---------------------------------------------------------------- ICE restart and media path
+
+  _startMediaWatch() {
+    this._stopMediaWatch();
+    const now = Date.now();
+    for (const w of Object.values(this._iceWatch)) {
+      w.brokenSince = 0;
+      w.lastRestart = now - ICE_RESTART_MIN_INTERVAL_MS; // a first restart may come at once
+    }
+    this._iceTimer = setInterval(() => this._checkIce(), ICE_CHECK_MS);
+    this._pathTimer = setInterval(() => void this._refreshMediaPath(), MEDIA_PATH_REFRESH_MS);
+    const onChange = () => {
+      this._checkIce();
+      void this._refreshMediaPath();
+    };
+    for (const pc of [this.publisherPc, this.subscriberPc]) {
+      pc?.addEventListener('iceconnectionstatechange', onChange);
+      pc?.addEventListener('connectionstatechange', onChange);
+    }
+  }
+
+  _stopMediaWatch() {
+    if (this._iceTimer) clearInterval(this._iceTimer);
+    if (this._pathTimer) clearInterval(this._pathTimer);
+    this._iceTimer = null;
+    this._pathTimer = null;
+  }
+
+  /**
+   * Restart ICE on a peer connection whose media path broke: `failed`, or `disconnected` for
+   * ICE_DISCONNECTED_RESTART_MS; at most once per ICE_RESTART_MIN_INTERVAL_MS while it stays broken.
+   * Only with the signaling connection up (after a resume the next check restarts what is still broken).
+   */
+  _checkIce() {
+    const now = Date.now();
+    /** @type {[PcRole, RTCPeerConnection | null][]} */
+    const pcs = [['publisher', this.publisherPc], ['subscriber', this.subscriberPc]];
+    for (const [role, pc] of pcs) {
+      const w = this._iceWatch[role];
+      if (!pc || pc.signalingState === 'closed') continue;
+      const ice = pc.iceConnectionState;
+      const conn = pc.connectionState;
+      const failed = ice === 'failed' || conn === 'failed';
+      const broken = failed || ice === 'disconnected' || conn === 'disconnected';
+      if (!broken) {
+        w.brokenSince = 0;
+        continue;
+      }
+      if (!w.brokenSince) w.brokenSince = now;
+      const grace = now < this._iceSuspectUntil ? 0 : ICE_DISCONNECTED_RESTART_MS;
+      if (!failed && now - w.brokenSince < grace) continue;
+      if (now - w.lastRestart < ICE_RESTART_MIN_INTERVAL_MS) continue;
+      if (this.state !== 'connected' || !this.signal?.isOpen) continue;
+      // The publisher connection is restarted only once it was negotiated (something is published).
+      if (role === 'publisher' && !pc.remoteDescription) continue;
+      w.lastRestart = now;
+      this._restartIce(role, failed ? 'failed' : 'disconnected');
+    }
+  }
+
+  /**
+   * @param {PcRole} role
+   * @param {IceRestartReason} reason
+   */
+  _restartIce(role, reason) {
+    const count = ++this.iceRestarts[role];
+    console.info(`hotline: ICE ${reason} on the ${role} connection: restarting ICE (#${count})`);
+    if (role === 'subscriber') {
+      this.signal?.send({ type: 'restart_ice' });
+    } else {
+      this._pubIceRestart = true;
+      this._renegotiate().catch((e) => console.warn('hotline: publisher ICE restart failed', e));
+    }
+    this.emit('ice_restart', { pc: role, reason, count });
+  }
+
+  /**
+   * Right after a resume: a peer connection whose selected path has received nothing for
+   * STALE_PATH_MS is restarted at once, before ICE itself notices (that takes seconds, e.g. after
+   * an address change). A path that still carries media is left alone.
+   */
+  async _restartStalePaths() {
+    /** @type {[PcRole, RTCPeerConnection | null][]} */
+    const pcs = [['subscriber', this.subscriberPc], ['publisher', this.publisherPc]];
+    for (const [role, pc] of pcs) {
+      if (!pc || pc.signalingState === 'closed' || (role === 'publisher' && !pc.remoteDescription)) continue;
+      let idleMs = 0;
+      try {
+        idleMs = await selectedPairIdleMs(pc);
+      } catch {
+        continue;
+      }
+      const w = this._iceWatch[role];
+      const now = Date.now();
+      if (idleMs < STALE_PATH_MS || this.state !== 'connected' || !this.signal?.isOpen || now - w.lastRestart < ICE_RESTART_MIN_INTERVAL_MS) continue;
+      if (pc !== this.publisherPc && pc !== this.subscriberPc) continue;
+      w.lastRestart = now;
+      this._restartIce(role, 'stale');
+    }
+  }
+
+  /** Read the transport of the selected candidate pair (subscriber connection first). */
+  async _refreshMediaPath() {
+    const sub = this.subscriberPc;
+    /** @type {MediaPath} */
+    let path = null;
+    for (const pc of [this.subscriberPc, this.publisherPc]) {
+      if (!pc || pc.signalingState === 'closed') continue;
+      try {
+        path = await selectedTransport(pc);
+      } catch {
+        path = null;
+      }
+      if (path) break;
+    }
+    if (sub !== this.subscriberPc) return; // torn down or replaced meanwhile
+    if (path !== this.mediaPath) {
+      this.mediaPath = path;
+      this.emit('media_path_changed', path);
+    }
   }
 
   _closePeerConnections() {
+    this._stopMediaWatch();
+    if (this.mediaPath !== null) {
+      this.mediaPath = null;
+      this.emit('media_path_changed', null);
+    }
     for (const pc of [this.publisherPc, this.subscriberPc]) {
       if (pc) {
         try { pc.close(); } catch { /* ignore */ }
@@ -556,7 +764,9 @@ export class Room extends Emitter {
     if (!pc || pc.signalingState === 'closed' || (!this.signal && this.state !== 'reconnecting')) {
       throw new HotlineError('not_connected', 'You are not connected to the call.');
     }
-    const offer = await pc.createOffer();
+    const iceRestart = this._pubIceRestart;
+    this._pubIceRestart = false;
+    const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
     await pc.setLocalDescription(offer);
     if (pc !== this.publisherPc) throw new HotlineError('not_connected', 'You are not connected to the call.');
     /** @type {PublishedTrack[]} */
@@ -732,8 +942,10 @@ export class Room extends Emitter {
       try {
         if (resume) {
           await this._resumeSession();
+          this._iceSuspectUntil = Date.now() + ICE_SUSPECT_AFTER_RESUME_MS;
           this._setState('connected');
           this.emit('reconnected', { resumed: true });
+          void this._restartStalePaths();
           return;
         }
         await this._open();

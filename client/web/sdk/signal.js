@@ -35,7 +35,8 @@ const SILENCE_CHECK_MS = 250;
  * @typedef {{type: 'chat', text: string}} ChatOutMsg
  * @typedef {{type: 'ping'}} PingMsg
  * @typedef {{type: 'leave'}} LeaveMsg
- * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg} ClientMessage
+ * @typedef {{type: 'restart_ice'}} RestartIceMsg
+ * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg} ClientMessage
  */
 
 /**

@@ -1,0 +1,259 @@
+// Real networks: the "victim" browser runs in its own network namespace, joined to the root
+// namespace (where the server and the observer's browser are) by a veth pair. Its network then
+// goes away for a few seconds (nftables drops everything), or its address changes under the call.
+// Media must come back: by ICE on its own after a short outage, through an ICE restart after an
+// address change. Everything (namespace, veth, nft table, wrapper script) is named after this
+// process id, removed first if left over, and removed at the end even when a test fails.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, cameraFramesByName, tileOf, ensureArtifactsDir } from './harness.mjs';
+
+const run = promisify(execFile);
+const PID = process.pid;
+const NS = `hl${PID}`;
+const VETH_ROOT = `hlr${PID}`;
+const VETH_NS = `hln${PID}`;
+const NFT_TABLE = `hotline_netns_${PID}`;
+/** How long every packet of the victim is dropped in test (a). */
+const OUTAGE_MS = 3000;
+
+/** Third octet of 10.200.X.0/24: from the pid, skipping subnets already on this machine. */
+function pickSubnet() {
+  const used = execFileSync('ip', ['-o', '-4', 'addr', 'show']).toString();
+  for (let i = 0; i < 256; i++) {
+    const b = (PID + i) % 254 + 1;
+    if (!used.includes(` 10.200.${b}.`)) return b;
+  }
+  throw new Error('no free 10.200.X.0/24 subnet');
+}
+
+/** Remove this run's namespace and veth (and so the nft table inside); ignores what is not there. */
+function cleanupNetworkSync() {
+  for (const args of [['netns', 'del', NS], ['link', 'del', VETH_ROOT]]) {
+    try {
+      execFileSync('ip', args, { stdio: 'ignore' });
+    } catch {
+      // not there
+    }
+  }
+}
+
+/**
+ * Record, with timestamps, what the room of `page` tells the app from now on.
+ * @param {import('playwright-core').Page} page
+ */
+function recordRoomEvents(page) {
+  return page.evaluate(() => {
+    const w = /** @type {any} */ (window);
+    const room = w.hotlineRoom;
+    w.__events = [];
+    /** @param {object} e */
+    const push = (e) => w.__events.push({ t: Date.now(), ...e });
+    room.on('participant_joined', (/** @type {any} */ p) => push({ type: 'participant_joined', id: p.id, name: p.name }));
+    room.on('participant_left', (/** @type {any} */ e) => push({ type: 'participant_left', id: e.participant.id, name: e.participant.name, reason: e.reason }));
+    room.on('participant_updated', (/** @type {any} */ p) => push({ type: 'participant_updated', id: p.id, name: p.name, connection: p.connection }));
+    room.on('reconnecting', (/** @type {any} */ i) => push({ type: 'reconnecting', code: i.code }));
+    room.on('reconnected', (/** @type {any} */ i) => push({ type: 'reconnected', resumed: i.resumed }));
+    room.on('disconnected', (/** @type {any} */ i) => push({ type: 'disconnected', code: i.code }));
+    room.on('ice_restart', (/** @type {any} */ i) => push({ type: 'ice_restart', pc: i.pc, reason: i.reason }));
+    for (const which of ['publisherPc', 'subscriberPc']) {
+      const pc = room[which];
+      pc.addEventListener('iceconnectionstatechange', () => push({ type: 'ice', pc: which, state: pc.iceConnectionState }));
+    }
+  });
+}
+
+/** @param {import('playwright-core').Page} page @returns {Promise<any[]>} */
+const eventsOf = (page) => page.evaluate(() => /** @type {any} */ (window).__events);
+
+/**
+ * Wait until `page` decodes new frames of `name`'s camera (beyond `from`); returns when.
+ * @param {import('playwright-core').Page} page @param {string} name @param {number} from
+ */
+async function waitFramesRising(page, name, from, timeout = 30000) {
+  await waitFor(async () => ((await cameraFramesByName(page))[name] ?? 0) >= from + 3, { timeout, interval: 50, message: `framesDecoded from ${name} rising again` });
+  return Date.now();
+}
+
+describe('real networks (network namespace)', { timeout: 180000 }, () => {
+  /** @type {Harness} */
+  let hx;
+  /** @type {import('playwright-core').Browser | null} */
+  let victimBrowser = null;
+  let tmp = '';
+  let subnet = 0;
+  const ip = (/** @type {number} */ host) => `10.200.${subnet}.${host}`;
+  /** @param {string[]} args */
+  const inNs = (...args) => run('ip', ['netns', 'exec', NS, ...args]);
+  const onExit = () => cleanupNetworkSync();
+
+  before(async () => {
+    cleanupNetworkSync(); // leftovers of an earlier run with this pid
+    process.once('exit', onExit);
+    subnet = pickSubnet();
+    await run('ip', ['netns', 'add', NS]);
+    await run('ip', ['link', 'add', VETH_ROOT, 'type', 'veth', 'peer', 'name', VETH_NS]);
+    await run('ip', ['link', 'set', VETH_NS, 'netns', NS]);
+    await run('ip', ['addr', 'add', `${ip(1)}/24`, 'dev', VETH_ROOT]);
+    await run('ip', ['link', 'set', VETH_ROOT, 'up']);
+    // Deleting the first address of a subnet must keep the second one (test b).
+    await inNs('sysctl', '-q', '-w', `net.ipv4.conf.${VETH_NS}.promote_secondaries=1`);
+    await run('ip', ['-n', NS, 'addr', 'add', `${ip(2)}/24`, 'dev', VETH_NS]);
+    await run('ip', ['-n', NS, 'link', 'set', VETH_NS, 'up']);
+    await run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+
+    hx = new Harness({ listen: `${ip(1)}:0` });
+    await hx.startServer();
+    const insecureOk = `--unsafely-treat-insecure-origin-as-secure=${hx.url}`;
+    hx.opts.chromiumArgs = [...CHROMIUM_ARGS, insecureOk];
+    await hx.launchBrowser();
+
+    // The victim's Chromium, inside the namespace.
+    tmp = await mkdtemp(join(tmpdir(), 'hotline-netns-'));
+    const wrapper = join(tmp, 'chromium-in-netns.sh');
+    await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} ${CHROMIUM} "$@"\n`);
+    await chmod(wrapper, 0o755);
+    victimBrowser = await chromium.launch({ executablePath: wrapper, headless: true, args: [...CHROMIUM_ARGS, insecureOk] });
+  });
+
+  after(async () => {
+    await victimBrowser?.close().catch(() => {});
+    await hx?.close();
+    await run('ip', ['netns', 'exec', NS, 'nft', 'delete', 'table', 'inet', NFT_TABLE]).catch(() => {});
+    cleanupNetworkSync();
+    process.off('exit', onExit);
+    if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  });
+
+  /** Alice (root namespace) and Bob (the victim, in the namespace) in a call, both decoding. */
+  async function call(room) {
+    if (!victimBrowser) throw new Error('no victim browser');
+    const ctx = await victimBrowser.newContext({ viewport: { width: 800, height: 600 } });
+    const alice = await hx.join({ room, identity: 'alice', name: 'Alice' });
+    const bob = await hx.join({ room, identity: 'bob', name: 'Bob', context: ctx });
+    await Promise.all([waitForVideoFrom(alice, 'Bob', 45000), waitForVideoFrom(bob, 'Alice', 45000)]);
+    await Promise.all([recordRoomEvents(alice), recordRoomEvents(bob)]);
+    return { alice, bob, ctx };
+  }
+
+  it('the victim reached the server over the veth, over UDP', async () => {
+    // A sanity check of the setup (and of the media-path indicator).
+    const { alice, bob, ctx } = await call('netns-setup');
+    try {
+      for (const page of [alice, bob]) {
+        await waitFor(() => page.evaluate(() => /** @type {any} */ (window).hotlineRoom.mediaPath === 'udp'), { timeout: 10000, message: 'mediaPath udp' });
+        await waitFor(async () => (await page.getAttribute('[data-testid=call]', 'data-media-path')) === 'udp', { timeout: 10000, message: 'data-media-path udp' });
+      }
+      assert.match(hx.log(), new RegExp(`media path.*${ip(2).replace(/\./g, '\\.')}`), 'the server saw media from the namespace');
+      // What the user sees: the settings popover tells the path.
+      await bob.click('[data-testid=settings-toggle]');
+      assert.equal(await bob.locator('[data-testid=media-path]').textContent(), 'Connected over UDP');
+      await bob.screenshot({ path: join(await ensureArtifactsDir(), 'netns-media-path.png') });
+    } finally {
+      await alice.close();
+      await ctx.close();
+    }
+  });
+
+  it('all traffic of the victim dropped for a few seconds: the call goes on', async () => {
+    const { alice, bob, ctx } = await call('netns-outage');
+    try {
+      // The observer's view of Bob's tile, polled through the outage.
+      const tileStates = [];
+      let polling = true;
+      const poller = (async () => {
+        while (polling) {
+          const s = await tileOf(alice, 'Bob').getAttribute('data-connection').catch(() => null);
+          if (s && tileStates[tileStates.length - 1]?.state !== s) tileStates.push({ t: Date.now(), state: s });
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+
+      const rules = `table inet ${NFT_TABLE} {\n chain in { type filter hook input priority -300; policy drop; }\n chain out { type filter hook output priority -300; policy drop; }\n}\n`;
+      const rulesFile = join(tmp, 'drop-all.nft');
+      await writeFile(rulesFile, rules);
+      await inNs('nft', '-f', rulesFile);
+      const cutAt = Date.now();
+      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      const frozen = (await cameraFramesByName(alice)).Bob ?? 0;
+      await inNs('nft', 'delete', 'table', 'inet', NFT_TABLE);
+      const backAt = Date.now();
+
+      const [aliceSeesBob, bobSeesAlice] = await Promise.all([
+        waitFramesRising(alice, 'Bob', frozen),
+        (async () => waitFramesRising(bob, 'Alice', (await cameraFramesByName(bob)).Alice ?? 0))(),
+      ]);
+      // Signaling may take longer than media to come back (TCP retransmission backoff): wait for it.
+      await waitFor(async () => (await tileOf(alice, 'Bob').getAttribute('data-connection')) === 'connected', { timeout: 20000, message: "Bob's tile connected again" });
+      polling = false;
+      await poller;
+
+      const aliceEvents = await eventsOf(alice);
+      const bobEvents = await eventsOf(bob);
+      const rel = (/** @type {number} */ t) => `${((t - backAt) / 1000).toFixed(2)} s`;
+      console.log(
+        `[netns outage] ${OUTAGE_MS} ms drop-all; after the network came back: Alice decodes Bob again at +${rel(aliceSeesBob)}, ` +
+          `Bob decodes Alice again at +${rel(bobSeesAlice)}; Alice's tile of Bob: ${tileStates.map((s) => `${s.state}@${rel(s.t)}`).join(', ')}; ` +
+          `Bob's events: ${bobEvents.map((e) => `${e.type}${e.pc ? `(${e.pc}${e.state ? ` ${e.state}` : ''})` : ''}@${rel(e.t)}`).join(', ')}; cut at ${rel(cutAt)}`,
+      );
+      assert.ok(aliceSeesBob - backAt <= 2000, `Alice decodes Bob again within 2 s of the network coming back (took ${aliceSeesBob - backAt} ms)`);
+      const bobId = await bob.evaluate(() => /** @type {any} */ (window).hotlineRoom.localParticipant.id);
+      assert.ok(
+        tileStates.some((s) => s.state === 'reconnecting') || aliceEvents.some((e) => e.type === 'participant_updated' && e.id === bobId && e.connection === 'reconnecting'),
+        `Alice saw Bob reconnecting: tile ${JSON.stringify(tileStates)}, events ${JSON.stringify(aliceEvents)}`,
+      );
+      assert.ok(!aliceEvents.some((e) => (e.type === 'participant_left' || e.type === 'participant_joined') && (e.id === bobId || e.name === 'Bob')), `no leave nor second join of Bob: ${JSON.stringify(aliceEvents)}`);
+      assert.ok(!bobEvents.some((e) => e.type === 'disconnected'), JSON.stringify(bobEvents));
+    } finally {
+      await alice.close();
+      await ctx.close();
+    }
+  });
+
+  it("the victim's address changes during the call: media resumes through an ICE restart", async () => {
+    const { alice, bob, ctx } = await call('netns-readdress');
+    try {
+      const logBefore = hx.log().length;
+      const framesA = (await cameraFramesByName(alice)).Bob ?? 0;
+      const framesB = (await cameraFramesByName(bob)).Alice ?? 0;
+      await run('ip', ['-n', NS, 'addr', 'add', `${ip(3)}/24`, 'dev', VETH_NS]);
+      await run('ip', ['-n', NS, 'addr', 'del', `${ip(2)}/24`, 'dev', VETH_NS]);
+      const changedAt = Date.now();
+      // Media stops (frames stall) and then comes back through the new address.
+      const newPath = new RegExp(`media path.*${ip(3).replace(/\./g, '\\.')}`);
+      await waitFor(() => newPath.test(hx.log().slice(logBefore)), { timeout: 40000, interval: 100, message: `the server logs a media path from ${ip(3)}` });
+      const pathAt = Date.now();
+      const [aliceSeesBob, bobSeesAlice] = await Promise.all([
+        waitFramesRising(alice, 'Bob', (await cameraFramesByName(alice)).Bob ?? framesA, 30000),
+        waitFramesRising(bob, 'Alice', (await cameraFramesByName(bob)).Alice ?? framesB, 30000),
+      ]);
+      const bobEvents = await eventsOf(bob);
+      const aliceEvents = await eventsOf(alice);
+      const restarts = await bob.evaluate(() => /** @type {any} */ (window).hotlineRoom.iceRestarts);
+      const rel = (/** @type {number} */ t) => `${((t - changedAt) / 1000).toFixed(2)} s`;
+      const serverLines = hx
+        .log()
+        .slice(logBefore)
+        .split('\n')
+        .filter((l) => /media path|ICE restart|reconnect|restored|ice state|keyframe|connected/i.test(l));
+      console.log(
+        `[netns readdress] ${ip(2)} -> ${ip(3)}; server logged a media path from ${ip(3)} at +${rel(pathAt)}; ` +
+          `Alice decodes Bob again at +${rel(aliceSeesBob)}, Bob decodes Alice again at +${rel(bobSeesAlice)}; ICE restarts by Bob: ${JSON.stringify(restarts)}; ` +
+          `Bob's events: ${bobEvents.map((e) => `${e.type}${e.pc ? `(${e.pc}${e.state ? ` ${e.state}` : ''})` : ''}@${rel(e.t)}`).join(', ')}\n` +
+          `[netns readdress] server:\n${serverLines.join('\n')}`,
+      );
+      assert.ok(restarts.publisher + restarts.subscriber > 0 || /ICE restart asked/.test(hx.log().slice(logBefore)), 'an ICE restart happened');
+      assert.ok(!aliceEvents.some((e) => e.type === 'participant_left'), `Bob never left: ${JSON.stringify(aliceEvents)}`);
+      assert.ok(!bobEvents.some((e) => e.type === 'disconnected'), JSON.stringify(bobEvents));
+    } finally {
+      await alice.close();
+      await ctx.close();
+    }
+  });
+});
