@@ -1,8 +1,10 @@
 //! One str0m peer connection and the bookkeeping the room needs around it.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Instant;
 
+use str0m::crypto::dtls::DtlsCert;
 use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
@@ -41,6 +43,20 @@ pub struct Transmit {
     pub contents: Vec<u8>,
 }
 
+/// One DTLS certificate for every peer connection of the process. Making one
+/// costs milliseconds of CPU, twice per participant; the certificate only
+/// authenticates the handshake (its fingerprint is in the SDP), and every
+/// DTLS session still derives fresh keys.
+fn server_certificate() -> Option<DtlsCert> {
+    static CERT: OnceLock<Option<DtlsCert>> = OnceLock::new();
+    CERT.get_or_init(|| {
+        str0m::crypto::from_feature_flags()
+            .dtls_provider
+            .generate_certificate()
+    })
+    .clone()
+}
+
 pub(crate) struct Peer {
     pub rtc: Rtc,
     /// When str0m next wants `Input::Timeout`; `None` until first polled.
@@ -52,7 +68,11 @@ impl Peer {
     /// never has to send us its candidates) with the server's host candidates:
     /// UDP, and passive TCP for browsers whose network blocks UDP.
     pub fn new(now: Instant, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
-        let mut rtc = Rtc::builder().set_ice_lite(true).build(now);
+        let mut config = Rtc::builder().set_ice_lite(true);
+        if let Some(cert) = server_certificate() {
+            config = config.set_dtls_cert(cert);
+        }
+        let mut rtc = config.build(now);
         let udp = udp.iter().map(|addr| (addr, Candidate::host(*addr, "udp")));
         let tcp = tcp.iter().map(|addr| {
             let candidate = Candidate::builder()
