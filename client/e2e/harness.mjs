@@ -625,3 +625,31 @@ export async function waitForAudioFrom(page, name, timeout = 30000) {
 export function tileOf(page, name) {
   return page.locator(`.tile[data-participant-name=${JSON.stringify(name)}]:not([data-local])`);
 }
+
+/**
+ * Record, with timestamps, what the room of `page` tells the app from now on.
+ * @param {import('playwright-core').Page} page
+ */
+export function recordRoomEvents(page) {
+  return page.evaluate(() => {
+    const w = /** @type {any} */ (window);
+    const room = w.hotlineRoom;
+    w.__events = [];
+    /** @param {object} e */
+    const push = (e) => w.__events.push({ t: Date.now(), ...e });
+    room.on('participant_joined', (/** @type {any} */ p) => push({ type: 'participant_joined', id: p.id, name: p.name }));
+    room.on('participant_left', (/** @type {any} */ e) => push({ type: 'participant_left', id: e.participant.id, name: e.participant.name, reason: e.reason }));
+    room.on('participant_updated', (/** @type {any} */ p) => push({ type: 'participant_updated', id: p.id, name: p.name, connection: p.connection }));
+    room.on('reconnecting', (/** @type {any} */ i) => push({ type: 'reconnecting', code: i.code }));
+    room.on('reconnected', (/** @type {any} */ i) => push({ type: 'reconnected', resumed: i.resumed }));
+    room.on('disconnected', (/** @type {any} */ i) => push({ type: 'disconnected', code: i.code }));
+    room.on('ice_restart', (/** @type {any} */ i) => push({ type: 'ice_restart', pc: i.pc, reason: i.reason }));
+    for (const which of ['publisherPc', 'subscriberPc']) {
+      const pc = room[which];
+      pc.addEventListener('iceconnectionstatechange', () => push({ type: 'ice', pc: which, state: pc.iceConnectionState }));
+    }
+  });
+}
+
+/** @param {import('playwright-core').Page} page @returns {Promise<any[]>} */
+export const eventsOf = (page) => page.evaluate(() => /** @type {any} */ (window).__events);

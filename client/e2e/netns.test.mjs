@@ -12,7 +12,7 @@ import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, cameraFramesByName, tileOf, ensureArtifactsDir } from './harness.mjs';
+import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, cameraFramesByName, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf } from './harness.mjs';
 
 const run = promisify(execFile);
 const PID = process.pid;
@@ -43,34 +43,6 @@ function cleanupNetworkSync() {
     }
   }
 }
-
-/**
- * Record, with timestamps, what the room of `page` tells the app from now on.
- * @param {import('playwright-core').Page} page
- */
-function recordRoomEvents(page) {
-  return page.evaluate(() => {
-    const w = /** @type {any} */ (window);
-    const room = w.hotlineRoom;
-    w.__events = [];
-    /** @param {object} e */
-    const push = (e) => w.__events.push({ t: Date.now(), ...e });
-    room.on('participant_joined', (/** @type {any} */ p) => push({ type: 'participant_joined', id: p.id, name: p.name }));
-    room.on('participant_left', (/** @type {any} */ e) => push({ type: 'participant_left', id: e.participant.id, name: e.participant.name, reason: e.reason }));
-    room.on('participant_updated', (/** @type {any} */ p) => push({ type: 'participant_updated', id: p.id, name: p.name, connection: p.connection }));
-    room.on('reconnecting', (/** @type {any} */ i) => push({ type: 'reconnecting', code: i.code }));
-    room.on('reconnected', (/** @type {any} */ i) => push({ type: 'reconnected', resumed: i.resumed }));
-    room.on('disconnected', (/** @type {any} */ i) => push({ type: 'disconnected', code: i.code }));
-    room.on('ice_restart', (/** @type {any} */ i) => push({ type: 'ice_restart', pc: i.pc, reason: i.reason }));
-    for (const which of ['publisherPc', 'subscriberPc']) {
-      const pc = room[which];
-      pc.addEventListener('iceconnectionstatechange', () => push({ type: 'ice', pc: which, state: pc.iceConnectionState }));
-    }
-  });
-}
-
-/** @param {import('playwright-core').Page} page @returns {Promise<any[]>} */
-const eventsOf = (page) => page.evaluate(() => /** @type {any} */ (window).__events);
 
 /**
  * Wait until `page` decodes new frames of `name`'s camera (beyond `from`); returns when.

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Harness, waitFor, waitForVideoFrom, cameraFramesByName, tileOf, ensureArtifactsDir } from './harness.mjs';
+import { Harness, waitFor, waitForVideoFrom, cameraFramesByName, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf } from './harness.mjs';
 
 /** The outage of the signaling path in the "cut" scenario. */
 const OUTAGE_MS = 3000;
@@ -13,29 +13,6 @@ const OUTAGE_MS = 3000;
 const SERVER_DOWN_MS = 1500;
 /** `--shutdown-grace` of the graceful-restart test, in seconds. */
 const GRACE_S = 2;
-
-/**
- * Record, with timestamps, what the room of `page` tells the app from now on.
- * @param {import('playwright-core').Page} page
- */
-function recordRoomEvents(page) {
-  return page.evaluate(() => {
-    const w = /** @type {any} */ (window);
-    const room = w.hotlineRoom;
-    w.__events = [];
-    /** @param {object} e */
-    const push = (e) => w.__events.push({ t: Date.now(), ...e });
-    room.on('participant_joined', (/** @type {any} */ p) => push({ type: 'participant_joined', id: p.id, name: p.name }));
-    room.on('participant_left', (/** @type {any} */ e) => push({ type: 'participant_left', id: e.participant.id, name: e.participant.name, reason: e.reason }));
-    room.on('participant_updated', (/** @type {any} */ p) => push({ type: 'participant_updated', id: p.id, name: p.name, connection: p.connection }));
-    room.on('reconnecting', (/** @type {any} */ i) => push({ type: 'reconnecting', code: i.code }));
-    room.on('reconnected', (/** @type {any} */ i) => push({ type: 'reconnected', resumed: i.resumed }));
-    room.on('disconnected', (/** @type {any} */ i) => push({ type: 'disconnected', code: i.code }));
-  });
-}
-
-/** @param {import('playwright-core').Page} page @returns {Promise<any[]>} */
-const eventsOf = (page) => page.evaluate(() => /** @type {any} */ (window).__events);
 
 /**
  * Record every change of the `data-connection` of `name`'s tile in `page` (MutationObserver: exact
