@@ -4,16 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use hotline_auth::{Grants, Secret, TokenRequest};
-use hotline_proto::ClientMessage;
-use hotline_server::config::ServerConfig;
-use hotline_server::serve::start;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
+
+mod common;
 
 #[tokio::test]
 async fn serves_https_and_wss_with_the_given_certificate() {
@@ -25,13 +23,11 @@ async fn serves_https_and_wss_with_the_given_certificate() {
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
 
-    let secret = Secret::new(vec![42u8; 32]).unwrap();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("data"));
-    config.dev = true;
-    config.tls = Some((cert_path, key_path));
-    let server = start(config, secret.clone())
-        .await
-        .expect("TLS server starts");
+    let (server, data_dir) = common::server_with(|c| {
+        c.dev = true;
+        c.tls = Some((cert_path, key_path));
+    })
+    .await;
     assert!(
         server.url.starts_with("https://127.0.0.1:"),
         "{}",
@@ -73,19 +69,7 @@ async fn serves_https_and_wss_with_the_given_certificate() {
     let (mut ws, _) = tokio_tungstenite::client_async("wss://localhost/ws", tls)
         .await
         .expect("websocket over TLS");
-    let token = TokenRequest {
-        room: "secure".into(),
-        identity: "alice".into(),
-        name: None,
-        ttl_secs: 60,
-        grants: Grants::default(),
-    }
-    .mint(&secret, hotline_server::cli::unix_now());
-    let join = ClientMessage::Join {
-        protocol_version: 1,
-        token,
-        room: "secure".into(),
-    };
+    let join = common::join_message("secure", "alice");
     ws.send(Message::Text(serde_json::to_string(&join).unwrap().into()))
         .await
         .unwrap();
@@ -97,4 +81,5 @@ async fn serves_https_and_wss_with_the_given_certificate() {
     assert!(reply.to_text().unwrap().contains(r#""type":"welcome""#));
     server.stop();
     std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(data_dir).unwrap();
 }
