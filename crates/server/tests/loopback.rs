@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 
-use common::{close_of, next_matching, secret, send, token, Ws};
+use common::{close_of, join_message, next_matching, secret, send, token, Ws};
 
 async fn server() -> RunningServer {
     server_with(|_| {}).await
@@ -238,25 +238,9 @@ async fn bad_tokens_are_refused_with_their_close_codes() {
 async fn malformed_and_oversized_messages_get_errors_and_spare_the_others() {
     let server = server().await;
     let mut alice = connect(&server).await;
-    send(
-        &mut alice,
-        &ClientMessage::Join {
-            protocol_version: 1,
-            token: token("m", "alice", Grants::default(), 60),
-            room: "m".into(),
-        },
-    )
-    .await;
+    send(&mut alice, &join_message("m", "alice")).await;
     let mut bob = connect(&server).await;
-    send(
-        &mut bob,
-        &ClientMessage::Join {
-            protocol_version: 1,
-            token: token("m", "bob", Grants::default(), 60),
-            room: "m".into(),
-        },
-    )
-    .await;
+    send(&mut bob, &join_message("m", "bob")).await;
 
     next_matching(&mut alice, |m| matches!(m, ServerMessage::Welcome { .. })).await;
     for junk in [
@@ -328,15 +312,7 @@ async fn garbage_datagrams_do_not_disturb_the_server() {
         junk.send_to(&bytes, media).await.unwrap();
     }
     let mut ws = connect(&server).await;
-    send(
-        &mut ws,
-        &ClientMessage::Join {
-            protocol_version: 1,
-            token: token("g", "a", Grants::default(), 60),
-            room: "g".into(),
-        },
-    )
-    .await;
+    send(&mut ws, &join_message("g", "a")).await;
     let first = tokio::time::timeout(Duration::from_secs(5), ws.next())
         .await
         .unwrap()
@@ -354,20 +330,15 @@ async fn rooms_are_only_those_configured_when_auto_creation_is_off() {
         c.max_participants_per_room = 1;
     })
     .await;
-    let join = |room: &str, identity: &str| ClientMessage::Join {
-        protocol_version: 1,
-        token: token(room, identity, Grants::default(), 60),
-        room: room.into(),
-    };
     let mut unknown = connect(&server).await;
-    send(&mut unknown, &join("elsewhere", "a")).await;
+    send(&mut unknown, &join_message("elsewhere", "a")).await;
     assert_eq!(
         close_of(&mut unknown).await,
         (4005, "room not found".to_string())
     );
 
     let mut first = connect(&server).await;
-    send(&mut first, &join("summit", "a")).await;
+    send(&mut first, &join_message("summit", "a")).await;
     let welcome = tokio::time::timeout(Duration::from_secs(5), first.next())
         .await
         .unwrap()
@@ -376,7 +347,7 @@ async fn rooms_are_only_those_configured_when_auto_creation_is_off() {
     assert!(welcome.to_text().unwrap().contains(r#""type":"welcome""#));
 
     let mut second = connect(&server).await;
-    send(&mut second, &join("summit", "b")).await;
+    send(&mut second, &join_message("summit", "b")).await;
     assert_eq!(
         close_of(&mut second).await,
         (4011, "room is full".to_string())
@@ -387,11 +358,7 @@ async fn rooms_are_only_those_configured_when_auto_creation_is_off() {
 #[tokio::test]
 async fn a_dropped_connection_resumes_the_same_session_and_others_see_no_leave() {
     let server = server().await;
-    let join = |identity: &str| ClientMessage::Join {
-        protocol_version: 1,
-        token: token("resume", identity, Grants::default(), 60),
-        room: "resume".into(),
-    };
+    let join = |identity: &str| join_message("resume", identity);
     // Like `next_matching`, and nobody may leave meanwhile.
     async fn next_matching(ws: &mut Ws, want: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
         common::next_matching(ws, |m| {
