@@ -308,51 +308,47 @@ export class Call {
 
   async toggleMic() {
     if (!this.canPublish || this.busy.mic) return;
-    if (!this.micTrack) {
-      this.busy.mic = true;
-      try {
-        const got = await getLocalMedia({ audio: true });
-        if (got.errors.length) showError(got.errors.join(' '));
-        if (got.audio) {
-          this.micTrack = got.audio;
-          this.micMuted = false;
-          await this.room.publishTrack(got.audio, { source: 'microphone' });
-        }
-      } catch (e) {
-        console.warn(e);
-      } finally {
-        this.busy.mic = false;
-        this._updateControls();
-      }
-      return;
-    }
+    if (!this.micTrack) return this._publishMissing('mic');
     this.micMuted = !this.micMuted;
     this.room.setMuted(this.micTrack, this.micMuted);
     this._updateControls();
     this.render();
   }
 
+  /**
+   * Publishes the microphone or camera the user joined without (the first
+   * press of its button), unmuted.
+   * @param {'mic' | 'cam'} which
+   */
+  async _publishMissing(which) {
+    const audio = which === 'mic';
+    this.busy[which] = true;
+    try {
+      const got = await getLocalMedia(audio ? { audio: true } : { video: true });
+      if (got.errors.length) showError(got.errors.join(' '));
+      const track = audio ? got.audio : got.video;
+      if (track) {
+        if (audio) {
+          this.micTrack = track;
+          this.micMuted = false;
+        } else {
+          this.camTrack = track;
+          this.camOff = false;
+        }
+        await this.room.publishTrack(track, { source: audio ? 'microphone' : 'camera' });
+      }
+    } catch (e) {
+      console.warn(e);
+    } finally {
+      this.busy[which] = false;
+      this._updateControls();
+      this.render();
+    }
+  }
+
   async toggleCamera() {
     if (!this.canPublish || this.busy.cam) return;
-    if (!this.camTrack) {
-      this.busy.cam = true;
-      try {
-        const got = await getLocalMedia({ video: true });
-        if (got.errors.length) showError(got.errors.join(' '));
-        if (got.video) {
-          this.camTrack = got.video;
-          this.camOff = false;
-          await this.room.publishTrack(got.video, { source: 'camera' });
-        }
-      } catch (e) {
-        console.warn(e);
-      } finally {
-        this.busy.cam = false;
-        this._updateControls();
-        this.render();
-      }
-      return;
-    }
+    if (!this.camTrack) return this._publishMissing('cam');
     this.camOff = !this.camOff;
     this.room.setMuted(this.camTrack, this.camOff);
     this._updateControls();
