@@ -58,6 +58,15 @@ impl Secret {
         B64.encode(bytes)
     }
 
+    /// A key for another purpose (e.g. relay credentials), derived so that
+    /// the signing key itself is never used for anything but tokens.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(b"hotline derived key\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     fn mac(&self) -> Hmac<Sha256> {
         // HMAC accepts keys of any length.
         Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length")
@@ -179,6 +188,15 @@ mod tests {
 
     fn secret() -> Secret {
         Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap()
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_from_the_secret() {
+        let a = secret().derive_key("relay");
+        assert_eq!(a, secret().derive_key("relay"));
+        assert_ne!(a, secret().derive_key("other"));
+        let other = Secret::new(b"fedcba9876543210fedcba9876543210".to_vec()).unwrap();
+        assert_ne!(a, other.derive_key("relay"));
     }
 
     fn request() -> TokenRequest {
