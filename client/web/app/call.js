@@ -205,9 +205,17 @@ export class Call {
     const path = this.room.mediaPath;
     if (this.el) this.el.dataset.mediaPath = path ?? '';
     if (!this.mediaPathEl) return;
-    this.mediaPathEl.textContent =
-      path === 'udp' ? 'Connected over UDP' : path === 'tcp' ? 'Connected over TCP (UDP is blocked on your network)' : 'Connecting…';
-    this.mediaPathEl.title = path === 'tcp' ? 'Audio and video go through TCP, which may add delay when the network is busy.' : '';
+    /** @type {Record<string, string>} */
+    const texts = {
+      udp: 'Connected over UDP',
+      tcp: 'Connected over TCP (UDP is blocked on your network)',
+      'relay-udp': 'Connected through the relay',
+      'relay-tcp': 'Connected through the relay over TCP (your network allows little else)',
+      'relay-tls': 'Connected through the relay over TLS (your network allows little else)',
+    };
+    this.mediaPathEl.textContent = (path && texts[path]) || 'Connecting…';
+    this.mediaPathEl.title =
+      path && path !== 'udp' ? 'Audio and video take a longer way around your network, which may add delay when it is busy.' : '';
   }
 
   _tickClock() {

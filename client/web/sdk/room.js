@@ -37,7 +37,7 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   `stale`: right after a resume, the media path had received nothing for a while
  * @typedef {{pc: PcRole, reason: IceRestartReason, count: number}} IceRestartInfo
  *   an ICE restart was started for one peer connection (`count`: restarts of that connection so far)
- * @typedef {'udp' | 'tcp' | null} MediaPath
+ * @typedef {'udp' | 'tcp' | 'relay-udp' | 'relay-tcp' | 'relay-tls' | null} MediaPath
  *   transport of the selected ICE candidate pair (local candidate's protocol); null while unknown
  * @typedef {{brokenSince: number, lastRestart: number}} IceWatch
  * @typedef {{
@@ -87,6 +87,11 @@ export async function selectedTransport(pc) {
     });
   }
   const local = pair ? stats.get(pair.localCandidateId) : null;
+  if (local?.candidateType === 'relay') {
+    // How the browser reaches the relay (the relay itself forwards over UDP).
+    const via = local.relayProtocol;
+    return via === 'udp' || via === 'tcp' || via === 'tls' ? /** @type {MediaPath} */ (`relay-${via}`) : 'relay-udp';
+  }
   const proto = local?.protocol;
   return proto === 'udp' || proto === 'tcp' ? proto : null;
 }
@@ -189,7 +194,7 @@ export class Room extends Emitter {
 
     /** ICE restarts started, per peer connection (over the life of the room). */
     this.iceRestarts = { publisher: 0, subscriber: 0 };
-    /** Transport of the media: 'udp', 'tcp' (UDP blocked on the network), or null while unknown. @type {MediaPath} */
+    /** Transport of the media: 'udp', 'tcp' (UDP blocked on the network), 'relay-*' (through the server's TURN relay, reached over UDP, TCP or TLS), or null while unknown. @type {MediaPath} */
     this.mediaPath = null;
     /** ICE watchdog state per peer connection. @type {Record<PcRole, IceWatch>} */
     this._iceWatch = { publisher: { brokenSince: 0, lastRestart: 0 }, subscriber: { brokenSince: 0, lastRestart: 0 } };
@@ -317,9 +322,16 @@ export class Room extends Emitter {
     }
   }
 
+  /** The configuration for peer connections: the app's, plus the server's relays for this session. */
+  _rtcConfiguration() {
+    const relays = this.signal?.iceServers ?? [];
+    return { ...this.rtcConfig, iceServers: [...(this.rtcConfig.iceServers ?? []), ...relays] };
+  }
+
   _createPeerConnections() {
-    const sub = new RTCPeerConnection(this.rtcConfig);
-    const pub = new RTCPeerConnection(this.rtcConfig);
+    const config = this._rtcConfiguration();
+    const sub = new RTCPeerConnection(config);
+    const pub = new RTCPeerConnection(config);
     sub.ondatachannel = (ev) => {
       this.dataChannel = ev.channel;
     };
@@ -541,6 +553,18 @@ export class Room extends Emitter {
       }
       case 'shutting_down':
         this.emit('shutting_down', { deadlineMs: msg.deadline_ms });
+        break;
+      case 'ice_servers':
+        // Fresh relay credentials: used at the next ICE gathering (a restart).
+        for (const pc of [this.publisherPc, this.subscriberPc]) {
+          if (pc && pc.signalingState !== 'closed') {
+            try {
+              pc.setConfiguration(this._rtcConfiguration());
+            } catch (e) {
+              console.warn('hotline: could not update relay credentials', e);
+            }
+          }
+        }
         break;
       case 'pong':
       case 'welcome':

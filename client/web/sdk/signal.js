@@ -52,7 +52,9 @@ const SILENCE_CHECK_MS = 250;
  * @typedef {{type: 'chat', from: string, name: string, text: string, sent_at_ms: number}} ChatInMsg
  * @typedef {{type: 'error', code: string, message: string}} ErrorMsg
  * @typedef {{type: 'pong'}} PongMsg
- * @typedef {WelcomeMsg | ResumedMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg} ServerMessage
+ * @typedef {{urls: string[], username: string, credential: string}} IceServerInfo
+ * @typedef {{type: 'ice_servers', ice_servers: IceServerInfo[]}} IceServersMsg
+ * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg} ServerMessage
  */
 
 /** Close codes -> sentences a user understands. */
@@ -158,6 +160,8 @@ export class SignalClient extends Emitter {
   constructor(url) {
     super();
     this.url = url;
+    /** The server's relays with this session's credentials (latest `ice_servers`); sent before `welcome`. @type {IceServerInfo[]} */
+    this.iceServers = [];
   }
 
   /** @returns {boolean} */
@@ -246,6 +250,7 @@ export class SignalClient extends Emitter {
           return;
         }
         if (!msg || typeof msg.type !== 'string') return;
+        if (msg.type === 'ice_servers' && Array.isArray(msg.ice_servers)) this.iceServers = msg.ice_servers;
         if (!settled) {
           if (msg.type === expect) {
             settled = true;

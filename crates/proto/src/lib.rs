@@ -88,6 +88,16 @@ pub enum ConnectionState {
     Reconnecting,
 }
 
+/// A relay the browser may use, in the shape of WebRTC's `RTCIceServer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// e.g. `turn:203.0.113.5:3478?transport=udp`.
+    pub urls: Vec<String>,
+    pub username: String,
+    /// Short-lived: derived from the username, which carries its expiry.
+    pub credential: String,
+}
+
 /// A participant as the others see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantInfo {
@@ -227,6 +237,12 @@ pub enum ServerMessage {
         message: String,
     },
     Pong,
+    /// Relay (TURN) servers and credentials for this session: sent just
+    /// before `welcome` and `resumed`, and again before the credentials
+    /// expire. Browsers use the latest ones at their next ICE gathering.
+    IceServers {
+        ice_servers: Vec<IceServer>,
+    },
     /// The server is stopping: calls may go on until `deadline_ms` (Unix ms),
     /// then every connection is closed with 4010.
     ShuttingDown {
@@ -428,6 +444,19 @@ mod tests {
         );
         let json = ServerMessage::error(ErrorCode::PublishNotAllowed, "no").to_json();
         assert!(json.contains(r#""code":"publish_not_allowed""#));
+        // Shaped like RTCIceServer so that the browser takes it as it is.
+        let json = ServerMessage::IceServers {
+            ice_servers: vec![IceServer {
+                urls: vec!["turn:192.0.2.1:3478?transport=udp".into()],
+                username: "1800000000:p1".into(),
+                credential: "c".into(),
+            }],
+        }
+        .to_json();
+        assert_eq!(
+            json,
+            r#"{"type":"ice_servers","ice_servers":[{"urls":["turn:192.0.2.1:3478?transport=udp"],"username":"1800000000:p1","credential":"c"}]}"#
+        );
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub struct ServeArgs {
     /// TCP port for ICE over TCP, used when a network blocks UDP [default: the HTTP port + 1].
     #[arg(long, env = "HOTLINE_ICE_TCP_PORT")]
     pub ice_tcp_port: Option<u16>,
+    /// Port of the embedded TURN relay, UDP and TCP [default: the HTTP port + 2].
+    #[arg(long, env = "HOTLINE_TURN_PORT")]
+    pub turn_port: Option<u16>,
+    /// Port for TURN over TLS (e.g. 443), with the --tls-cert certificate [default: none].
+    #[arg(long, env = "HOTLINE_TURN_TLS_PORT")]
+    pub turn_tls_port: Option<u16>,
+    /// Run without the embedded TURN relay.
+    #[arg(long, env = "HOTLINE_NO_TURN")]
+    pub no_turn: bool,
     /// Seconds calls may go on after SIGTERM before the server exits [default: 30].
     #[arg(long, env = "HOTLINE_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<u64>,

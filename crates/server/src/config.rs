@@ -36,6 +36,12 @@ pub struct FileConfig {
     pub max_rooms: Option<usize>,
     /// TCP port for ICE over TCP [default: the HTTP port + 1].
     pub ice_tcp_port: Option<u16>,
+    /// Port of the embedded TURN relay, UDP and TCP [default: the HTTP port + 2].
+    pub turn_port: Option<u16>,
+    /// Port for TURN over TLS, with the server's certificate [default: none].
+    pub turn_tls_port: Option<u16>,
+    /// Run the embedded TURN relay [default: true].
+    pub turn: Option<bool>,
     /// Seconds calls may go on after SIGTERM before the server exits [default: 30].
     pub shutdown_grace: Option<u64>,
     /// HTTP requests a second from one address [default: 50].
@@ -142,9 +148,20 @@ pub struct ServerConfig {
     pub max_rooms: usize,
     /// `None`: the HTTP port + 1 (ephemeral when the HTTP port is).
     pub ice_tcp_port: Option<u16>,
+    /// The embedded TURN relay: off, or on with its ports.
+    pub turn: Option<TurnPorts>,
     pub shutdown_grace: Duration,
     pub http_requests_per_second: u32,
     pub websocket_connects_per_second: u32,
+}
+
+/// Where the embedded TURN relay listens.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnPorts {
+    /// UDP and TCP; `None`: the HTTP port + 2 (ephemeral when the HTTP port is).
+    pub port: Option<u16>,
+    /// TURN over TLS, only with a TLS certificate.
+    pub tls_port: Option<u16>,
 }
 
 impl ServerConfig {
@@ -163,6 +180,7 @@ impl ServerConfig {
             max_participants_per_room: 100,
             max_rooms: 1000,
             ice_tcp_port: None,
+            turn: Some(TurnPorts::default()),
             shutdown_grace: Duration::from_secs(30),
             http_requests_per_second: 50,
             websocket_connects_per_second: 5,
@@ -179,6 +197,11 @@ impl ServerConfig {
             (None, None) => None,
             _ => anyhow::bail!("TLS needs both a certificate and a key"),
         };
+        if tls.is_none() && args.turn_tls_port.or(file.turn_tls_port).is_some() {
+            anyhow::bail!(
+                "TURN over TLS needs the server's certificate: set --tls-cert and --tls-key"
+            );
+        }
         for room in &file.rooms {
             validate_room_name(room).map_err(anyhow::Error::msg)?;
         }
@@ -209,6 +232,10 @@ impl ServerConfig {
                 .unwrap_or(defaults.max_participants_per_room),
             max_rooms: file.max_rooms.unwrap_or(defaults.max_rooms),
             ice_tcp_port: args.ice_tcp_port.or(file.ice_tcp_port),
+            turn: (!args.no_turn && file.turn.unwrap_or(true)).then(|| TurnPorts {
+                port: args.turn_port.or(file.turn_port),
+                tls_port: args.turn_tls_port.or(file.turn_tls_port),
+            }),
             shutdown_grace: args
                 .shutdown_grace
                 .or(file.shutdown_grace)

@@ -20,6 +20,7 @@ use tracing::{debug, info};
 use crate::audit::AuditLog;
 use crate::limits::PerIpLimiter;
 use crate::media::MediaHandle;
+use crate::turn::RelayDirectory;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,6 +32,8 @@ pub struct AppState {
     pub audit: AuditLog,
     pub http_limit: Arc<PerIpLimiter>,
     pub websocket_limit: Arc<PerIpLimiter>,
+    /// The embedded TURN relay, when it runs.
+    pub relays: Option<RelayDirectory>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,17 +52,36 @@ pub fn router(state: AppState) -> Router {
 async fn websocket(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let page_host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(host_name)
+        .map(str::to_owned);
     // Frames over the protocol's limit never reach the parser; a little
     // headroom lets the parser answer 1009 itself for most oversized messages.
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES * 4)
         .max_frame_size(MAX_MESSAGE_BYTES * 4)
-        .on_upgrade(move |socket| crate::signaling::handle_socket(socket, state, remote.ip()))
+        .on_upgrade(move |socket| {
+            crate::signaling::handle_socket(socket, state, remote.ip(), page_host)
+        })
 }
 
 /// Alive: the process answers.
+/// The host name of a `Host` header (without its port), when it is a
+/// plain name or address: it goes into relay URLs.
+fn host_name(host: &str) -> Option<&str> {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => &host[..rest.find(']')? + 2],
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    (!name.is_empty() && name.len() <= 253 && name.chars().all(plain)).then_some(name)
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -176,4 +198,20 @@ async fn security_headers(request: Request, next: Next) -> Response {
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_name;
+
+    #[test]
+    fn host_names_lose_their_port_and_junk_is_refused() {
+        assert_eq!(host_name("call.example.org:8443"), Some("call.example.org"));
+        assert_eq!(host_name("call.example.org"), Some("call.example.org"));
+        assert_eq!(host_name("10.0.0.1:80"), Some("10.0.0.1"));
+        assert_eq!(host_name("[2001:db8::1]:443"), Some("[2001:db8::1]"));
+        assert_eq!(host_name("[2001:db8::1"), None);
+        assert_eq!(host_name("evil.org/x?y"), None);
+        assert_eq!(host_name(":80"), None);
+    }
 }

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
 use crate::audit::AuditLog;
-use crate::ice_tcp::{self, TcpEvent};
+use crate::stream::{self, Framing, StreamEvent};
 
 /// What the worker sends to one participant's signaling connection.
 #[derive(Debug)]
@@ -134,8 +134,8 @@ pub struct MediaWorker {
     /// The announced ICE-TCP address, and the listener (until `run` takes it).
     tcp_local_addr: Option<SocketAddr>,
     tcp_listener: Option<TcpListener>,
-    tcp_events: mpsc::UnboundedReceiver<TcpEvent>,
-    tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
+    tcp_events: mpsc::UnboundedReceiver<StreamEvent>,
+    tcp_events_tx: mpsc::UnboundedSender<StreamEvent>,
     /// Open ICE-TCP connections by remote address.
     tcp_writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     policy: RoomPolicy,
@@ -191,7 +191,12 @@ impl MediaWorker {
     /// Runs until shut down (or every [`MediaHandle`] is dropped).
     pub async fn run(mut self) {
         if let Some(listener) = self.tcp_listener.take() {
-            tokio::spawn(ice_tcp::accept_loop(listener, self.tcp_events_tx.clone()));
+            tokio::spawn(stream::accept_loop(
+                listener,
+                Framing::LengthPrefixed,
+                None,
+                self.tcp_events_tx.clone(),
+            ));
         }
         let mut buf = vec![0u8; 2048];
         loop {
@@ -220,13 +225,13 @@ impl MediaWorker {
                     Err(e) => debug!("udp receive: {e}"),
                 },
                 Some(event) = self.tcp_events.recv() => match event {
-                    TcpEvent::Opened { remote, writer } => {
+                    StreamEvent::Opened { remote, writer } => {
                         self.tcp_writers.insert(remote, writer);
                     }
-                    TcpEvent::Packet { remote, contents } => {
+                    StreamEvent::Packet { remote, contents } => {
                         self.handle_datagram(Transport::Tcp, remote, &contents);
                     }
-                    TcpEvent::Closed { remote } => {
+                    StreamEvent::Closed { remote } => {
                         self.tcp_writers.remove(&remote);
                         self.routes.remove(&(Transport::Tcp, remote));
                     }
@@ -438,7 +443,7 @@ impl MediaWorker {
                         }
                         Transport::Tcp => {
                             if let Some(writer) = self.tcp_writers.get(&t.destination) {
-                                ice_tcp::send(writer, t.contents);
+                                stream::send(writer, t.contents);
                             }
                         }
                     },

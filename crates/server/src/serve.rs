@@ -20,6 +20,7 @@ use crate::config::{generate_secret, load_secret, ServerConfig};
 use crate::http::{router, AppState};
 use crate::limits::PerIpLimiter;
 use crate::media::{Command, MediaHandle, MediaWorker, RoomPolicy};
+use crate::turn::{RelayDirectory, TurnHandle};
 
 /// Entry point of `hotline serve`.
 pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
@@ -45,6 +46,11 @@ pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
             "Media: UDP {}, ICE over TCP {}",
             server.media_addr, server.ice_tcp_addr
         );
+        match (server.turn_addr, server.turn_tls_addr) {
+            (Some(plain), Some(tls)) => println!("Relay (TURN): UDP and TCP {plain}, TLS {tls}"),
+            (Some(plain), None) => println!("Relay (TURN): UDP and TCP {plain}"),
+            _ => println!("Relay (TURN): off"),
+        }
         if server.dev {
             println!("Development mode: open {} to start a call", server.url);
         }
@@ -90,8 +96,12 @@ pub struct RunningServer {
     pub http_addr: SocketAddr,
     pub media_addr: SocketAddr,
     pub ice_tcp_addr: SocketAddr,
+    /// The TURN relay's UDP and TCP address, as announced.
+    pub turn_addr: Option<SocketAddr>,
+    pub turn_tls_addr: Option<SocketAddr>,
     pub dev: bool,
     stop: oneshot::Sender<()>,
+    turn: Option<TurnHandle>,
     accepting: Arc<AtomicBool>,
     media: MediaHandle,
     media_task: JoinHandle<()>,
@@ -104,6 +114,9 @@ impl RunningServer {
     /// Stops at once (tests): no grace, nothing waited for.
     pub fn stop(self) {
         let _ = self.stop.send(());
+        if let Some(turn) = self.turn {
+            turn.stop_now();
+        }
         self.media.send(Command::Shutdown {
             deadline: Instant::now(),
         });
@@ -120,6 +133,9 @@ impl RunningServer {
         let _ = tokio::time::timeout(grace + Duration::from_secs(5), self.media_task).await;
         let _ = self.stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(5), self.http_task).await;
+        if let Some(turn) = self.turn {
+            turn.stop().await;
+        }
         self.audit.record("server_stopped", serde_json::json!({}));
         drop(self.audit);
         drop(self.media);
@@ -181,6 +197,48 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         .await
         .with_context(|| format!("cannot bind ICE-TCP port {tcp_bind}/tcp"))?;
     let ice_tcp_addr = SocketAddr::new(announced_ip, tcp.local_addr()?.port());
+    let tls = match &config.tls {
+        Some((cert, key)) => {
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .context("loading TLS certificate and key")?,
+            )
+        }
+        None => None,
+    };
+    let media_bound = udp.local_addr()?;
+    let (relays, turn, turn_addr, turn_tls_addr) = match &config.turn {
+        None => (None, None, None, None),
+        Some(ports) => {
+            // The relay: the configured port, else the one after ICE-TCP.
+            let port = ports.port.unwrap_or(if config.listen.port() == 0 {
+                0
+            } else {
+                http_addr.port().saturating_add(2)
+            });
+            let acceptor = match (ports.tls_port, &tls) {
+                (Some(tls_port), Some(tls)) => {
+                    Some((tls_port, tokio_rustls::TlsAcceptor::from(tls.get_inner())))
+                }
+                _ => None,
+            };
+            let listeners = crate::turn::bind(config.listen.ip(), port, acceptor).await?;
+            let plain = SocketAddr::new(announced_ip, listeners.udp.local_addr()?.port());
+            let tls_addr = match &listeners.tls {
+                Some((listener, _)) => {
+                    Some(SocketAddr::new(announced_ip, listener.local_addr()?.port()))
+                }
+                None => None,
+            };
+            let key = crate::turn::credential_key(&secret);
+            let directory =
+                RelayDirectory::new(key.clone(), plain, plain, tls_addr.map(|a| a.port()));
+            let handle = crate::turn::spawn(listeners, key, media_addr, media_bound, audit.clone());
+            (Some(directory), Some(handle), Some(plain), tls_addr)
+        }
+    };
     let (worker, media) = MediaWorker::new(
         udp,
         media_addr,
@@ -202,6 +260,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
             "websocket",
             config.websocket_connects_per_second,
         )),
+        relays,
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -217,12 +276,8 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
     };
     let url = format!("{scheme}://{}/", SocketAddr::new(host, http_addr.port()));
 
-    let http_task = match &config.tls {
-        Some((cert, key)) => {
-            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .context("loading TLS certificate and key")?;
+    let http_task = match tls {
+        Some(tls) => {
             let handle = axum_server::Handle::new();
             let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
             tokio::spawn(async move {
@@ -244,7 +299,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
             })
         }
     };
-    info!(%http_addr, %media_addr, %ice_tcp_addr, dev = config.dev, tls = config.tls.is_some(), "server started");
+    info!(%http_addr, %media_addr, %ice_tcp_addr, turn = ?turn_addr, turn_tls = ?turn_tls_addr, dev = config.dev, tls = config.tls.is_some(), "server started");
     audit.record(
         "server_started",
         serde_json::json!({"http": http_addr, "media": media_addr, "dev": config.dev}),
@@ -254,8 +309,11 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         http_addr,
         media_addr,
         ice_tcp_addr,
+        turn_addr,
+        turn_tls_addr,
         dev: config.dev,
         stop,
+        turn,
         accepting,
         media,
         media_task,

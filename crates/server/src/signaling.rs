@@ -47,7 +47,14 @@ enum Opening {
     },
 }
 
-pub async fn handle_socket(mut socket: WebSocket, state: AppState, remote: IpAddr) {
+/// `page_host`: the host the browser loaded the page from (relay URLs over
+/// TLS name it).
+pub async fn handle_socket(
+    mut socket: WebSocket,
+    state: AppState,
+    remote: IpAddr,
+    page_host: Option<String>,
+) {
     if !state.accepting.load(Ordering::Relaxed) {
         return close(socket, CloseReason::ShuttingDown).await;
     }
@@ -79,7 +86,13 @@ pub async fn handle_socket(mut socket: WebSocket, state: AppState, remote: IpAdd
         Err(reason) => return close(socket, reason).await,
     };
     let span = tracing::info_span!("signaling", room = %room, participant = %participant);
-    pump(socket, state, room, participant, connection_id, outbound_rx)
+    let session = Session {
+        room,
+        participant,
+        connection_id,
+        page_host,
+    };
+    pump(socket, state, session, outbound_rx)
         .instrument(span)
         .await;
 }
@@ -170,15 +183,44 @@ async fn join(
     Ok((room, participant))
 }
 
+/// Who is on the other end of a connection.
+struct Session {
+    room: String,
+    participant: ParticipantId,
+    connection_id: u64,
+    page_host: Option<String>,
+}
+
+/// Fresh relay credentials for the session, when the relay runs.
+fn ice_servers(state: &AppState, session: &Session) -> Option<ServerMessage> {
+    let relays = state.relays.as_ref()?;
+    Some(ServerMessage::IceServers {
+        ice_servers: relays.ice_servers(
+            session.participant.as_str(),
+            session.page_host.as_deref(),
+            crate::cli::unix_now(),
+        ),
+    })
+}
+
 /// Moves messages both ways until either side is done.
 async fn pump(
     mut socket: WebSocket,
     state: AppState,
-    room: String,
-    participant: ParticipantId,
-    connection_id: u64,
+    session: Session,
     mut outbound: mpsc::UnboundedReceiver<Outbound>,
 ) {
+    let Session {
+        room,
+        participant,
+        connection_id,
+        ..
+    } = &session;
+    let (room, participant, connection_id) = (room.clone(), participant.clone(), *connection_id);
+    let mut refresh = tokio::time::interval_at(
+        tokio::time::Instant::now() + crate::turn::CREDENTIAL_REFRESH,
+        crate::turn::CREDENTIAL_REFRESH,
+    );
     let disconnected = |clean| Command::Disconnected {
         room: room.clone(),
         participant: participant.clone(),
@@ -189,8 +231,25 @@ async fn pump(
     let mut refused = 0u32;
     loop {
         tokio::select! {
+            _ = refresh.tick() => {
+                if let Some(fresh) = ice_servers(&state, &session) {
+                    if socket.send(Message::Text(fresh.to_json().into())).await.is_err() {
+                        state.media.send(disconnected(false));
+                        return;
+                    }
+                }
+            }
             out = outbound.recv() => match out {
                 Some(Outbound::Message(message)) => {
+                    // Relays first: the client sets up its peer connections
+                    // on `welcome` and restarts ICE after `resumed`.
+                    let entering = matches!(message, ServerMessage::Welcome { .. } | ServerMessage::Resumed { .. });
+                    if let Some(relays) = ice_servers(&state, &session).filter(|_| entering) {
+                        if socket.send(Message::Text(relays.to_json().into())).await.is_err() {
+                            state.media.send(disconnected(false));
+                            return;
+                        }
+                    }
                     if socket.send(Message::Text(message.to_json().into())).await.is_err() {
                         state.media.send(disconnected(false));
                         return;

@@ -11,8 +11,11 @@ use hotline_proto::{ClientMessage, ServerMessage, TrackKind};
 use hotline_server::config::ServerConfig;
 use hotline_server::serve::RunningServer;
 use hotline_testkit::SimClient;
+use std::sync::Arc;
+
+use hotline_testkit::Datagram;
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -39,35 +42,83 @@ struct Snapshot {
     frames: BTreeMap<(String, TrackKind), u64>,
 }
 
-/// Runs a [`SimClient`] over real sockets in a task, publishing snapshots.
+/// A simulated browser's two network paths (publisher, subscriber): what
+/// arrives for either, and a way to send from either.
+struct Link {
+    publisher: SocketAddr,
+    subscriber: SocketAddr,
+    incoming: mpsc::Receiver<Datagram>,
+    outgoing: mpsc::Sender<Datagram>,
+}
+
+/// Plain UDP: one socket per peer connection.
+async fn udp_link() -> Link {
+    let (in_tx, incoming) = mpsc::channel(1024);
+    let (outgoing, mut out_rx) = mpsc::channel::<Datagram>(1024);
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let local = socket.local_addr().unwrap();
+        let (reader, tx) = (socket.clone(), in_tx.clone());
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 2048];
+            while let Ok((n, source)) = reader.recv_from(&mut buf).await {
+                let d = Datagram {
+                    source,
+                    destination: local,
+                    contents: buf[..n].to_vec(),
+                };
+                if tx.send(d).await.is_err() {
+                    return;
+                }
+            }
+        });
+        sockets.push((local, socket));
+    }
+    let link = Link {
+        publisher: sockets[0].0,
+        subscriber: sockets[1].0,
+        incoming,
+        outgoing,
+    };
+    tokio::spawn(async move {
+        while let Some(d) = out_rx.recv().await {
+            if let Some((_, socket)) = sockets.iter().find(|(a, _)| *a == d.source) {
+                let _ = socket.send_to(&d.contents, d.destination).await;
+            }
+        }
+    });
+    link
+}
+
+/// Runs a [`SimClient`] over `link` in a task, publishing snapshots.
 async fn spawn_client(
     server: &RunningServer,
     room: &str,
     identity: &str,
 ) -> watch::Receiver<Snapshot> {
-    let publisher_socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let subscriber_socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let publisher_addr = publisher_socket.local_addr().unwrap();
-    let subscriber_addr = subscriber_socket.local_addr().unwrap();
-    let mut client = SimClient::new(identity, Instant::now(), publisher_addr, subscriber_addr);
+    let link = udp_link().await;
+    spawn_client_on(server, room, identity, link).await
+}
+
+async fn spawn_client_on(
+    server: &RunningServer,
+    room: &str,
+    identity: &str,
+    mut link: Link,
+) -> watch::Receiver<Snapshot> {
+    let mut client = SimClient::new(identity, Instant::now(), link.publisher, link.subscriber);
     client.join(&token(room, identity, Grants::default(), 3600), room);
     let mut published = false;
     let mut ws = connect(server).await;
     let (tx, rx) = watch::channel(Snapshot::default());
     tokio::spawn(async move {
-        let mut pub_buf = vec![0u8; 2048];
-        let mut sub_buf = vec![0u8; 2048];
         loop {
             while let Some(message) = client.poll_signal() {
                 send(&mut ws, &message).await;
             }
             while let Some(d) = client.poll_transmit() {
-                let socket: &UdpSocket = if d.source == publisher_addr {
-                    &publisher_socket
-                } else {
-                    &subscriber_socket
-                };
-                let _ = socket.send_to(&d.contents, d.destination).await;
+                let _ = link.outgoing.send(d).await;
             }
             let deadline = client.poll_timeout();
             tokio::select! {
@@ -84,18 +135,7 @@ async fn spawn_client(
                     Some(Ok(_)) => {}
                     _ => return,
                 },
-                received = publisher_socket.recv_from(&mut pub_buf) => {
-                    if let Ok((n, source)) = received {
-                        let d = hotline_testkit::Datagram { source, destination: publisher_addr, contents: pub_buf[..n].to_vec() };
-                        client.handle_datagram(Instant::now(), &d);
-                    }
-                }
-                received = subscriber_socket.recv_from(&mut sub_buf) => {
-                    if let Ok((n, source)) = received {
-                        let d = hotline_testkit::Datagram { source, destination: subscriber_addr, contents: sub_buf[..n].to_vec() };
-                        client.handle_datagram(Instant::now(), &d);
-                    }
-                }
+                Some(d) = link.incoming.recv() => client.handle_datagram(Instant::now(), &d),
                 _ = tokio::time::sleep_until(deadline.into()) => client.handle_timeout(Instant::now()),
             }
             let snapshot = Snapshot {
@@ -313,12 +353,7 @@ async fn garbage_datagrams_do_not_disturb_the_server() {
     }
     let mut ws = connect(&server).await;
     send(&mut ws, &join_message("g", "a")).await;
-    let first = tokio::time::timeout(Duration::from_secs(5), ws.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(first.to_text().unwrap().contains("\"welcome\""));
+    next_matching(&mut ws, |m| matches!(m, ServerMessage::Welcome { .. })).await;
     server.stop();
 }
 
@@ -339,12 +374,7 @@ async fn rooms_are_only_those_configured_when_auto_creation_is_off() {
 
     let mut first = connect(&server).await;
     send(&mut first, &join_message("summit", "a")).await;
-    let welcome = tokio::time::timeout(Duration::from_secs(5), first.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert!(welcome.to_text().unwrap().contains(r#""type":"welcome""#));
+    next_matching(&mut first, |m| matches!(m, ServerMessage::Welcome { .. })).await;
 
     let mut second = connect(&server).await;
     send(&mut second, &join_message("summit", "b")).await;
@@ -452,5 +482,284 @@ async fn a_dropped_connection_resumes_the_same_session_and_others_see_no_leave()
         |m| matches!(m, ServerMessage::Chat { text, .. } if text == "still me"),
     )
     .await;
+    server.stop();
+}
+
+/// The relay's answer to one request on a TURN-over-TCP stream.
+async fn turn_exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request).await.unwrap();
+    let mut head = [0u8; 4];
+    stream.read_exact(&mut head).await.unwrap();
+    let len = hotline_turn::message::stream_frame_len(head).expect("a TURN frame");
+    let mut frame = head.to_vec();
+    frame.resize(len, 0);
+    stream.read_exact(&mut frame[4..]).await.unwrap();
+    frame
+}
+
+/// Allocates on the relay over TCP as a browser does (challenge, then signed
+/// request) and binds a channel to the media port; returns the relayed address.
+async fn allocate_over_tcp(
+    stream: &mut tokio::net::TcpStream,
+    credentials: &hotline_turn::Credentials,
+    media: SocketAddr,
+) -> SocketAddr {
+    use hotline_turn::credentials::{long_term_key, REALM};
+    use hotline_turn::message::{attr, Class, Message, MessageBuilder, Method};
+    let allocate = |b: MessageBuilder| b.attribute(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0]);
+    let challenge = turn_exchange(
+        stream,
+        &allocate(MessageBuilder::new(
+            Method::Allocate,
+            Class::Request,
+            rand::random(),
+        ))
+        .build(),
+    )
+    .await;
+    let nonce = Message::parse(&challenge)
+        .unwrap()
+        .text(attr::NONCE)
+        .unwrap()
+        .to_owned();
+    let key = long_term_key(&credentials.username, &credentials.password);
+    let signed = |b: MessageBuilder| {
+        b.attribute(attr::USERNAME, credentials.username.as_bytes())
+            .attribute(attr::REALM, REALM.as_bytes())
+            .attribute(attr::NONCE, nonce.as_bytes())
+            .integrity(&key)
+            .build()
+    };
+    let answer = turn_exchange(
+        stream,
+        &signed(allocate(MessageBuilder::new(
+            Method::Allocate,
+            Class::Request,
+            rand::random(),
+        ))),
+    )
+    .await;
+    let answer = Message::parse(&answer).unwrap();
+    assert_eq!(answer.class, Class::Success, "allocated");
+    assert_eq!(answer.integrity_ok(&key), Some(true));
+    let relayed = answer.xor_address(attr::XOR_RELAYED_ADDRESS).unwrap();
+    let bind = MessageBuilder::new(Method::ChannelBind, Class::Request, rand::random())
+        .u32(attr::CHANNEL_NUMBER, 0x4000 << 16)
+        .xor_address(attr::XOR_PEER_ADDRESS, media);
+    let answer = turn_exchange(stream, &signed(bind)).await;
+    assert_eq!(
+        Message::parse(&answer).unwrap().class,
+        Class::Success,
+        "channel bound"
+    );
+    relayed
+}
+
+/// Both peer connections through the relay, over TCP: the only path of a
+/// browser whose network blocks UDP and all but one TCP port.
+async fn relay_link(server: &RunningServer, identity: &str) -> Link {
+    use hotline_turn::message::ChannelData;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let turn = server.turn_addr.expect("the relay runs");
+    let credentials = hotline_server::turn::credential_key(&secret()).mint(
+        identity,
+        hotline_server::cli::unix_now(),
+        600,
+    );
+    let (in_tx, incoming) = mpsc::channel(1024);
+    let (outgoing, mut out_rx) = mpsc::channel::<Datagram>(1024);
+    let mut writers = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(turn).await.unwrap();
+        let relayed = allocate_over_tcp(&mut stream, &credentials, server.media_addr).await;
+        let (mut reader, writer) = stream.into_split();
+        let (tx, media) = (in_tx.clone(), server.media_addr);
+        tokio::spawn(async move {
+            let mut frame = vec![0u8; 4096];
+            loop {
+                if reader.read_exact(&mut frame[..4]).await.is_err() {
+                    return;
+                }
+                let head = [frame[0], frame[1], frame[2], frame[3]];
+                let Some(len) = hotline_turn::message::stream_frame_len(head) else {
+                    return;
+                };
+                if reader.read_exact(&mut frame[4..len]).await.is_err() {
+                    return;
+                }
+                if let Some(data) = ChannelData::parse(&frame[..len]) {
+                    let d = Datagram {
+                        source: media,
+                        destination: relayed,
+                        contents: data.data.to_vec(),
+                    };
+                    if tx.send(d).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        writers.push((relayed, writer));
+    }
+    let link = Link {
+        publisher: writers[0].0,
+        subscriber: writers[1].0,
+        incoming,
+        outgoing,
+    };
+    let media = server.media_addr;
+    tokio::spawn(async move {
+        while let Some(d) = out_rx.recv().await {
+            if d.destination != media {
+                continue; // the relay reaches the media port only
+            }
+            if let Some((_, writer)) = writers.iter_mut().find(|(a, _)| *a == d.source) {
+                let frame = ChannelData::encode(0x4000, &d.contents, true);
+                if writer.write_all(&frame).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    link
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_can_only_reach_the_relay_over_tcp_is_in_the_call() {
+    let server = server().await;
+    let mut alice = spawn_client(&server, "relayed", "alice").await;
+    let link = relay_link(&server, "bob").await;
+    let mut bob = spawn_client_on(&server, "relayed", "bob", link).await;
+    let a = wait_for(&mut alice, "alice joined", |s| s.participant_id.is_some()).await;
+    let b = wait_for(&mut bob, "bob joined", |s| s.participant_id.is_some()).await;
+    let (a_id, b_id) = (a.participant_id.unwrap(), b.participant_id.unwrap());
+    let got = |from: String| {
+        move |s: &Snapshot| {
+            [TrackKind::Video, TrackKind::Audio]
+                .iter()
+                .all(|k| s.frames.get(&(from.clone(), *k)).copied().unwrap_or(0) >= 30)
+        }
+    };
+    wait_for(
+        &mut alice,
+        "alice receives bob through the relay",
+        got(b_id),
+    )
+    .await;
+    wait_for(&mut bob, "bob receives alice through the relay", got(a_id)).await;
+    server.stop();
+}
+
+#[tokio::test]
+async fn relay_credentials_come_before_welcome_and_only_reach_the_media_port() {
+    use hotline_turn::credentials::{long_term_key, REALM};
+    use hotline_turn::message::{attr, Class, Message, MessageBuilder, Method};
+    let server = server().await;
+    let turn = server.turn_addr.unwrap();
+    let mut ws = connect(&server).await;
+    send(&mut ws, &join_message("creds", "carol")).await;
+    let first = next_matching(&mut ws, |_| true).await;
+    let ServerMessage::IceServers { ice_servers } = first else {
+        panic!("relays before welcome, got {first:?}");
+    };
+    let welcome = next_matching(&mut ws, |_| true).await;
+    let ServerMessage::Welcome { participant_id, .. } = welcome else {
+        panic!("welcome next, got {welcome:?}");
+    };
+    let relay = &ice_servers[0];
+    assert_eq!(
+        relay.urls,
+        vec![
+            format!("turn:{turn}?transport=udp"),
+            format!("turn:{turn}?transport=tcp")
+        ]
+    );
+    assert!(relay.username.ends_with(&format!(":{participant_id}")));
+    let expires: u64 = relay.username.split(':').next().unwrap().parse().unwrap();
+    let now = hotline_server::cli::unix_now();
+    assert!(expires > now && expires <= now + 600, "short-lived");
+
+    // Over UDP with those credentials: allocated; a permission for anything
+    // but the media port is refused.
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let exchange = |request: Vec<u8>| {
+        let socket = &socket;
+        async move {
+            socket.send_to(&request, turn).await.unwrap();
+            let mut buf = vec![0u8; 2048];
+            let (n, _) = tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buf))
+                .await
+                .expect("the relay answers")
+                .unwrap();
+            buf.truncate(n);
+            buf
+        }
+    };
+    let allocate = || {
+        MessageBuilder::new(Method::Allocate, Class::Request, rand::random())
+            .attribute(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0])
+    };
+    let challenge = exchange(allocate().build()).await;
+    let nonce = Message::parse(&challenge)
+        .unwrap()
+        .text(attr::NONCE)
+        .unwrap()
+        .to_owned();
+    let key = long_term_key(&relay.username, &relay.credential);
+    let signed = |b: MessageBuilder| {
+        b.attribute(attr::USERNAME, relay.username.as_bytes())
+            .attribute(attr::REALM, REALM.as_bytes())
+            .attribute(attr::NONCE, nonce.as_bytes())
+            .integrity(&key)
+            .build()
+    };
+    let code = |answer: &[u8]| {
+        let message = Message::parse(answer).unwrap();
+        message
+            .get(attr::ERROR_CODE)
+            .map(|v| u16::from(v[2]) * 100 + u16::from(v[3]))
+    };
+    assert_eq!(code(&exchange(signed(allocate())).await), None);
+    let other_host: SocketAddr = "127.0.0.2:22".parse().unwrap();
+    for (peer, expected) in [(other_host, Some(403)), (server.media_addr, None)] {
+        let request = MessageBuilder::new(Method::CreatePermission, Class::Request, rand::random())
+            .xor_address(attr::XOR_PEER_ADDRESS, peer);
+        assert_eq!(code(&exchange(signed(request)).await), expected, "{peer}");
+    }
+    // Permissions are per address (RFC 8656), but data only goes to the
+    // media port: a channel to any other port of this host is refused.
+    for (peer, expected) in [(server.http_addr, Some(403)), (server.media_addr, None)] {
+        let request = MessageBuilder::new(Method::ChannelBind, Class::Request, rand::random())
+            .u32(attr::CHANNEL_NUMBER, 0x4000 << 16)
+            .xor_address(attr::XOR_PEER_ADDRESS, peer);
+        assert_eq!(code(&exchange(signed(request)).await), expected, "{peer}");
+    }
+    // Someone else's password does not open the relay.
+    let mut stranger = relay.clone();
+    stranger.credential = "guessed".into();
+    let wrong = long_term_key(&stranger.username, &stranger.credential);
+    let request = allocate()
+        .attribute(attr::USERNAME, stranger.username.as_bytes())
+        .attribute(attr::REALM, REALM.as_bytes())
+        .attribute(attr::NONCE, nonce.as_bytes())
+        .integrity(&wrong)
+        .build();
+    let other = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    other.send_to(&request, turn).await.unwrap();
+    let mut buf = vec![0u8; 2048];
+    let (n, _) = other.recv_from(&mut buf).await.unwrap();
+    assert_eq!(code(&buf[..n]), Some(401));
+    server.stop();
+}
+
+#[tokio::test]
+async fn without_the_relay_no_credentials_are_sent() {
+    let server = server_with(|c| c.turn = None).await;
+    assert!(server.turn_addr.is_none());
+    let mut ws = connect(&server).await;
+    send(&mut ws, &join_message("norelay", "dave")).await;
+    let first = next_matching(&mut ws, |_| true).await;
+    assert!(matches!(first, ServerMessage::Welcome { .. }), "{first:?}");
     server.stop();
 }

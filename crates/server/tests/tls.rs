@@ -26,6 +26,10 @@ async fn serves_https_and_wss_with_the_given_certificate() {
     let (server, data_dir) = common::server_with(|c| {
         c.dev = true;
         c.tls = Some((cert_path, key_path));
+        c.turn = Some(hotline_server::config::TurnPorts {
+            port: None,
+            tls_port: Some(0),
+        });
     })
     .await;
     assert!(
@@ -73,12 +77,47 @@ async fn serves_https_and_wss_with_the_given_certificate() {
     ws.send(Message::Text(serde_json::to_string(&join).unwrap().into()))
         .await
         .unwrap();
-    let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
+    let mut next = async || {
+        let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        reply.to_text().unwrap().to_owned()
+    };
+    // Relays first; TURN over TLS is named by the host of the page, which
+    // the certificate is for.
+    let relays = next().await;
+    let tls_port = server.turn_tls_addr.expect("TURN over TLS").port();
+    assert!(
+        relays.contains(&format!("turns:localhost:{tls_port}?transport=tcp")),
+        "{relays}"
+    );
+    assert!(next().await.contains(r#""type":"welcome""#));
+
+    // TURN over TLS: the relay answers through the encrypted stream (here
+    // its challenge to an unsigned Allocate).
+    use hotline_turn::message::{attr, Class, MessageBuilder, Method};
+    let tcp = TcpStream::connect(server.turn_tls_addr.unwrap())
         .await
-        .unwrap()
-        .unwrap()
         .unwrap();
-    assert!(reply.to_text().unwrap().contains(r#""type":"welcome""#));
+    let mut tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("TLS handshake with the relay");
+    let allocate = MessageBuilder::new(Method::Allocate, Class::Request, rand::random())
+        .attribute(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0])
+        .build();
+    tls.write_all(&allocate).await.unwrap();
+    let mut head = [0u8; 4];
+    tls.read_exact(&mut head).await.unwrap();
+    let len = hotline_turn::message::stream_frame_len(head).unwrap();
+    let mut answer = head.to_vec();
+    answer.resize(len, 0);
+    tls.read_exact(&mut answer[4..]).await.unwrap();
+    let answer = hotline_turn::message::Message::parse(&answer).unwrap();
+    assert_eq!(answer.class, Class::Error);
+    assert_eq!(answer.text(attr::REALM), Some("hotline"));
     server.stop();
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_dir_all(data_dir).unwrap();

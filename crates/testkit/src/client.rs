@@ -295,7 +295,7 @@ impl SimClient {
             ServerMessage::ShuttingDown { deadline_ms } => {
                 self.shutdown_deadline_ms = Some(deadline_ms)
             }
-            ServerMessage::Pong => {}
+            ServerMessage::Pong | ServerMessage::IceServers { .. } => {}
         }
     }
 

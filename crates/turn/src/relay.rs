@@ -45,18 +45,18 @@ const KNOWN_ATTRIBUTES: &[u16] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClientTransport {
     Udp,
-    /// A TCP connection, by an id the IO layer gives it.
-    Tcp(u64),
-    /// A TLS connection, by an id the IO layer gives it.
-    Tls(u64),
+    /// A TCP connection (its remote address tells it apart).
+    Tcp,
+    /// A TLS connection.
+    Tls,
 }
 
 impl ClientTransport {
     pub fn name(self) -> &'static str {
         match self {
             ClientTransport::Udp => "udp",
-            ClientTransport::Tcp(_) => "tcp",
-            ClientTransport::Tls(_) => "tls",
+            ClientTransport::Tcp => "tcp",
+            ClientTransport::Tls => "tls",
         }
     }
 
@@ -907,7 +907,7 @@ mod tests {
 
     #[test]
     fn channels_carry_data_both_ways_padded_on_streams() {
-        for (transport, padded_len) in [(ClientTransport::Udp, 7), (ClientTransport::Tcp(1), 8)] {
+        for (transport, padded_len) in [(ClientTransport::Udp, 7), (ClientTransport::Tcp, 8)] {
             let mut rig = rig(transport);
             let relay = SocketAddr::from(([127, 0, 0, 1], relayed(&rig.allocate()).port()));
             rig.permit_and_bind(Some(0x4000));
@@ -981,7 +981,7 @@ mod tests {
         rig.relay.handle_timeout(rig.now);
         assert_eq!(released(&mut rig), Some(ReleaseReason::Expired));
 
-        let mut rig = self::rig(ClientTransport::Tcp(7));
+        let mut rig = self::rig(ClientTransport::Tcp);
         rig.allocate();
         rig.relay.client_closed(rig.client);
         assert_eq!(released(&mut rig), Some(ReleaseReason::ClientGone));
