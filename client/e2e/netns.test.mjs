@@ -12,7 +12,7 @@ import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, cameraFramesByName, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf } from './harness.mjs';
+import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, waitForAudioFrom, cameraFramesByName, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf } from './harness.mjs';
 
 const run = promisify(execFile);
 const PID = process.pid;
@@ -53,6 +53,47 @@ async function waitFramesRising(page, name, from, timeout = 30000) {
   return Date.now();
 }
 
+/** Whether anything listens on port 443 on every address (TCP or UDP): then the relay keeps an ephemeral port. */
+function port443TakenEverywhere() {
+  /** @type {string} */
+  const out = execFileSync('ss', ['-Hltun']).toString();
+  return out.split('\n').some((l) => /\s(0\.0\.0\.0|\*|\[::\]):443\s/.test(l));
+}
+
+/**
+ * ICE as `page`'s browser sees it (what chrome://webrtc-internals would show): the state, the local
+ * and remote candidates and the candidate pairs of both peer connections. For failure messages.
+ * @param {import('playwright-core').Page} page
+ */
+function iceReport(page) {
+  return page
+    .evaluate(async () => {
+      const room = /** @type {any} */ (window).hotlineRoom;
+      /** @type {Record<string, any>} */
+      const out = { mediaPath: room?.mediaPath };
+      for (const which of ['publisherPc', 'subscriberPc']) {
+        /** @type {RTCPeerConnection | undefined} */
+        const pc = room?.[which];
+        if (!pc) continue;
+        const stats = [...(await pc.getStats()).values()];
+        const cand = (/** @type {any} */ c) => `${c.candidateType}/${c.protocol}${c.relayProtocol ? `(via ${c.relayProtocol})` : ''} ${c.address}:${c.port}`;
+        const byId = new Map(stats.map((s) => [s.id, s]));
+        out[which] = {
+          ice: pc.iceConnectionState,
+          gathering: pc.iceGatheringState,
+          servers: (pc.getConfiguration().iceServers ?? []).flatMap((s) => s.urls),
+          local: stats.filter((s) => s.type === 'local-candidate').map(cand),
+          remote: stats.filter((s) => s.type === 'remote-candidate').map(cand),
+          pairs: stats
+            .filter((s) => s.type === 'candidate-pair')
+            .map((p) => `${cand(byId.get(p.localCandidateId) ?? {})} -> ${cand(byId.get(p.remoteCandidateId) ?? {})}: ${p.state}${p.nominated ? ' nominated' : ''} req ${p.requestsSent}/resp ${p.responsesReceived}`),
+        };
+      }
+      return JSON.stringify(out, null, 1);
+    })
+    .catch((e) => `(no report: ${e})`);
+}
+
 describe('real networks (network namespace)', { timeout: 180000 }, () => {
   /** @type {Harness} */
   let hx;
@@ -80,7 +121,9 @@ describe('real networks (network namespace)', { timeout: 180000 }, () => {
     await run('ip', ['-n', NS, 'link', 'set', VETH_NS, 'up']);
     await run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
 
-    hx = new Harness({ listen: `${ip(1)}:0` });
+    // The relay on 443, as on a real deployment where a strict network lets only that port out
+    // (the server binds on the veth address, so only a wildcard listener on 443 would be in the way).
+    hx = new Harness({ listen: `${ip(1)}:0`, serverArgs: port443TakenEverywhere() ? [] : ['--turn-port', '443'] });
     await hx.startServer();
     const insecureOk = `--unsafely-treat-insecure-origin-as-secure=${hx.url}`;
     hx.opts.chromiumArgs = [...CHROMIUM_ARGS, insecureOk];
@@ -184,6 +227,83 @@ describe('real networks (network namespace)', { timeout: 180000 }, () => {
       assert.ok(!bobEvents.some((e) => e.type === 'disconnected'), JSON.stringify(bobEvents));
     } finally {
       await alice.close();
+      await ctx.close();
+    }
+  });
+
+  it('only the HTTP port and the relay port open (no UDP at all): the victim joins through the relay over TCP', async () => {
+    const relayLine = hx.log().match(/Relay \(TURN\): UDP and TCP (\d+\.\d+\.\d+\.\d+):(\d+)/);
+    if (!relayLine) throw new Error(`the server did not print its relay address:\n${hx.log()}`);
+    const httpPort = hx.port;
+    const turnPort = Number(relayLine[2]);
+    const media = hx.mediaAddrs();
+    if (!media) throw new Error('the server did not print its media addresses');
+    assert.ok(![httpPort, turnPort].includes(Number(media.tcp.split(':').pop())), `ICE over TCP (${media.tcp}) is on another port, so it is blocked`);
+    // Bob's network: no UDP either way; TCP only to the HTTP port (page, WebSocket) and the relay.
+    const rules =
+      `table inet ${NFT_TABLE} {\n` +
+      ` chain in { type filter hook input priority 0; policy drop;\n  iif lo accept\n  meta l4proto udp drop\n  ct state established,related accept\n }\n` +
+      ` chain out { type filter hook output priority 0; policy drop;\n  oif lo accept\n  meta l4proto udp drop\n  tcp dport { ${httpPort}, ${turnPort} } accept\n  ct state established,related accept\n }\n` +
+      `}\n`;
+    const rulesFile = join(tmp, 'relay-tcp-only.nft');
+    await writeFile(rulesFile, rules);
+    await inNs('nft', '-f', rulesFile);
+    const room = 'netns-relay-tcp';
+    const logBefore = hx.log().length;
+    const ctx = await /** @type {import('playwright-core').Browser} */ (victimBrowser).newContext({ viewport: { width: 800, height: 600 } });
+    /** @type {import('playwright-core').Page | null} */
+    let alice = null;
+    /** @type {import('playwright-core').Page | null} */
+    let bob = null;
+    try {
+      alice = await hx.join({ room, identity: 'alice', name: 'Alice' });
+      const token = await hx.mintToken({ room, identity: 'bob', name: 'Bob' });
+      const joinAt = Date.now();
+      bob = await hx.join({ room, identity: 'bob', name: 'Bob', token, context: ctx });
+      const connectedAt = Date.now();
+      const bobPage = bob;
+      const firstFrameAt = await waitFor(async () => ((await cameraFramesByName(bobPage)).Alice ?? 0) > 0 && Date.now(), { timeout: 45000, interval: 50, message: "Bob decodes Alice's first frame" }).catch(
+        async (e) => assert.fail(`${e.message}\nBob's ICE: ${await iceReport(bobPage)}\nserver:\n${hx.log().slice(-4000)}`),
+      );
+      await Promise.all([waitForVideoFrom(alice, 'Bob', 45000), waitForVideoFrom(bob, 'Alice', 45000), waitForAudioFrom(alice, 'Bob', 45000), waitForAudioFrom(bob, 'Alice', 45000)]);
+      const allAt = Date.now();
+
+      await waitFor(() => bobPage.evaluate(() => /** @type {any} */ (window).hotlineRoom.mediaPath === 'relay-tcp'), { timeout: 10000, message: 'mediaPath relay-tcp' }).catch(
+        async (e) => assert.fail(`${e.message}\nBob's ICE: ${await iceReport(bobPage)}`),
+      );
+      await waitFor(async () => (await bobPage.getAttribute('[data-testid=call]', 'data-media-path')) === 'relay-tcp', { timeout: 10000, message: 'data-media-path relay-tcp' });
+      // Both of Bob's connections (not only the one the indicator reads first) go through the relay over TCP.
+      const paths = await bobPage.evaluate(async (sdk) => {
+        const { selectedTransport } = await import(sdk); // the SDK's own reading, as for the indicator
+        const room = /** @type {any} */ (window).hotlineRoom;
+        return { publisher: await selectedTransport(room.publisherPc), subscriber: await selectedTransport(room.subscriberPc) };
+      }, '/sdk/room.js');
+      assert.deepEqual(paths, { publisher: 'relay-tcp', subscriber: 'relay-tcp' }, `Bob's ICE: ${await iceReport(bobPage)}`);
+      // The server relayed for Bob, from his namespace, over TCP only (his UDP never got through).
+      const bobId = await bobPage.evaluate(() => /** @type {any} */ (window).hotlineRoom.localParticipant.id);
+      const allocated = hx
+        .log()
+        .slice(logBefore)
+        .split('\n')
+        .filter((l) => l.includes('relay allocated') && l.includes(`participant=${bobId}`));
+      const fromBob = new RegExp(`client=${ip(2).replace(/\./g, '\\.')}:\\d+`);
+      assert.ok(
+        allocated.some((l) => /transport="?tcp"?/.test(l) && fromBob.test(l)),
+        `the server allocated a relay over TCP for ${bobId} from ${ip(2)}:\n${allocated.join('\n') || hx.log().slice(logBefore).slice(-4000)}`,
+      );
+      assert.ok(!allocated.some((l) => /transport="?udp"?/.test(l)), `no relay allocation over UDP for Bob:\n${allocated.join('\n')}`);
+      // What the user sees: the settings popover tells the path.
+      await bobPage.click('[data-testid=settings-toggle]');
+      assert.equal(await bobPage.locator('[data-testid=media-path]').textContent(), 'Connected through the relay over TCP (your network allows little else)');
+      await bobPage.screenshot({ path: join(await ensureArtifactsDir(), 'netns-relay-tcp.png') });
+      console.log(
+        `[netns relay-tcp] TURN ${relayLine[1]}:${turnPort}, HTTP ${httpPort}, ICE-TCP ${media.tcp} blocked; from Bob's join: ` +
+          `connected (signaling) at +${connectedAt - joinAt} ms, first frame of Alice decoded at +${firstFrameAt - joinAt} ms, ` +
+          `video and audio both ways at +${allAt - joinAt} ms; server: ${allocated.map((l) => l.replace(/^.*relay allocated\s*/, '')).join(' | ')}`,
+      );
+    } finally {
+      await inNs('nft', 'delete', 'table', 'inet', NFT_TABLE).catch(() => {});
+      await alice?.close();
       await ctx.close();
     }
   });

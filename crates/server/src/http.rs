@@ -73,7 +73,7 @@ async fn websocket(
 /// Alive: the process answers.
 /// The host name of a `Host` header (without its port), when it is a
 /// plain name or address: it goes into relay URLs.
-fn host_name(host: &str) -> Option<&str> {
+pub fn host_name(host: &str) -> Option<&str> {
     let name = match host.strip_prefix('[') {
         Some(rest) => &host[..rest.find(']')? + 2],
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
@@ -134,10 +134,27 @@ async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
     })
 }
 
-#[derive(Deserialize)]
-struct DevTokenRequest {
-    name: String,
-    room: String,
+/// The body of `POST /api/dev/token`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevTokenRequest {
+    pub name: String,
+    pub room: String,
+}
+
+impl DevTokenRequest {
+    /// Parses and checks a request body; the error is said to the user.
+    pub fn parse(body: &[u8]) -> Result<DevTokenRequest, String> {
+        let mut req: DevTokenRequest = serde_json::from_slice(body)
+            .map_err(|_| "send JSON with a display name and a room".to_string())?;
+        let name = req.name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err("a display name must have 1 to 64 characters".into());
+        }
+        req.name = name.to_string();
+        crate::config::validate_room_name(&req.room)?;
+        Ok(req)
+    }
 }
 
 #[derive(Serialize)]
@@ -150,19 +167,13 @@ struct DevTokenResponse {
 /// In `--dev` mode only: anyone may mint a token for any room.
 async fn dev_token(
     State(state): State<AppState>,
-    Json(req): Json<DevTokenRequest>,
+    body: axum::body::Bytes,
 ) -> Result<Json<DevTokenResponse>, (StatusCode, String)> {
     if !state.dev {
         return Err((StatusCode::NOT_FOUND, "not found".into()));
     }
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "a display name must have 1 to 64 characters".into(),
-        ));
-    }
-    crate::config::validate_room_name(&req.room).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    let req = DevTokenRequest::parse(&body).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+    let name = req.name.as_str();
     let identity = format!("dev-{:08x}", rand::random::<u32>());
     let token = TokenRequest {
         room: req.room.clone(),
@@ -202,7 +213,22 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::host_name;
+    use super::{host_name, DevTokenRequest};
+
+    #[test]
+    fn dev_token_requests_are_checked() {
+        let ok = DevTokenRequest::parse(br#"{"name":"  Ann ","room":"r1"}"#).unwrap();
+        assert_eq!((ok.name.as_str(), ok.room.as_str()), ("Ann", "r1"));
+        for bad in [
+            &b""[..],
+            b"{",
+            br#"{"name":"","room":"r"}"#,
+            br#"{"name":"a","room":"../x"}"#,
+            br#"{"name":"a","room":"r","admin":true}"#,
+        ] {
+            assert!(DevTokenRequest::parse(bad).is_err());
+        }
+    }
 
     #[test]
     fn host_names_lose_their_port_and_junk_is_refused() {

@@ -198,6 +198,13 @@ impl<'a> Message<'a> {
         self.attributes.iter().copied().find(|(k, _, _)| *k == kind)
     }
 
+    /// Every attribute, in order: `(type, value)`.
+    pub fn attributes(&self) -> impl Iterator<Item = (u16, &'a [u8])> + '_ {
+        self.attributes
+            .iter()
+            .map(|(kind, value, _)| (*kind, *value))
+    }
+
     pub fn get(&self, kind: u16) -> Option<&'a [u8]> {
         self.find(kind).map(|(_, value, _)| value)
     }
