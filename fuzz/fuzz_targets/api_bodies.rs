@@ -1,8 +1,11 @@
-//! HTTP API input: the dev token request body and the Host header that
-//! names relay URLs. Parsing never panics; what passes is well-formed.
+//! HTTP API input: the dev token request body, the Host header that names
+//! relay URLs, and X-Forwarded-For behind a trusted proxy. Parsing never
+//! panics; what passes is well-formed.
 #![no_main]
 
-use hotline_server::http::{host_name, DevTokenRequest};
+use std::net::IpAddr;
+
+use hotline_server::http::{client_ip, host_name, DevTokenRequest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,5 +16,8 @@ fuzz_target!(|data: &[u8]| {
         if let Some(host) = host_name(text) {
             assert!(!host.contains('/') && !host.contains('?') && !host.contains(' '));
         }
+        let proxy: IpAddr = [10, 0, 0, 1].into();
+        let ip = client_ip(proxy, Some(text), &[proxy]);
+        assert!(ip == proxy || text.contains(&ip.to_string()) || ip.is_ipv6());
     }
 });

@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Run without the embedded TURN relay.
     #[arg(long, env = "HOTLINE_NO_TURN")]
     pub no_turn: bool,
+    /// A reverse proxy whose X-Forwarded-For header names the client (for
+    /// per-address limits and the audit log); repeat or separate with commas.
+    #[arg(long, env = "HOTLINE_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
     /// Seconds calls may go on after SIGTERM before the server exits [default: 30].
     #[arg(long, env = "HOTLINE_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<u64>,

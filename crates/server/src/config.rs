@@ -48,6 +48,9 @@ pub struct FileConfig {
     pub http_requests_per_second: Option<u32>,
     /// WebSocket connections a second from one address [default: 5].
     pub websocket_connects_per_second: Option<u32>,
+    /// Reverse proxies whose X-Forwarded-For names the client [default: none].
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl FileConfig {
@@ -153,6 +156,7 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     pub http_requests_per_second: u32,
     pub websocket_connects_per_second: u32,
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// Where the embedded TURN relay listens.
@@ -184,6 +188,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             http_requests_per_second: 50,
             websocket_connects_per_second: 5,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -246,6 +251,11 @@ impl ServerConfig {
             websocket_connects_per_second: file
                 .websocket_connects_per_second
                 .unwrap_or(defaults.websocket_connects_per_second),
+            trusted_proxies: if args.trusted_proxy.is_empty() {
+                file.trusted_proxies
+            } else {
+                args.trusted_proxy
+            },
             ..defaults
         })
     }

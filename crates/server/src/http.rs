@@ -1,6 +1,6 @@
 //! HTTP routes: the web client, a small JSON API, and the signaling socket.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +34,8 @@ pub struct AppState {
     pub websocket_limit: Arc<PerIpLimiter>,
     /// The embedded TURN relay, when it runs.
     pub relays: Option<RelayDirectory>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[IpAddr]>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -55,6 +57,7 @@ async fn websocket(
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let client = request_client_ip(&state, remote, &headers);
     let page_host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -65,9 +68,7 @@ async fn websocket(
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES * 4)
         .max_frame_size(MAX_MESSAGE_BYTES * 4)
-        .on_upgrade(move |socket| {
-            crate::signaling::handle_socket(socket, state, remote.ip(), page_host)
-        })
+        .on_upgrade(move |socket| crate::signaling::handle_socket(socket, state, client, page_host))
 }
 
 /// Alive: the process answers.
@@ -97,6 +98,35 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
 
 /// Refuses clients that send requests (or open WebSockets) faster than the
 /// per-address limits.
+/// The address of the client: the connection's, or, when that is a trusted
+/// reverse proxy, the last address in `X-Forwarded-For` that is not one of
+/// the trusted proxies (earlier entries are the client's own claims).
+pub fn client_ip(remote: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&remote) {
+        return remote;
+    }
+    let Some(list) = forwarded_for else {
+        return remote;
+    };
+    for entry in list.rsplit(',') {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip,
+            Err(_) => return remote,
+        }
+    }
+    remote
+}
+
+fn request_client_ip(
+    state: &AppState,
+    remote: SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> IpAddr {
+    let forwarded = headers.get("x-forwarded-for").and_then(|h| h.to_str().ok());
+    client_ip(remote.ip(), forwarded, &state.trusted_proxies)
+}
+
 async fn rate_limit(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
@@ -104,8 +134,9 @@ async fn rate_limit(
     next: Next,
 ) -> Response {
     let now = Instant::now();
-    let allowed = state.http_limit.check(remote.ip(), now)
-        && (request.uri().path() != "/ws" || state.websocket_limit.check(remote.ip(), now));
+    let ip = request_client_ip(&state, remote, request.headers());
+    let allowed = state.http_limit.check(ip, now)
+        && (request.uri().path() != "/ws" || state.websocket_limit.check(ip, now));
     if !allowed {
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -213,7 +244,29 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{host_name, DevTokenRequest};
+    use super::{client_ip, host_name, DevTokenRequest};
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy = "10.0.0.1".parse().unwrap();
+        let client: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        let stranger = "198.51.100.9".parse().unwrap();
+        // Not from the proxy: the header is anyone's claim.
+        assert_eq!(client_ip(stranger, Some("1.2.3.4"), &[proxy]), stranger);
+        assert_eq!(client_ip(proxy, Some("203.0.113.7"), &[proxy]), client);
+        // The client's own claim comes first; the proxy appends the truth.
+        assert_eq!(
+            client_ip(proxy, Some("1.2.3.4, 203.0.113.7"), &[proxy]),
+            client
+        );
+        assert_eq!(
+            client_ip(proxy, Some("203.0.113.7, 10.0.0.1"), &[proxy]),
+            client
+        );
+        assert_eq!(client_ip(proxy, None, &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, Some("junk"), &[proxy]), proxy);
+        assert_eq!(client_ip(proxy, Some("203.0.113.7"), &[]), proxy);
+    }
 
     #[test]
     fn dev_token_requests_are_checked() {

@@ -261,6 +261,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
             config.websocket_connects_per_second,
         )),
         relays,
+        trusted_proxies: config.trusted_proxies.clone().into(),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
