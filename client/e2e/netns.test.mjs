@@ -294,7 +294,7 @@ describe('real networks (network namespace)', { timeout: 180000 }, () => {
       assert.ok(!allocated.some((l) => /transport="?udp"?/.test(l)), `no relay allocation over UDP for Bob:\n${allocated.join('\n')}`);
       // What the user sees: the settings popover tells the path.
       await bobPage.click('[data-testid=settings-toggle]');
-      assert.equal(await bobPage.locator('[data-testid=media-path]').textContent(), 'Connected through the relay over TCP (your network allows little else)');
+      assert.equal(await bobPage.locator('[data-testid=media-path]').textContent(), 'Connected through the relay over TCP (your network blocks the direct way)');
       await bobPage.screenshot({ path: join(await ensureArtifactsDir(), 'netns-relay-tcp.png') });
       console.log(
         `[netns relay-tcp] TURN ${relayLine[1]}:${turnPort}, HTTP ${httpPort}, ICE-TCP ${media.tcp} blocked; from Bob's join: ` +

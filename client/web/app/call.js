@@ -209,9 +209,9 @@ export class Call {
     const texts = {
       udp: 'Connected over UDP',
       tcp: 'Connected over TCP (UDP is blocked on your network)',
-      'relay-udp': 'Connected through the relay',
-      'relay-tcp': 'Connected through the relay over TCP (your network allows little else)',
-      'relay-tls': 'Connected through the relay over TLS (your network allows little else)',
+      'relay-udp': 'Connected through the relay (your network blocks the direct way)',
+      'relay-tcp': 'Connected through the relay over TCP (your network blocks the direct way)',
+      'relay-tls': 'Connected through the relay over TLS (your network blocks the direct way)',
     };
     this.mediaPathEl.textContent = (path && texts[path]) || 'Connecting…';
     this.mediaPathEl.title =
