@@ -8,7 +8,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hotline_turn::credentials::{long_term_key, REALM};
 use hotline_turn::message::{attr, ChannelData, Class, Message, MessageBuilder, Method};
 use hotline_turn::{
     Client, ClientTransport, CredentialKey, Output, RelayConfig, RelayPorts, TurnRelay,
@@ -43,16 +42,8 @@ fuzz_target!(|data: &[u8]| {
     );
     let mut ports = Ports(40000);
     let credentials = key.mint("p0", UNIX, 600);
-    let long_term = long_term_key(&credentials.username, &credentials.password);
     let nonce = key.nonce(UNIX);
-    let sign = |builder: MessageBuilder| {
-        builder
-            .attribute(attr::USERNAME, credentials.username.as_bytes())
-            .attribute(attr::REALM, REALM.as_bytes())
-            .attribute(attr::NONCE, nonce.as_bytes())
-            .integrity(&long_term)
-            .build()
-    };
+    let sign = |builder: MessageBuilder| builder.signed(&credentials, &nonce).build();
     let clients = [
         Client { transport: ClientTransport::Udp, addr: "198.51.100.1:5000".parse().unwrap() },
         Client { transport: ClientTransport::Tcp, addr: "198.51.100.2:5000".parse().unwrap() },

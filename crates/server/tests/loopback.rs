@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 
-use common::{close_of, join_message, next_matching, secret, send, token, Ws};
+use common::{close_of, join_message, next_matching, read_turn_frame, secret, send, token, Ws};
 
 async fn server() -> RunningServer {
     server_with(|_| {}).await
@@ -487,15 +487,9 @@ async fn a_dropped_connection_resumes_the_same_session_and_others_see_no_leave()
 
 /// The relay's answer to one request on a TURN-over-TCP stream.
 async fn turn_exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> Vec<u8> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     stream.write_all(request).await.unwrap();
-    let mut head = [0u8; 4];
-    stream.read_exact(&mut head).await.unwrap();
-    let len = hotline_turn::message::stream_frame_len(head).expect("a TURN frame");
-    let mut frame = head.to_vec();
-    frame.resize(len, 0);
-    stream.read_exact(&mut frame[4..]).await.unwrap();
-    frame
+    read_turn_frame(stream).await.expect("a TURN frame")
 }
 
 /// Allocates on the relay over TCP as a browser does (challenge, then signed
@@ -505,49 +499,29 @@ async fn allocate_over_tcp(
     credentials: &hotline_turn::Credentials,
     media: SocketAddr,
 ) -> SocketAddr {
-    use hotline_turn::credentials::{long_term_key, REALM};
+    use hotline_turn::credentials::long_term_key;
     use hotline_turn::message::{attr, Class, Message, MessageBuilder, Method};
-    let allocate = |b: MessageBuilder| b.attribute(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0]);
-    let challenge = turn_exchange(
-        stream,
-        &allocate(MessageBuilder::new(
-            Method::Allocate,
-            Class::Request,
-            rand::random(),
-        ))
-        .build(),
-    )
-    .await;
+    let allocate = || {
+        MessageBuilder::new(Method::Allocate, Class::Request, rand::random())
+            .attribute(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0])
+    };
+    let challenge = turn_exchange(stream, &allocate().build()).await;
     let nonce = Message::parse(&challenge)
         .unwrap()
         .text(attr::NONCE)
         .unwrap()
         .to_owned();
-    let key = long_term_key(&credentials.username, &credentials.password);
-    let signed = |b: MessageBuilder| {
-        b.attribute(attr::USERNAME, credentials.username.as_bytes())
-            .attribute(attr::REALM, REALM.as_bytes())
-            .attribute(attr::NONCE, nonce.as_bytes())
-            .integrity(&key)
-            .build()
-    };
-    let answer = turn_exchange(
-        stream,
-        &signed(allocate(MessageBuilder::new(
-            Method::Allocate,
-            Class::Request,
-            rand::random(),
-        ))),
-    )
-    .await;
+    let answer = turn_exchange(stream, &allocate().signed(credentials, &nonce).build()).await;
     let answer = Message::parse(&answer).unwrap();
     assert_eq!(answer.class, Class::Success, "allocated");
+    let key = long_term_key(&credentials.username, &credentials.password);
     assert_eq!(answer.integrity_ok(&key), Some(true));
     let relayed = answer.xor_address(attr::XOR_RELAYED_ADDRESS).unwrap();
     let bind = MessageBuilder::new(Method::ChannelBind, Class::Request, rand::random())
         .u32(attr::CHANNEL_NUMBER, 0x4000 << 16)
-        .xor_address(attr::XOR_PEER_ADDRESS, media);
-    let answer = turn_exchange(stream, &signed(bind)).await;
+        .xor_address(attr::XOR_PEER_ADDRESS, media)
+        .signed(credentials, &nonce);
+    let answer = turn_exchange(stream, &bind.build()).await;
     assert_eq!(
         Message::parse(&answer).unwrap().class,
         Class::Success,
@@ -560,7 +534,7 @@ async fn allocate_over_tcp(
 /// browser whose network blocks UDP and all but one TCP port.
 async fn relay_link(server: &RunningServer, identity: &str) -> Link {
     use hotline_turn::message::ChannelData;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let turn = server.turn_addr.expect("the relay runs");
     let credentials = hotline_server::turn::credential_key(&secret()).mint(
         identity,
@@ -576,19 +550,8 @@ async fn relay_link(server: &RunningServer, identity: &str) -> Link {
         let (mut reader, writer) = stream.into_split();
         let (tx, media) = (in_tx.clone(), server.media_addr);
         tokio::spawn(async move {
-            let mut frame = vec![0u8; 4096];
-            loop {
-                if reader.read_exact(&mut frame[..4]).await.is_err() {
-                    return;
-                }
-                let head = [frame[0], frame[1], frame[2], frame[3]];
-                let Some(len) = hotline_turn::message::stream_frame_len(head) else {
-                    return;
-                };
-                if reader.read_exact(&mut frame[4..len]).await.is_err() {
-                    return;
-                }
-                if let Some(data) = ChannelData::parse(&frame[..len]) {
+            while let Some(frame) = read_turn_frame(&mut reader).await {
+                if let Some(data) = ChannelData::parse(&frame) {
                     let d = Datagram {
                         source: media,
                         destination: relayed,
@@ -653,8 +616,8 @@ async fn a_peer_that_can_only_reach_the_relay_over_tcp_is_in_the_call() {
 
 #[tokio::test]
 async fn relay_credentials_come_before_welcome_and_only_reach_the_media_port() {
-    use hotline_turn::credentials::{long_term_key, REALM};
     use hotline_turn::message::{attr, Class, Message, MessageBuilder, Method};
+    use hotline_turn::Credentials;
     let server = server().await;
     let turn = server.turn_addr.unwrap();
     let mut ws = connect(&server).await;
@@ -706,14 +669,11 @@ async fn relay_credentials_come_before_welcome_and_only_reach_the_media_port() {
         .text(attr::NONCE)
         .unwrap()
         .to_owned();
-    let key = long_term_key(&relay.username, &relay.credential);
-    let signed = |b: MessageBuilder| {
-        b.attribute(attr::USERNAME, relay.username.as_bytes())
-            .attribute(attr::REALM, REALM.as_bytes())
-            .attribute(attr::NONCE, nonce.as_bytes())
-            .integrity(&key)
-            .build()
+    let credentials = Credentials {
+        username: relay.username.clone(),
+        password: relay.credential.clone(),
     };
+    let signed = |b: MessageBuilder| b.signed(&credentials, &nonce).build();
     let code = |answer: &[u8]| {
         let message = Message::parse(answer).unwrap();
         message
@@ -736,15 +696,11 @@ async fn relay_credentials_come_before_welcome_and_only_reach_the_media_port() {
         assert_eq!(code(&exchange(signed(request)).await), expected, "{peer}");
     }
     // Someone else's password does not open the relay.
-    let mut stranger = relay.clone();
-    stranger.credential = "guessed".into();
-    let wrong = long_term_key(&stranger.username, &stranger.credential);
-    let request = allocate()
-        .attribute(attr::USERNAME, stranger.username.as_bytes())
-        .attribute(attr::REALM, REALM.as_bytes())
-        .attribute(attr::NONCE, nonce.as_bytes())
-        .integrity(&wrong)
-        .build();
+    let stranger = Credentials {
+        password: "guessed".into(),
+        ..credentials.clone()
+    };
+    let request = allocate().signed(&stranger, &nonce).build();
     let other = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     other.send_to(&request, turn).await.unwrap();
     let mut buf = vec![0u8; 2048];

@@ -109,12 +109,9 @@ async fn serves_https_and_wss_with_the_given_certificate() {
         .attribute(attr::REQUESTED_TRANSPORT, &[17, 0, 0, 0])
         .build();
     tls.write_all(&allocate).await.unwrap();
-    let mut head = [0u8; 4];
-    tls.read_exact(&mut head).await.unwrap();
-    let len = hotline_turn::message::stream_frame_len(head).unwrap();
-    let mut answer = head.to_vec();
-    answer.resize(len, 0);
-    tls.read_exact(&mut answer[4..]).await.unwrap();
+    let answer = common::read_turn_frame(&mut tls)
+        .await
+        .expect("a TURN frame");
     let answer = hotline_turn::message::Message::parse(&answer).unwrap();
     assert_eq!(answer.class, Class::Error);
     assert_eq!(answer.text(attr::REALM), Some("hotline"));

@@ -9,6 +9,8 @@ use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha1::Sha1;
 
+use crate::message::{attr, MessageBuilder};
+
 /// The realm of the long-term credential mechanism.
 pub const REALM: &str = "hotline";
 
@@ -100,6 +102,18 @@ impl<'a> Username<'a> {
             expires: expires.parse().ok()?,
             user,
         })
+    }
+}
+
+impl MessageBuilder {
+    /// Signs a request as a client does under the long-term credential
+    /// mechanism: USERNAME, REALM and NONCE, then MESSAGE-INTEGRITY.
+    pub fn signed(self, credentials: &Credentials, nonce: &str) -> MessageBuilder {
+        let key = long_term_key(&credentials.username, &credentials.password);
+        self.attribute(attr::USERNAME, credentials.username.as_bytes())
+            .attribute(attr::REALM, REALM.as_bytes())
+            .attribute(attr::NONCE, nonce.as_bytes())
+            .integrity(&key)
     }
 }
 

@@ -727,12 +727,8 @@ mod tests {
             credentials: &Credentials,
             add: impl FnOnce(MessageBuilder) -> MessageBuilder,
         ) -> Vec<u8> {
-            let key = long_term_key(&credentials.username, &credentials.password);
             let builder = add(MessageBuilder::new(method, Class::Request, rand::random()))
-                .attribute(attr::USERNAME, credentials.username.as_bytes())
-                .attribute(attr::REALM, REALM.as_bytes())
-                .attribute(attr::NONCE, self.nonce.as_bytes())
-                .integrity(&key)
+                .signed(credentials, &self.nonce)
                 .fingerprint();
             self.answer(&builder.build())
         }
@@ -808,20 +804,12 @@ mod tests {
         assert_eq!(rig.relay.allocations(), 1);
 
         // The same request again (a lost answer): the same answer, no second relay.
-        let mut request = Vec::new();
-        let answer_again = {
-            let key = long_term_key(&credentials.username, &credentials.password);
-            let builder =
-                MessageBuilder::new(Method::Allocate, Class::Request, message.transaction)
-                    .attribute(attr::REQUESTED_TRANSPORT, &[UDP, 0, 0, 0])
-                    .attribute(attr::USERNAME, credentials.username.as_bytes())
-                    .attribute(attr::REALM, REALM.as_bytes())
-                    .attribute(attr::NONCE, rig.nonce.as_bytes())
-                    .integrity(&key)
-                    .fingerprint();
-            request.extend(builder.build());
-            rig.answer(&request)
-        };
+        let request = MessageBuilder::new(Method::Allocate, Class::Request, message.transaction)
+            .attribute(attr::REQUESTED_TRANSPORT, &[UDP, 0, 0, 0])
+            .signed(&credentials, &rig.nonce)
+            .fingerprint()
+            .build();
+        let answer_again = rig.answer(&request);
         assert_eq!(answer_again, answer);
         assert_eq!(rig.relay.allocations(), 1);
         // A new Allocate on the same 5-tuple is a mismatch.

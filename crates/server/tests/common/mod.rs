@@ -11,6 +11,7 @@ use hotline_auth::{Grants, Secret, TokenRequest};
 use hotline_proto::{ClientMessage, ServerMessage};
 use hotline_server::config::ServerConfig;
 use hotline_server::serve::{start, RunningServer};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_tungstenite::tungstenite::Message;
 
 pub type Ws =
@@ -84,6 +85,18 @@ pub async fn next_matching(ws: &mut Ws, want: impl Fn(&ServerMessage) -> bool) -
     tokio::time::timeout(Duration::from_secs(10), wait)
         .await
         .expect("message in time")
+}
+
+/// Reads one STUN or ChannelData frame from a TURN stream (TCP or TLS);
+/// `None` when the stream ends or carries something else.
+pub async fn read_turn_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Option<Vec<u8>> {
+    let mut head = [0u8; 4];
+    reader.read_exact(&mut head).await.ok()?;
+    let len = hotline_turn::message::stream_frame_len(head)?;
+    let mut frame = head.to_vec();
+    frame.resize(len, 0);
+    reader.read_exact(&mut frame[4..]).await.ok()?;
+    Some(frame)
 }
 
 /// Reads until the server closes; returns the close code and reason.
