@@ -86,15 +86,17 @@ pub async fn handle_socket(
         Err(reason) => return close(socket, reason).await,
     };
     let span = tracing::info_span!("signaling", room = %room, participant = %participant);
-    let session = Session {
+    pump(
+        socket,
+        state,
         room,
         participant,
         connection_id,
         page_host,
-    };
-    pump(socket, state, session, outbound_rx)
-        .instrument(span)
-        .await;
+        outbound_rx,
+    )
+    .instrument(span)
+    .await;
 }
 
 /// Reads the first message: `join` or `resume`, in time.
@@ -183,40 +185,27 @@ async fn join(
     Ok((room, participant))
 }
 
-/// Who is on the other end of a connection.
-struct Session {
-    room: String,
-    participant: ParticipantId,
-    connection_id: u64,
-    page_host: Option<String>,
-}
-
-/// Fresh relay credentials for the session, when the relay runs.
-fn ice_servers(state: &AppState, session: &Session) -> Option<ServerMessage> {
-    let relays = state.relays.as_ref()?;
-    Some(ServerMessage::IceServers {
-        ice_servers: relays.ice_servers(
-            session.participant.as_str(),
-            session.page_host.as_deref(),
-            crate::cli::unix_now(),
-        ),
-    })
-}
-
 /// Moves messages both ways until either side is done.
 async fn pump(
     mut socket: WebSocket,
     state: AppState,
-    session: Session,
+    room: String,
+    participant: ParticipantId,
+    connection_id: u64,
+    page_host: Option<String>,
     mut outbound: mpsc::UnboundedReceiver<Outbound>,
 ) {
-    let Session {
-        room,
-        participant,
-        connection_id,
-        ..
-    } = &session;
-    let (room, participant, connection_id) = (room.clone(), participant.clone(), *connection_id);
+    // Fresh relay credentials for this session, when the relay runs.
+    let relays = || {
+        let relays = state.relays.as_ref()?;
+        Some(ServerMessage::IceServers {
+            ice_servers: relays.ice_servers(
+                participant.as_str(),
+                page_host.as_deref(),
+                crate::cli::unix_now(),
+            ),
+        })
+    };
     let mut refresh = tokio::time::interval_at(
         tokio::time::Instant::now() + crate::turn::CREDENTIAL_REFRESH,
         crate::turn::CREDENTIAL_REFRESH,
@@ -230,30 +219,15 @@ async fn pump(
     let mut budget = TokenBucket::new(MESSAGES_PER_SECOND, MESSAGE_BURST, Instant::now());
     let mut refused = 0u32;
     loop {
-        tokio::select! {
-            _ = refresh.tick() => {
-                if let Some(fresh) = ice_servers(&state, &session) {
-                    if socket.send(Message::Text(fresh.to_json().into())).await.is_err() {
-                        state.media.send(disconnected(false));
-                        return;
-                    }
-                }
-            }
+        let to_send: Vec<ServerMessage> = tokio::select! {
+            _ = refresh.tick() => relays().into_iter().collect(),
             out = outbound.recv() => match out {
                 Some(Outbound::Message(message)) => {
                     // Relays first: the client sets up its peer connections
                     // on `welcome` and restarts ICE after `resumed`.
                     let entering = matches!(message, ServerMessage::Welcome { .. } | ServerMessage::Resumed { .. });
-                    if let Some(relays) = ice_servers(&state, &session).filter(|_| entering) {
-                        if socket.send(Message::Text(relays.to_json().into())).await.is_err() {
-                            state.media.send(disconnected(false));
-                            return;
-                        }
-                    }
-                    if socket.send(Message::Text(message.to_json().into())).await.is_err() {
-                        state.media.send(disconnected(false));
-                        return;
-                    }
+                    let first = if entering { relays() } else { None };
+                    first.into_iter().chain([message]).collect()
                 }
                 // The room has already let the participant go.
                 Some(Outbound::Close(reason)) => return close(socket, reason).await,
@@ -319,12 +293,17 @@ async fn pump(
                         return;
                     }
                 };
-                if let Some(reply) = reply {
-                    if socket.send(Message::Text(reply.to_json().into())).await.is_err() {
-                        state.media.send(disconnected(false));
-                        return;
-                    }
-                }
+                reply.into_iter().collect()
+            }
+        };
+        for message in to_send {
+            if socket
+                .send(Message::Text(message.to_json().into()))
+                .await
+                .is_err()
+            {
+                state.media.send(disconnected(false));
+                return;
             }
         }
     }
