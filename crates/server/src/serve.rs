@@ -233,8 +233,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
                 None => None,
             };
             let key = crate::turn::credential_key(&secret);
-            let directory =
-                RelayDirectory::new(key.clone(), plain, plain, tls_addr.map(|a| a.port()));
+            let directory = RelayDirectory::new(key.clone(), plain, tls_addr.map(|a| a.port()));
             let handle = crate::turn::spawn(listeners, key, media_addr, media_bound, audit.clone());
             (Some(directory), Some(handle), Some(plain), tls_addr)
         }

@@ -53,7 +53,7 @@ pub struct TurnListeners {
 #[derive(Clone)]
 pub struct RelayDirectory {
     key: CredentialKey,
-    /// `turn:` URLs (UDP and TCP), by the announced address.
+    /// `turn:` URLs (UDP and TCP on one port), by the announced address.
     plain: Vec<String>,
     /// Port of TURN over TLS: its URL names the host the browser used for
     /// the page, which the certificate is for.
@@ -61,17 +61,14 @@ pub struct RelayDirectory {
 }
 
 impl RelayDirectory {
-    pub fn new(
-        key: CredentialKey,
-        udp: SocketAddr,
-        tcp: SocketAddr,
-        tls_port: Option<u16>,
-    ) -> Self {
+    /// `plain`: the relay's UDP and TCP address, as announced.
+    pub fn new(key: CredentialKey, plain: SocketAddr, tls_port: Option<u16>) -> Self {
+        let host_port = url_host_port(plain);
         RelayDirectory {
             key,
             plain: vec![
-                format!("turn:{}?transport=udp", url_host_port(udp)),
-                format!("turn:{}?transport=tcp", url_host_port(tcp)),
+                format!("turn:{host_port}?transport=udp"),
+                format!("turn:{host_port}?transport=tcp"),
             ],
             tls_port,
         }

@@ -196,6 +196,10 @@ pub struct TurnRelay {
     allocations: HashMap<Client, Allocation>,
     by_relay: HashMap<SocketAddr, Client>,
     per_user: HashMap<String, usize>,
+    /// No allocation expires before this; may be early (after a refresh or
+    /// a release), never late. Kept so that the shell's loop, which asks on
+    /// every packet, does not scan every allocation.
+    next_expiry: Option<Instant>,
     outputs: VecDeque<Output>,
 }
 
@@ -208,6 +212,7 @@ impl TurnRelay {
             allocations: HashMap::new(),
             by_relay: HashMap::new(),
             per_user: HashMap::new(),
+            next_expiry: None,
             outputs: VecDeque::new(),
         }
     }
@@ -222,7 +227,7 @@ impl TurnRelay {
 
     /// When [`TurnRelay::handle_timeout`] must next run.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.allocations.values().map(|a| a.expires).min()
+        self.next_expiry
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -235,6 +240,7 @@ impl TurnRelay {
         for client in expired {
             self.release(client, ReleaseReason::Expired);
         }
+        self.next_expiry = self.allocations.values().map(|a| a.expires).min();
     }
 
     /// A stream client went away: its allocation goes with it.
@@ -509,13 +515,15 @@ impl TurnRelay {
             .open(&client)
             .map_err(|_| refuse(508, "Insufficient Capacity"))?;
         let lifetime = lifetime(message).unwrap_or(DEFAULT_LIFETIME);
+        let expires = now + lifetime;
+        self.next_expiry = Some(self.next_expiry.map_or(expires, |next| next.min(expires)));
         self.allocations.insert(
             client,
             Allocation {
                 relay,
                 username: auth.username.clone(),
                 user: auth.user.clone(),
-                expires: now + lifetime,
+                expires,
                 permission_until: None,
                 channel: None,
                 created_by: (message.transaction, Vec::new()),
