@@ -22,7 +22,8 @@ const MAX_FRAME: usize = 1600;
 /// Packets queued for one connection before new ones are dropped (as UDP
 /// would drop them): a slow reader never stalls a worker.
 const SEND_QUEUE: usize = 512;
-/// A connection must finish TLS and send its first packet this soon.
+/// A connection must finish TLS within this time, and then send its first
+/// packet within this time again.
 const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How packets are delimited on a stream.
