@@ -14,6 +14,7 @@ mod ids;
 mod participant;
 mod peer;
 mod room;
+pub mod vp8;
 
 pub use ids::{ParticipantId, TrackId};
 pub use peer::{Transmit, Transport};

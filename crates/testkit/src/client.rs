@@ -10,30 +10,27 @@ use hotline_proto::{
 };
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
+use crate::media::{self, MediaCounter, VideoShape, AUDIO_INTERVAL};
 use crate::net::Datagram;
 
-const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
-const VIDEO_INTERVAL: Duration = Duration::from_millis(33);
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
-/// A keyframe every few seconds even unasked, as real encoders do.
-const KEYFRAME_EVERY: u64 = 90;
-
-/// What arrived on one subscribed track.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MediaCounter {
-    pub frames: u64,
-    pub bytes: u64,
-    pub keyframes: u64,
-}
+/// In header counting, one frame end in this many is decrypted to read
+/// its send time.
+const DELAY_SAMPLE_EVERY: u64 = 16;
 
 struct Outgoing {
     mid: Mid,
     kind: TrackKind,
     source: TrackSource,
+    /// Payload type of the codec, once the offer is made.
+    pt: Option<Pt>,
+    /// Next RTP sequence number.
+    seq: u64,
     next_at: Instant,
     frames: u64,
     keyframe_requested: bool,
@@ -54,6 +51,18 @@ pub struct SimClient {
     mid_map: HashMap<Mid, SubscribedTrack>,
     /// Media received, by track id.
     pub received: BTreeMap<String, MediaCounter>,
+    /// Track id and kind of each SSRC received so far.
+    ssrc_tracks: HashMap<u32, (String, TrackKind)>,
+    /// The SSRC whose packet was just counted from its header.
+    peeked: Option<u32>,
+    /// Count received RTP from headers and decrypt only a sample (see
+    /// [`SimClient::count_headers_only`]).
+    header_counting: bool,
+    /// Sent media carries send times relative to this moment.
+    clock_origin: Instant,
+    video: VideoShape,
+    /// RTP packets written by the publisher.
+    pub packets_sent: u64,
     pub participants: BTreeMap<String, ParticipantInfo>,
     pub chats: Vec<(String, String)>,
     pub errors: Vec<ErrorCode>,
@@ -87,8 +96,10 @@ impl SimClient {
         publisher_addr: SocketAddr,
         subscriber_addr: SocketAddr,
     ) -> SimClient {
-        let mut publisher = Rtc::new(now);
-        let mut subscriber = Rtc::new(now);
+        // RTP mode: the client writes packets itself (so that each carries
+        // its send time) and counts packets, not frames.
+        let mut publisher = Rtc::builder().set_rtp_mode(true).build(now);
+        let mut subscriber = Rtc::builder().set_rtp_mode(true).build(now);
         for (rtc, addr) in [
             (&mut publisher, publisher_addr),
             (&mut subscriber, subscriber_addr),
@@ -108,6 +119,12 @@ impl SimClient {
             outgoing: Vec::new(),
             mid_map: HashMap::new(),
             received: BTreeMap::new(),
+            ssrc_tracks: HashMap::new(),
+            peeked: None,
+            header_counting: false,
+            clock_origin: now,
+            video: VideoShape::default(),
+            packets_sent: 0,
             participants: BTreeMap::new(),
             chats: Vec::new(),
             errors: Vec::new(),
@@ -124,6 +141,33 @@ impl SimClient {
             silent: false,
             media_blocked: false,
         }
+    }
+
+    /// Send times in sent media are counted from `origin`; clients that
+    /// share an origin measure each other's one-way delay.
+    pub fn set_clock_origin(&mut self, origin: Instant) {
+        self.clock_origin = origin;
+    }
+
+    pub fn set_video_shape(&mut self, shape: VideoShape) {
+        self.video = shape;
+    }
+
+    /// Counts received RTP from the headers, which SRTP leaves in the clear,
+    /// and hands str0m only the first packets of each stream and a sample of
+    /// frame ends (for the delay): cheap enough for one process to receive
+    /// thousands of streams. Retransmission requests are turned off, since
+    /// str0m no longer sees every packet; loss is still counted.
+    pub fn count_headers_only(&mut self) {
+        self.header_counting = true;
+    }
+
+    /// Forgets the media counted so far (after set-up, before measuring).
+    pub fn reset_counters(&mut self) {
+        for counter in self.received.values_mut() {
+            counter.reset();
+        }
+        self.packets_sent = 0;
     }
 
     /// Queues a `resume` of this client's session (after a lost connection).
@@ -157,14 +201,26 @@ impl SimClient {
         let Some((offer, pending)) = api.apply() else {
             return;
         };
-        for (mid, kind, source) in [
-            (audio, TrackKind::Audio, TrackSource::Microphone),
-            (video, TrackKind::Video, TrackSource::Camera),
+        for (mid, kind, source, codec) in [
+            (
+                audio,
+                TrackKind::Audio,
+                TrackSource::Microphone,
+                Codec::Opus,
+            ),
+            (video, TrackKind::Video, TrackSource::Camera, Codec::Vp8),
         ] {
+            let pt = self
+                .publisher
+                .codec_config()
+                .find(|p| p.spec().codec == codec)
+                .map(|p| p.pt());
             self.outgoing.push(Outgoing {
                 mid,
                 kind,
                 source,
+                pt,
+                seq: 1,
                 next_at: now,
                 frames: 0,
                 keyframe_requested: false,
@@ -314,30 +370,73 @@ impl SimClient {
     }
 
     pub fn handle_datagram(&mut self, now: Instant, datagram: &Datagram) {
+        self.handle_packet(
+            now,
+            datagram.source,
+            datagram.destination,
+            &datagram.contents,
+        );
+    }
+
+    /// A datagram from `source` arrived at this client's `destination`.
+    pub fn handle_packet(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
         if self.silent {
             return;
         }
-        let Ok(contents) = datagram.contents.as_slice().try_into() else {
+        let to_subscriber = destination == self.subscriber_addr;
+        if to_subscriber && self.header_counting && !self.count_header(now, contents) {
+            return;
+        }
+        let Ok(contents) = contents.try_into() else {
             return;
         };
         let input = Input::Receive(
             now,
             Receive {
                 proto: Protocol::Udp,
-                source: datagram.source,
-                destination: datagram.destination,
+                source,
+                destination,
                 contents,
             },
         );
-        let rtc = if datagram.destination == self.publisher_addr {
-            &mut self.publisher
-        } else {
+        let rtc = if to_subscriber {
             &mut self.subscriber
+        } else {
+            &mut self.publisher
         };
         if let Err(e) = rtc.handle_input(input) {
             tracing::warn!(client = %self.name, "datagram refused: {e}");
         }
+        self.peeked = None;
         self.drain();
+    }
+
+    /// Counts an RTP packet of a known stream from its header. Returns
+    /// whether str0m must see the datagram anyway: anything not RTP, the
+    /// first packets of a stream, and a sample of frame ends.
+    fn count_header(&mut self, now: Instant, datagram: &[u8]) -> bool {
+        let Some(peek) = media::peek_rtp(datagram) else {
+            return true;
+        };
+        let Some((track, kind)) = self.ssrc_tracks.get(&peek.ssrc) else {
+            return true;
+        };
+        let kind = *kind;
+        let counter = self.received.entry(track.clone()).or_default();
+        counter.count_header(now, kind, peek.seq, peek.marker, datagram.len());
+        let frame_end = kind == TrackKind::Audio || peek.marker;
+        if frame_end && counter.frames % DELAY_SAMPLE_EVERY == 0 {
+            self.peeked = Some(peek.ssrc);
+            true
+        } else {
+            false
+        }
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -358,48 +457,56 @@ impl SimClient {
         self.drain();
     }
 
-    /// Writes the frames that are due, once the publisher is connected.
+    /// Writes the packets of the frames that are due, once the publisher
+    /// is connected.
     fn write_media(&mut self, now: Instant) {
         if !self.publisher.is_connected() {
             return;
         }
+        let sent_us = media::stamp(self.clock_origin, now);
+        let frame_interval = self.video.frame_interval();
+        let keyframe_every = (self.video.keyframe_interval.as_millis()
+            / frame_interval.as_millis().max(1))
+        .max(1) as u64;
         for o in &mut self.outgoing {
+            let Some(pt) = o.pt else {
+                continue;
+            };
             while o.next_at <= now {
-                let Some(writer) = self.publisher.writer(o.mid) else {
+                let mut api = self.publisher.direct_api();
+                let Some(stream) = api.stream_tx_by_mid(o.mid, None) else {
                     break;
                 };
-                let codec = match o.kind {
-                    TrackKind::Audio => Codec::Opus,
-                    TrackKind::Video => Codec::Vp8,
-                };
-                let Some(pt) = writer
-                    .payload_params()
-                    .find(|p| p.spec().codec == codec)
-                    .map(|p| p.pt())
-                else {
-                    break;
-                };
-                let (time, data) = match o.kind {
-                    TrackKind::Audio => (
-                        MediaTime::new(o.frames * 960, Frequency::FORTY_EIGHT_KHZ),
-                        vec![0xfc; 80],
-                    ),
+                let (packets, ext_vals) = match o.kind {
+                    TrackKind::Audio => {
+                        let ext_vals = ExtensionValues {
+                            audio_level: Some(-30),
+                            voice_activity: Some(true),
+                            ..ExtensionValues::default()
+                        };
+                        (vec![media::audio_packet(o.frames, sent_us)], ext_vals)
+                    }
                     TrackKind::Video => {
-                        let key = o.frames % KEYFRAME_EVERY == 0 || o.keyframe_requested;
+                        let key = o.frames % keyframe_every == 0 || o.keyframe_requested;
                         o.keyframe_requested = false;
-                        (
-                            MediaTime::new(o.frames * 3000, Frequency::NINETY_KHZ),
-                            vp8_frame(key, o.frames),
-                        )
+                        let packets = media::video_frame(&self.video, o.frames, key, sent_us);
+                        (packets, ExtensionValues::default())
                     }
                 };
-                if writer.write(pt, now, time, data).is_err() {
-                    break;
+                for packet in packets {
+                    let write =
+                        RtpWrite::new(pt, o.seq.into(), packet.rtp_time, now, packet.payload)
+                            .marker(packet.marker)
+                            .nackable(o.kind == TrackKind::Video)
+                            .ext_vals(ext_vals.clone());
+                    stream.write_rtp(write);
+                    o.seq += 1;
+                    self.packets_sent += 1;
                 }
                 o.frames += 1;
                 o.next_at += match o.kind {
                     TrackKind::Audio => AUDIO_INTERVAL,
-                    TrackKind::Video => VIDEO_INTERVAL,
+                    TrackKind::Video => frame_interval,
                 };
             }
         }
@@ -436,17 +543,7 @@ impl SimClient {
 
     fn handle_event(&mut self, from_publisher: bool, event: Event) {
         match event {
-            Event::MediaData(data) if !from_publisher => {
-                let Some(track) = self.mid_map.get(&data.mid) else {
-                    return;
-                };
-                let counter = self.received.entry(track.track_id.clone()).or_default();
-                counter.frames += 1;
-                counter.bytes += data.data.len() as u64;
-                if track.kind == TrackKind::Video && data.data.first().is_some_and(|b| b & 1 == 0) {
-                    counter.keyframes += 1;
-                }
-            }
+            Event::RtpPacket(packet) if !from_publisher => self.received_rtp(&packet),
             Event::KeyframeRequest(req) if from_publisher => {
                 self.keyframe_requests += 1;
                 if let Some(o) = self.outgoing.iter_mut().find(|o| o.mid == req.mid) {
@@ -455,6 +552,47 @@ impl SimClient {
             }
             _ => {}
         }
+    }
+
+    /// Counts a decrypted RTP packet (unless its header was counted
+    /// already) and reads its payload.
+    fn received_rtp(&mut self, packet: &RtpPacket) {
+        let ssrc = *packet.header.ssrc;
+        if !self.ssrc_tracks.contains_key(&ssrc) {
+            let mut api = self.subscriber.direct_api();
+            let Some(stream) = api.stream_rx(&packet.header.ssrc) else {
+                return;
+            };
+            if self.header_counting {
+                stream.suppress_nack(true);
+            }
+            let Some(track) = self.mid_map.get(&stream.mid()) else {
+                return;
+            };
+            self.ssrc_tracks
+                .insert(ssrc, (track.track_id.clone(), track.kind));
+        }
+        let Some((track, kind)) = self.ssrc_tracks.get(&ssrc) else {
+            return;
+        };
+        let counter = self.received.entry(track.clone()).or_default();
+        let now = packet.timestamp;
+        if self.peeked != Some(ssrc) {
+            counter.count_header(
+                now,
+                *kind,
+                packet.header.sequence_number,
+                packet.header.marker,
+                packet.payload.len(),
+            );
+        }
+        counter.read_payload(
+            self.clock_origin,
+            now,
+            *kind,
+            packet.header.marker,
+            &packet.payload,
+        );
     }
 
     /// Next datagram to send.
@@ -474,24 +612,4 @@ impl SimClient {
         }
         next.min(self.timeouts.0).min(self.timeouts.1)
     }
-}
-
-/// A VP8 frame the depacketizer and a keyframe check accept: the first byte
-/// carries the inverse key-frame flag (0 = keyframe), the rest is filler
-/// whose length varies like real video.
-fn vp8_frame(key: bool, n: u64) -> Vec<u8> {
-    let len = if key {
-        3000
-    } else {
-        800 + (n % 7) as usize * 50
-    };
-    let mut frame = vec![0x5a; len];
-    frame[0] = if key { 0x10 } else { 0x11 };
-    if key {
-        // Key frames carry a start code and dimensions (640x360).
-        frame[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
-        frame[6..8].copy_from_slice(&640u16.to_le_bytes());
-        frame[8..10].copy_from_slice(&360u16.to_le_bytes());
-    }
-    frame
 }

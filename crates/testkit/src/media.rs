@@ -1,0 +1,353 @@
+//! Synthetic media at the RTP level, shaped like a browser's, and what a
+//! receiver counts of it.
+//!
+//! Every packet ends with the time it was sent (microseconds since a clock
+//! origin the sender and receiver share, big-endian), so that a receiver in
+//! the same process measures one-way delay. The rest of a video payload is a
+//! valid VP8 payload descriptor and frame tag, so that a server finds frame
+//! starts and keyframes as in a browser's stream.
+
+use std::time::{Duration, Instant};
+
+use hotline_proto::TrackKind;
+use hotline_sfu::vp8;
+
+/// Largest payload of one video packet, well under a 1200-byte MTU.
+const MAX_VIDEO_PAYLOAD: usize = 1100;
+/// Bytes of the send timestamp at the end of every payload.
+const STAMP_LEN: usize = 8;
+/// An Opus packet of a 32 kbit/s voice stream every 20 ms.
+const AUDIO_PAYLOAD: usize = 80;
+pub(crate) const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
+/// A gap between two decoded video frames longer than this is a freeze.
+pub const FREEZE_GAP: Duration = Duration::from_millis(500);
+
+/// What the synthetic camera sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoShape {
+    pub bitrate_bps: u32,
+    pub fps: u32,
+    /// A keyframe this often even unasked, as real encoders do.
+    pub keyframe_interval: Duration,
+}
+
+impl Default for VideoShape {
+    fn default() -> Self {
+        VideoShape {
+            bitrate_bps: 300_000,
+            fps: 30,
+            keyframe_interval: Duration::from_secs(3),
+        }
+    }
+}
+
+impl VideoShape {
+    pub fn frame_interval(&self) -> Duration {
+        Duration::from_secs(1) / self.fps.max(1)
+    }
+
+    /// Bytes of one frame: keyframes are four times an inter frame, and
+    /// inter frames vary a little in size, like real video.
+    fn frame_len(&self, key: bool, n: u64) -> usize {
+        let average = (self.bitrate_bps / 8 / self.fps.max(1)) as usize;
+        let len = if key {
+            average * 4
+        } else {
+            average * (90 + (n % 7) as usize * 3) / 100
+        };
+        len.max(64)
+    }
+}
+
+/// One RTP packet to send: payload and header fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntheticPacket {
+    pub payload: Vec<u8>,
+    pub marker: bool,
+    /// RTP timestamp, in the codec's clock rate.
+    pub rtp_time: u32,
+}
+
+/// Microseconds since `origin`, as carried in a payload.
+pub fn stamp(origin: Instant, at: Instant) -> u64 {
+    at.saturating_duration_since(origin).as_micros() as u64
+}
+
+/// The send time at the end of a payload, if it has room for one.
+pub fn read_stamp(payload: &[u8]) -> Option<u64> {
+    let tail = payload.len().checked_sub(STAMP_LEN)?;
+    Some(u64::from_be_bytes(payload[tail..].try_into().ok()?))
+}
+
+/// One 20 ms Opus packet.
+pub fn audio_packet(n: u64, sent_us: u64) -> SyntheticPacket {
+    let mut payload = vec![0x5a; AUDIO_PAYLOAD];
+    // TOC byte: CELT fullband 20 ms, one frame.
+    payload[0] = 0xfc;
+    payload[AUDIO_PAYLOAD - STAMP_LEN..].copy_from_slice(&sent_us.to_be_bytes());
+    SyntheticPacket {
+        payload,
+        marker: false,
+        rtp_time: (n * 960) as u32,
+    }
+}
+
+/// The packets of video frame `n`: a VP8 descriptor with picture id on each,
+/// the frame tag (and for keyframes start code and size) on the first, the
+/// marker bit on the last.
+pub fn video_frame(shape: &VideoShape, n: u64, key: bool, sent_us: u64) -> Vec<SyntheticPacket> {
+    let len = shape.frame_len(key, n);
+    let rtp_time = (n * 90_000 / u64::from(shape.fps.max(1))) as u32;
+    let picture_id = (n & 0x7fff) as u16;
+    let chunk = MAX_VIDEO_PAYLOAD - 4 - STAMP_LEN;
+    let count = len.div_ceil(chunk).max(1);
+    let mut packets = Vec::with_capacity(count);
+    for i in 0..count {
+        let body = if i + 1 == count {
+            len - chunk * (count - 1)
+        } else {
+            chunk
+        };
+        let mut payload = Vec::with_capacity(4 + body + STAMP_LEN);
+        vp8::write_descriptor(&mut payload, i == 0, picture_id);
+        let start = payload.len();
+        payload.resize(start + body, 0x5a);
+        if i == 0 {
+            let tag: &[u8] = if key {
+                // Frame tag (P = 0: key, show_frame), start code, 640x360.
+                &[0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]
+            } else {
+                &[0x11, 0x02, 0x00]
+            };
+            let n = tag.len().min(body);
+            payload[start..start + n].copy_from_slice(&tag[..n]);
+        }
+        payload.extend_from_slice(&sent_us.to_be_bytes());
+        packets.push(SyntheticPacket {
+            payload,
+            marker: i + 1 == count,
+            rtp_time,
+        });
+    }
+    packets
+}
+
+/// What arrived on one received stream (one SSRC): counted from RTP headers
+/// and, where the payload was decrypted, from the payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaCounter {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Audio packets, or video frames (marker bits).
+    pub frames: u64,
+    pub keyframes: u64,
+    /// Packets whose sequence number came after a higher one.
+    pub out_of_order: u64,
+    /// Gaps between video frames longer than [`FREEZE_GAP`].
+    pub freezes: u64,
+    first_seq: Option<u64>,
+    highest_seq: u64,
+    last_frame_at: Option<Instant>,
+    /// One-way delays in microseconds, of packets whose payload was read.
+    pub delays_us: Vec<u32>,
+}
+
+impl MediaCounter {
+    /// Counts a packet from its header fields.
+    pub fn count_header(
+        &mut self,
+        now: Instant,
+        kind: TrackKind,
+        seq: u16,
+        marker: bool,
+        len: usize,
+    ) {
+        self.packets += 1;
+        self.bytes += len as u64;
+        match self.first_seq {
+            None => {
+                self.first_seq = Some(u64::from(seq));
+                self.highest_seq = u64::from(seq);
+            }
+            Some(_) => {
+                let extended = extend_seq(self.highest_seq, seq);
+                if extended > self.highest_seq {
+                    self.highest_seq = extended;
+                } else {
+                    self.out_of_order += 1;
+                }
+            }
+        }
+        if kind == TrackKind::Audio || marker {
+            self.frames += 1;
+        }
+        if kind == TrackKind::Video && marker {
+            if self
+                .last_frame_at
+                .is_some_and(|at| now.saturating_duration_since(at) > FREEZE_GAP)
+            {
+                self.freezes += 1;
+            }
+            self.last_frame_at = Some(now);
+        }
+    }
+
+    /// Reads what a decrypted payload tells: keyframes, and the delay of
+    /// packets that end a frame (a server that repacketizes frames keeps
+    /// only a frame's end where the sender put it).
+    pub fn read_payload(
+        &mut self,
+        origin: Instant,
+        now: Instant,
+        kind: TrackKind,
+        marker: bool,
+        payload: &[u8],
+    ) {
+        if kind == TrackKind::Video && vp8::is_keyframe_start(payload) {
+            self.keyframes += 1;
+        }
+        if kind == TrackKind::Audio || marker {
+            if let Some(sent) = read_stamp(payload) {
+                let delay = stamp(origin, now).saturating_sub(sent);
+                self.delays_us.push(delay.min(u64::from(u32::MAX)) as u32);
+            }
+        }
+    }
+
+    /// Packets the sender sent in the span seen so far.
+    pub fn expected(&self) -> u64 {
+        self.first_seq
+            .map_or(0, |first| self.highest_seq - first + 1)
+    }
+
+    /// Packets never received (duplicates do not make up for them).
+    pub fn lost(&self) -> u64 {
+        self.expected().saturating_sub(self.packets)
+    }
+
+    /// Forgets what was counted, keeping the sequence position, so that a
+    /// measurement can start after set-up.
+    pub fn reset(&mut self) {
+        *self = MediaCounter {
+            last_frame_at: self.last_frame_at,
+            ..MediaCounter::default()
+        };
+    }
+}
+
+/// The extended sequence number closest to `highest` whose low 16 bits are `seq`.
+fn extend_seq(highest: u64, seq: u16) -> u64 {
+    let base = highest & !0xffff;
+    let candidates = [
+        base.wrapping_sub(0x1_0000) | u64::from(seq),
+        base | u64::from(seq),
+        (base + 0x1_0000) | u64::from(seq),
+    ];
+    candidates
+        .into_iter()
+        .filter(|c| *c < u64::MAX - 0x2_0000)
+        .min_by_key(|c| c.abs_diff(highest))
+        .unwrap_or(base | u64::from(seq))
+}
+
+/// The RTP header fields a receiver counts from, read without decrypting:
+/// SRTP leaves the header in the clear. `None` for anything but RTP.
+pub fn peek_rtp(datagram: &[u8]) -> Option<RtpPeek> {
+    if datagram.len() < 12 || datagram[0] >> 6 != 2 {
+        return None;
+    }
+    // RTCP packet types 192..=223 share the first byte's version bits.
+    if (192..=223).contains(&datagram[1]) {
+        return None;
+    }
+    Some(RtpPeek {
+        marker: datagram[1] & 0x80 != 0,
+        seq: u16::from_be_bytes([datagram[2], datagram[3]]),
+        ssrc: u32::from_be_bytes([datagram[8], datagram[9], datagram[10], datagram[11]]),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpPeek {
+    pub marker: bool,
+    pub seq: u16,
+    pub ssrc: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn video_frames_have_the_shape_asked_for() {
+        let shape = VideoShape {
+            bitrate_bps: 1_500_000,
+            fps: 30,
+            keyframe_interval: Duration::from_secs(2),
+        };
+        let key = video_frame(&shape, 0, true, 42);
+        assert!(vp8::is_keyframe_start(&key[0].payload));
+        assert!(key.last().unwrap().marker);
+        assert!(key[..key.len() - 1].iter().all(|p| !p.marker));
+        assert!(key.iter().all(|p| p.payload.len() <= MAX_VIDEO_PAYLOAD));
+        assert!(key.iter().all(|p| read_stamp(&p.payload) == Some(42)));
+
+        // A second of inter frames is close to the bitrate.
+        let bytes: usize = (1..=30)
+            .flat_map(|n| video_frame(&shape, n, false, 0))
+            .map(|p| p.payload.len())
+            .sum();
+        let bits = bytes as f64 * 8.0;
+        assert!((1_300_000.0..1_700_000.0).contains(&bits), "{bits}");
+        let inter = video_frame(&shape, 1, false, 0);
+        assert!(!vp8::is_keyframe_start(&inter[0].payload));
+        assert_eq!(inter[0].rtp_time, 3000);
+    }
+
+    #[test]
+    fn counter_sees_loss_reordering_wrap_and_freezes() {
+        let t0 = Instant::now();
+        let mut c = MediaCounter::default();
+        let mut at = t0;
+        for seq in [65533u16, 65534, 65535, 1, 0, 2, 5] {
+            at += Duration::from_millis(33);
+            c.count_header(at, TrackKind::Video, seq, true, 100);
+        }
+        // 65533..=5 spans 9 numbers; 7 arrived; 0 came after 1.
+        assert_eq!(
+            (c.expected(), c.packets, c.lost(), c.out_of_order),
+            (9, 7, 2, 1)
+        );
+        c.count_header(
+            at + Duration::from_millis(700),
+            TrackKind::Video,
+            6,
+            true,
+            100,
+        );
+        assert_eq!(c.freezes, 1);
+        c.reset();
+        c.count_header(at, TrackKind::Video, 7, false, 100);
+        assert_eq!((c.expected(), c.lost()), (1, 0));
+    }
+
+    #[test]
+    fn peek_tells_rtp_from_rtcp() {
+        let mut rtp = [0u8; 12];
+        rtp[0] = 0x80;
+        rtp[1] = 0x80 | 96;
+        rtp[2..4].copy_from_slice(&513u16.to_be_bytes());
+        rtp[8..12].copy_from_slice(&7u32.to_be_bytes());
+        assert_eq!(
+            peek_rtp(&rtp),
+            Some(RtpPeek {
+                marker: true,
+                seq: 513,
+                ssrc: 7
+            })
+        );
+        rtp[1] = 200; // sender report
+        assert_eq!(peek_rtp(&rtp), None);
+        assert_eq!(peek_rtp(&[0x16, 0xfe, 0xfd]), None); // DTLS
+    }
+}
