@@ -431,7 +431,7 @@ impl SimClient {
         let counter = self.received.entry(track.clone()).or_default();
         counter.count_header(now, kind, peek.seq, peek.marker, datagram.len());
         let frame_end = kind == TrackKind::Audio || peek.marker;
-        if frame_end && counter.frames % DELAY_SAMPLE_EVERY == 0 {
+        if frame_end && counter.frames.is_multiple_of(DELAY_SAMPLE_EVERY) {
             self.peeked = Some(peek.ssrc);
             true
         } else {
@@ -487,7 +487,7 @@ impl SimClient {
                         (vec![media::audio_packet(o.frames, sent_us)], ext_vals)
                     }
                     TrackKind::Video => {
-                        let key = o.frames % keyframe_every == 0 || o.keyframe_requested;
+                        let key = o.frames.is_multiple_of(keyframe_every) || o.keyframe_requested;
                         o.keyframe_requested = false;
                         let packets = media::video_frame(&self.video, o.frames, key, sent_us);
                         (packets, ExtensionValues::default())
