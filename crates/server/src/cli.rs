@@ -25,6 +25,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a signed access token for one room and identity.
     Token(TokenArgs),
+    /// Load a server (Hotline, or Janus for comparison) with simulated
+    /// participants and measure what they receive.
+    Loadtest(crate::loadtest::LoadtestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,16 +138,23 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// `hotline token`: prints the token on stdout and nothing else.
-pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
-    let file = FileConfig::load(args.config.as_deref())?;
-    let data_dir = args
-        .data_dir
+/// The secret a running server signs with, for commands that mint tokens.
+pub fn existing_secret(
+    config: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<hotline_auth::Secret> {
+    let file = FileConfig::load(config)?;
+    let data_dir = data_dir
         .or(file.data_dir.clone())
         .unwrap_or_else(crate::config::default_data_dir);
-    let secret = load_secret(file.secret.as_deref(), &data_dir)?.context(
+    load_secret(file.secret.as_deref(), &data_dir)?.context(
         "no signing secret: set HOTLINE_SECRET, or run `hotline serve` once to generate one in the data directory",
-    )?;
+    )
+}
+
+/// `hotline token`: prints the token on stdout and nothing else.
+pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
+    let secret = existing_secret(args.config.as_deref(), args.data_dir)?;
     crate::config::validate_room_name(&args.room).map_err(anyhow::Error::msg)?;
     let request = TokenRequest {
         room: args.room,

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod limits;
+pub mod loadtest;
 pub mod media;
 pub mod serve;
 pub mod signaling;

@@ -66,6 +66,9 @@ pub struct SimClient {
     pub participants: BTreeMap<String, ParticipantInfo>,
     pub chats: Vec<(String, String)>,
     pub errors: Vec<ErrorCode>,
+    /// What went wrong on this side: offers or answers refused, failed
+    /// connections.
+    pub failures: Vec<String>,
     pub keyframe_requests: u64,
     /// From `welcome`: lets this client resume its session.
     pub resume_token: Option<String>,
@@ -128,6 +131,7 @@ impl SimClient {
             participants: BTreeMap::new(),
             chats: Vec::new(),
             errors: Vec::new(),
+            failures: Vec::new(),
             keyframe_requests: 0,
             shutdown_deadline_ms: None,
             resume_token: None,
@@ -270,6 +274,20 @@ impl SimClient {
             .sum()
     }
 
+    /// Whether media is leaving: the publisher connection is up and
+    /// packets were written to it.
+    pub fn publishing(&self) -> bool {
+        self.publisher.is_connected() && self.packets_sent > 0
+    }
+
+    /// Each received stream's kind and counters.
+    pub fn received_streams(&self) -> impl Iterator<Item = (TrackKind, &MediaCounter)> {
+        self.received.iter().filter_map(|(track, counter)| {
+            let (_, kind) = self.ssrc_tracks.values().find(|(t, _)| t == track)?;
+            Some((*kind, counter))
+        })
+    }
+
     /// Participant ids whose tracks currently have an m-line here.
     pub fn subscribed_publishers(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -308,24 +326,34 @@ impl SimClient {
                     .collect();
             }
             ServerMessage::PublishAnswer { sdp } => {
-                let answer = SdpAnswer::from_sdp_string(&sdp).expect("server answers valid SDP");
-                if let Some(pending) = self.pending_publish.take() {
-                    self.publisher
-                        .sdp_api()
-                        .accept_answer(pending, answer)
-                        .expect("server answer accepted");
+                let Some(pending) = self.pending_publish.take() else {
+                    return self.fail("a publish answer came with no offer pending");
+                };
+                let accepted = SdpAnswer::from_sdp_string(&sdp)
+                    .map_err(|e| e.to_string())
+                    .and_then(|answer| {
+                        let api = self.publisher.sdp_api();
+                        api.accept_answer(pending, answer)
+                            .map_err(|e| e.to_string())
+                    });
+                if let Err(e) = accepted {
+                    self.fail(format!("publish answer refused: {e}"));
                 }
             }
             ServerMessage::SubscriberOffer { sdp, tracks } => {
                 if let Some(ufrag) = sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")) {
                     self.subscriber_ufrags.push(ufrag.trim().to_string());
                 }
-                let offer = SdpOffer::from_sdp_string(&sdp).expect("server offers valid SDP");
-                let answer = self
-                    .subscriber
-                    .sdp_api()
-                    .accept_offer(offer)
-                    .expect("server offer accepted");
+                let answer = SdpOffer::from_sdp_string(&sdp)
+                    .map_err(|e| e.to_string())
+                    .and_then(|offer| {
+                        let api = self.subscriber.sdp_api();
+                        api.accept_offer(offer).map_err(|e| e.to_string())
+                    });
+                let answer = match answer {
+                    Ok(answer) => answer,
+                    Err(e) => return self.fail(format!("subscriber offer refused: {e}")),
+                };
                 self.mid_map = tracks
                     .into_iter()
                     .map(|t| (Mid::from(t.mid.as_str()), t))
@@ -353,6 +381,14 @@ impl SimClient {
             }
             ServerMessage::Pong | ServerMessage::IceServers { .. } => {}
         }
+    }
+
+    /// Records something that went wrong with the server's answers, which
+    /// a test asserts on and a load run reports.
+    fn fail(&mut self, failure: impl Into<String>) {
+        let failure = failure.into();
+        tracing::warn!(client = %self.name, "{failure}");
+        self.failures.push(failure);
     }
 
     /// Next message for the server.
@@ -443,12 +479,16 @@ impl SimClient {
         if self.silent {
             return;
         }
-        self.publisher
-            .handle_input(Input::Timeout(now))
-            .expect("publisher timeout");
-        self.subscriber
-            .handle_input(Input::Timeout(now))
-            .expect("subscriber timeout");
+        for (rtc, role) in [
+            (&mut self.publisher, "publisher"),
+            (&mut self.subscriber, "subscriber"),
+        ] {
+            if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+                let failure = format!("{role} connection failed: {e}");
+                tracing::warn!(client = %self.name, "{failure}");
+                self.failures.push(failure);
+            }
+        }
         if now >= self.next_heartbeat {
             self.signals.push_back(ClientMessage::Ping);
             self.next_heartbeat = now + HEARTBEAT_INTERVAL;
@@ -521,7 +561,14 @@ impl SimClient {
                 } else {
                     &mut self.subscriber
                 };
-                match rtc.poll_output().expect("client poll") {
+                let output = match rtc.poll_output() {
+                    Ok(output) => output,
+                    Err(e) => {
+                        self.fail(format!("connection failed: {e}"));
+                        break;
+                    }
+                };
+                match output {
                     Output::Timeout(t) => {
                         if publisher {
                             self.timeouts.0 = t;

@@ -145,7 +145,11 @@ pub struct MediaCounter {
     pub out_of_order: u64,
     /// Gaps between video frames longer than [`FREEZE_GAP`].
     pub freezes: u64,
+    /// Extended sequence number of the first packet counted.
     first_seq: Option<u64>,
+    /// Highest extended sequence number seen, also before a reset; 0 before
+    /// the first packet (numbers start one cycle up, so that a packet
+    /// reordered before the first one does not go below zero).
     highest_seq: u64,
     last_frame_at: Option<Instant>,
     /// One-way delays in microseconds, of packets whose payload was read.
@@ -153,7 +157,8 @@ pub struct MediaCounter {
 }
 
 impl MediaCounter {
-    /// Counts a packet from its header fields.
+    /// Counts a packet from its header fields. Packets from before the
+    /// counters were reset (late retransmissions) are not counted.
     pub fn count_header(
         &mut self,
         now: Instant,
@@ -162,15 +167,23 @@ impl MediaCounter {
         marker: bool,
         len: usize,
     ) {
-        self.packets += 1;
-        self.bytes += len as u64;
         match self.first_seq {
             None => {
-                self.first_seq = Some(u64::from(seq));
-                self.highest_seq = u64::from(seq);
+                let extended = match self.highest_seq {
+                    0 => u64::from(seq) + 0x1_0000,
+                    highest => extend_seq(highest, seq),
+                };
+                if self.highest_seq != 0 && extended <= self.highest_seq {
+                    return;
+                }
+                self.first_seq = Some(extended);
+                self.highest_seq = extended;
             }
-            Some(_) => {
+            Some(first) => {
                 let extended = extend_seq(self.highest_seq, seq);
+                if extended < first {
+                    return;
+                }
                 if extended > self.highest_seq {
                     self.highest_seq = extended;
                 } else {
@@ -178,6 +191,8 @@ impl MediaCounter {
                 }
             }
         }
+        self.packets += 1;
+        self.bytes += len as u64;
         if kind == TrackKind::Audio || marker {
             self.frames += 1;
         }
@@ -229,6 +244,7 @@ impl MediaCounter {
     /// measurement can start after set-up.
     pub fn reset(&mut self) {
         *self = MediaCounter {
+            highest_seq: self.highest_seq,
             last_frame_at: self.last_frame_at,
             ..MediaCounter::default()
         };
@@ -327,8 +343,16 @@ mod tests {
         );
         assert_eq!(c.freezes, 1);
         c.reset();
-        c.count_header(at, TrackKind::Video, 7, false, 100);
-        assert_eq!((c.expected(), c.lost()), (1, 0));
+        // A late retransmission from before the reset is not counted.
+        c.count_header(at, TrackKind::Video, 4, false, 100);
+        assert_eq!(c.packets, 0);
+        for seq in [8, 4, 10, 9] {
+            c.count_header(at, TrackKind::Video, seq, false, 100);
+        }
+        assert_eq!(
+            (c.expected(), c.packets, c.lost(), c.out_of_order),
+            (3, 3, 0, 1)
+        );
     }
 
     #[test]
