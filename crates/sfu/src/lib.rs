@@ -10,6 +10,7 @@
 //! Vocabulary: a participant *publishes* tracks; the others *subscribe* to
 //! them. See `docs/glossary.md`.
 
+mod forward;
 mod ids;
 mod participant;
 mod peer;

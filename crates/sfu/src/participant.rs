@@ -6,8 +6,10 @@ use hotline_proto::{
     ConnectionState, Grants, ParticipantInfo, SubscribedTrack, TrackInfo, TrackKind, TrackSource,
 };
 use str0m::change::SdpPendingOffer;
-use str0m::media::Mid;
+use str0m::format::PayloadParams;
+use str0m::media::{Mid, Pt};
 
+use crate::forward::Downstream;
 use crate::ids::{ParticipantId, TrackId};
 use crate::peer::Peer;
 
@@ -22,6 +24,8 @@ pub(crate) struct PublishedTrack {
     /// Throttles keyframe requests so that many subscribers asking at once
     /// cost the publisher one keyframe.
     pub last_keyframe_request: Option<Instant>,
+    /// The codec of the payload type last seen on this track.
+    pub params: Option<(Pt, PayloadParams)>,
 }
 
 /// Where a subscription stands in the subscriber connection's negotiation.
@@ -47,6 +51,7 @@ pub(crate) struct Subscription {
     pub kind: TrackKind,
     pub source: TrackSource,
     pub state: SubscriptionState,
+    pub downstream: Downstream,
 }
 
 impl Subscription {

@@ -68,7 +68,9 @@ impl Peer {
     /// never has to send us its candidates) with the server's host candidates:
     /// UDP, and passive TCP for browsers whose network blocks UDP.
     pub fn new(now: Instant, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
-        let mut config = Rtc::builder().set_ice_lite(true);
+        // RTP mode: packets are forwarded as they come, never reassembled
+        // into frames and cut up again per subscriber.
+        let mut config = Rtc::builder().set_ice_lite(true).set_rtp_mode(true);
         if let Some(cert) = server_certificate() {
             config = config.set_dtls_cert(cert);
         }

@@ -9,13 +9,17 @@ use hotline_proto::{
     ServerMessage, TrackKind, MAX_CHAT_CHARS, PROTOCOL_VERSION,
 };
 use str0m::change::{SdpAnswer, SdpOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::format::Codec;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::rtp::{RtpPacket, RtpWrite};
 use str0m::{Event, Input};
 use tracing::{debug, info, info_span, warn};
 
+use crate::forward::{Downstream, Verdict};
 use crate::ids::{ParticipantId, TrackId};
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
 use crate::peer::{Peer, PeerRole, Transmit, Transport};
+use crate::vp8;
 
 /// Most tracks one participant may publish at once (camera, microphone,
 /// screen, screen audio, and room to spare).
@@ -222,6 +226,7 @@ impl Room {
                         kind: t.kind,
                         source: t.source,
                         state: SubscriptionState::ToOpen,
+                        downstream: Downstream::default(),
                     })
                 })
                 .collect()
@@ -841,6 +846,7 @@ impl Room {
                 kind: t.kind,
                 source: t.source,
                 state: SubscriptionState::ToOpen,
+                downstream: Downstream::default(),
             });
             p.published.push(participant::PublishedTrack {
                 id,
@@ -849,6 +855,7 @@ impl Room {
                 source: t.source,
                 muted: t.muted,
                 last_keyframe_request: None,
+                params: None,
             });
         }
 
@@ -953,17 +960,19 @@ impl Room {
         {
             return;
         }
-        let Some(mut writer) = p.publisher.as_mut().and_then(|peer| peer.rtc.writer(t.mid)) else {
+        let Some(publisher) = p.publisher.as_mut() else {
             return;
         };
-        match writer.request_keyframe(None, KeyframeRequestKind::Pli) {
-            Ok(()) => {
-                t.last_keyframe_request = Some(now);
-                debug!(track = %track, "keyframe requested");
-                self.dirty.insert((p.id.clone(), PeerRole::Publisher));
-            }
-            Err(e) => debug!(track = %track, "keyframe request failed: {e}"),
-        }
+        let mut api = publisher.rtc.direct_api();
+        let Some(stream) = api.stream_rx_by_mid(t.mid, None) else {
+            // Nothing received on it yet: the first packets start with a
+            // keyframe anyway.
+            return debug!(track = %track, "keyframe request before any media");
+        };
+        stream.request_keyframe(KeyframeRequestKind::Pli);
+        t.last_keyframe_request = Some(now);
+        debug!(track = %track, "keyframe requested");
+        self.dirty.insert((p.id.clone(), PeerRole::Publisher));
     }
 
     /// Polls every connection that has work until none has, handling the
@@ -1003,7 +1012,9 @@ impl Room {
 
     fn handle_event(&mut self, now: Instant, id: &ParticipantId, role: PeerRole, event: Event) {
         match event {
-            Event::MediaData(data) => self.forward(now, id, data),
+            Event::RtpPacket(packet) if role == PeerRole::Publisher => {
+                self.forward(now, id, packet)
+            }
             Event::KeyframeRequest(req) => {
                 let track = self.participants.get(id).and_then(|p| {
                     p.subscriptions
@@ -1032,42 +1043,110 @@ impl Room {
         }
     }
 
-    /// Sends one frame of a published track to every subscriber of it.
-    fn forward(&mut self, now: Instant, from: &ParticipantId, data: MediaData) {
-        let Some(p) = self.participants.get(from) else {
+    /// Sends one packet of a published track to every subscriber of it.
+    fn forward(&mut self, now: Instant, from: &ParticipantId, packet: RtpPacket) {
+        let Some(p) = self.participants.get_mut(from) else {
             return;
         };
-        let Some(track) = p.published.iter().find(|t| t.mid == data.mid) else {
+        let Some(publisher) = p.publisher.as_mut() else {
             return;
         };
-        let track = track.id.clone();
-        if !data.contiguous {
-            // Frames were lost before this one: the decoders downstream need
-            // a fresh keyframe.
-            self.request_keyframe(now, &track);
-        }
+        let Some(mid) = publisher
+            .rtc
+            .direct_api()
+            .stream_rx(&packet.header.ssrc)
+            .map(|s| s.mid())
+        else {
+            return;
+        };
+        let Some(track) = p.published.iter_mut().find(|t| t.mid == mid) else {
+            return;
+        };
+        let pt = packet.header.payload_type;
+        let params = match &track.params {
+            Some((cached, params)) if *cached == pt => params.clone(),
+            _ => {
+                let Some(params) = publisher.rtc.codec_config().find(|c| c.pt() == pt).cloned()
+                else {
+                    return;
+                };
+                track.params = Some((pt, params.clone()));
+                params
+            }
+        };
+        let kind = track.kind;
+        // VP8 streams start at a keyframe for each new subscriber; other
+        // codecs are forwarded as they come (their decoders ask for one).
+        let gated = kind == TrackKind::Video && params.spec().codec == Codec::Vp8;
+        let keyframe = gated && vp8::is_keyframe_start(&packet.payload);
+        let track_id = track.id.clone();
+        let mut ext_vals = packet.header.ext_vals.clone();
+        // str0m writes the subscriber's own mid; rids name the publisher's layers.
+        ext_vals.mid = None;
+        ext_vals.rid = None;
+        ext_vals.rid_repair = None;
+
+        let mut waiting_for_keyframe = false;
         for (sub_id, sub) in self.participants.iter_mut() {
-            if sub_id == from {
+            if sub_id == from || !sub.subscriber.rtc.is_connected() {
                 continue;
             }
-            let Some(mid) = sub.subscriptions.iter().find_map(|s| match s.state {
-                SubscriptionState::Open(m) if s.track == track => Some(m),
-                _ => None,
+            let Some(subscription) = sub
+                .subscriptions
+                .iter_mut()
+                .find(|s| s.track == track_id && matches!(s.state, SubscriptionState::Open(_)))
+            else {
+                continue;
+            };
+            let SubscriptionState::Open(sub_mid) = subscription.state else {
+                continue;
+            };
+            let rtc = &mut sub.subscriber.rtc;
+            let Some(out_pt) = subscription.downstream.payload_type(pt, || {
+                rtc.codec_config()
+                    .match_params(params.clone())
+                    .map(|p| p.pt())
             }) else {
                 continue;
             };
-            let Some(writer) = sub.subscriber.rtc.writer(mid) else {
+            let seq = match subscription
+                .downstream
+                .admit(packet.seq_no, gated, keyframe)
+            {
+                Verdict::Send(seq) => seq,
+                Verdict::WaitForKeyframe => {
+                    waiting_for_keyframe = true;
+                    continue;
+                }
+                Verdict::Stale => continue,
+            };
+            let mut api = rtc.direct_api();
+            let Some(stream) = api.stream_tx_by_mid(sub_mid, None) else {
                 continue;
             };
-            let Some(pt) = writer.match_params(data.params) else {
-                continue;
-            };
-            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+            stream.write_rtp(
+                RtpWrite::new(
+                    out_pt,
+                    seq,
+                    packet.header.timestamp,
+                    packet.timestamp,
+                    packet.payload.clone(),
+                )
+                .marker(packet.header.marker)
+                .ext_vals(ext_vals.clone())
+                .nackable(kind == TrackKind::Video),
+            );
+            // str0m releases written packets only once time has moved on.
+            if let Err(e) = sub.subscriber.handle_input(Input::Timeout(now)) {
                 sub.span
-                    .in_scope(|| debug!(track = %track, "write failed: {e}"));
-                continue;
+                    .in_scope(|| debug!("subscriber timeout failed: {e}"));
             }
             self.dirty.insert((sub_id.clone(), PeerRole::Subscriber));
+        }
+        // A subscriber that connected after the keyframe asked for at its
+        // subscription went by: ask again (throttled per track).
+        if waiting_for_keyframe {
+            self.request_keyframe(now, &track_id);
         }
     }
 
@@ -1127,6 +1206,7 @@ impl Subscription {
             kind: self.kind,
             source: self.source,
             state: SubscriptionState::ToOpen,
+            downstream: Downstream::default(),
         }
     }
 }
