@@ -1064,13 +1064,13 @@ impl Room {
         };
         let pt = packet.header.payload_type;
         let params = match &track.params {
-            Some((cached, params)) if *cached == pt => params.clone(),
+            Some((cached, params)) if *cached == pt => *params,
             _ => {
                 let Some(params) = publisher.rtc.codec_config().find(|c| c.pt() == pt).cloned()
                 else {
                     return;
                 };
-                track.params = Some((pt, params.clone()));
+                track.params = Some((pt, params));
                 params
             }
         };
@@ -1104,7 +1104,7 @@ impl Room {
             let rtc = &mut sub.subscriber.rtc;
             let Some(out_pt) = subscription.downstream.payload_type(pt, || {
                 rtc.codec_config()
-                    .match_params(params.clone())
+                    .match_params(params)
                     .map(|p| p.pt())
             }) else {
                 continue;
