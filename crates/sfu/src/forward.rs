@@ -9,9 +9,11 @@ use str0m::rtp::SeqNo;
 /// The forwarding state of one subscription (a down-track).
 #[derive(Debug, Default)]
 pub(crate) struct Downstream {
-    /// Incoming extended sequence number of the first forwarded packet, and
-    /// the outgoing number it got.
+    /// Incoming extended sequence number at the last (re)start, and the
+    /// outgoing number it got.
     seq_base: Option<(u64, u64)>,
+    /// Highest outgoing sequence number sent.
+    last_out: Option<u64>,
     /// The subscriber's payload type for the publisher's, as last looked up.
     pt: Option<(Pt, Pt)>,
     /// Video waits for a keyframe: before it, a decoder can do nothing.
@@ -25,7 +27,7 @@ pub(crate) enum Verdict {
     Send(SeqNo),
     /// Not yet: video that has not reached a keyframe.
     WaitForKeyframe,
-    /// A packet older than where this subscriber started.
+    /// A packet older than where this subscriber (re)started.
     Stale,
 }
 
@@ -46,22 +48,37 @@ impl Downstream {
     /// Decides on a packet. `gated` streams start at a keyframe; `keyframe`
     /// says whether this packet begins one.
     pub fn admit(&mut self, seq: SeqNo, gated: bool, keyframe: bool) -> Verdict {
+        let incoming = *seq;
         if !self.started {
             if gated && !keyframe {
                 return Verdict::WaitForKeyframe;
             }
             self.started = true;
+            // Continue right after the last packet sent, so that the
+            // subscriber sees no hole it would ask to be filled; the very
+            // first number is below 2^15 so that its rollover counter
+            // starts at zero (str0m needs no out-of-band ROC then).
+            let next_out = match self.last_out {
+                Some(last) => last + 1,
+                None => u64::from(rand::random::<u16>() >> 1) + 1,
+            };
+            self.seq_base = Some((incoming, next_out));
         }
-        let incoming = *seq;
-        let (first_in, first_out) = *self.seq_base.get_or_insert_with(|| {
-            // Below 2^15, so that the subscriber's rollover counter starts
-            // at zero (str0m needs no out-of-band ROC then).
-            (incoming, u64::from(rand::random::<u16>() >> 1) + 1)
-        });
-        match incoming.checked_sub(first_in) {
-            Some(delta) => Verdict::Send(SeqNo::from(first_out + delta)),
-            None => Verdict::Stale,
-        }
+        let Some((first_in, first_out)) = self.seq_base else {
+            return Verdict::Stale;
+        };
+        let Some(delta) = incoming.checked_sub(first_in) else {
+            return Verdict::Stale;
+        };
+        let out = first_out + delta;
+        self.last_out = Some(self.last_out.map_or(out, |last| last.max(out)));
+        Verdict::Send(SeqNo::from(out))
+    }
+
+    /// The publisher's stream broke (an outage upstream): wait for the next
+    /// keyframe and carry on from there, without a hole in the numbering.
+    pub fn restart_at_keyframe(&mut self) {
+        self.started = false;
     }
 }
 
@@ -91,6 +108,34 @@ mod tests {
         );
         // A late packet from before the start is dropped.
         assert_eq!(d.admit(SeqNo::from(70_000), true, false), Verdict::Stale);
+    }
+
+    #[test]
+    fn after_an_outage_numbering_continues_from_the_next_keyframe() {
+        let mut d = Downstream::default();
+        let Verdict::Send(first) = d.admit(SeqNo::from(10), true, true) else {
+            panic!("a keyframe starts the stream");
+        };
+        assert_eq!(
+            d.admit(SeqNo::from(11), true, false),
+            Verdict::Send(SeqNo::from(*first + 1))
+        );
+        d.restart_at_keyframe();
+        // 600 packets lost upstream; the next ones are not sent until a
+        // keyframe, which follows the last packet sent directly.
+        assert_eq!(
+            d.admit(SeqNo::from(612), true, false),
+            Verdict::WaitForKeyframe
+        );
+        assert_eq!(
+            d.admit(SeqNo::from(615), true, true),
+            Verdict::Send(SeqNo::from(*first + 2))
+        );
+        assert_eq!(
+            d.admit(SeqNo::from(616), true, false),
+            Verdict::Send(SeqNo::from(*first + 3))
+        );
+        assert_eq!(d.admit(SeqNo::from(611), true, false), Verdict::Stale);
     }
 
     #[test]

@@ -26,6 +26,29 @@ pub(crate) struct PublishedTrack {
     pub last_keyframe_request: Option<Instant>,
     /// The codec of the payload type last seen on this track.
     pub params: Option<(Pt, PayloadParams)>,
+    /// Highest sequence number received, and when.
+    pub last_packet: Option<(u64, Instant)>,
+}
+
+/// A gap in a published stream this long (in time, or in packets) is an
+/// outage: retransmissions will not fill it in time to be useful.
+const OUTAGE_TIME: std::time::Duration = std::time::Duration::from_millis(250);
+const OUTAGE_PACKETS: u64 = 64;
+
+impl PublishedTrack {
+    /// Notes a received packet; returns whether it follows an outage.
+    pub fn note_packet(&mut self, seq: u64, now: Instant) -> bool {
+        let outage = match self.last_packet {
+            Some((last, at)) if seq > last + 1 => {
+                now.saturating_duration_since(at) >= OUTAGE_TIME || seq - last > OUTAGE_PACKETS
+            }
+            _ => false,
+        };
+        if self.last_packet.is_none_or(|(last, _)| seq > last) {
+            self.last_packet = Some((seq, now));
+        }
+        outage
+    }
 }
 
 /// Where a subscription stands in the subscriber connection's negotiation.
@@ -136,5 +159,35 @@ impl Participant {
             crate::peer::PeerRole::Publisher => self.publisher.as_mut(),
             crate::peer::PeerRole::Subscriber => Some(&mut self.subscriber),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_or_wide_gap_is_an_outage_a_small_one_is_not() {
+        let t0 = Instant::now();
+        let ms = std::time::Duration::from_millis;
+        let mut track = PublishedTrack {
+            id: TrackId::new(&ParticipantId::random(), &Mid::from("0")),
+            mid: Mid::from("0"),
+            kind: TrackKind::Video,
+            source: TrackSource::Camera,
+            muted: false,
+            last_keyframe_request: None,
+            params: None,
+            last_packet: None,
+        };
+        assert!(!track.note_packet(100, t0));
+        assert!(
+            !track.note_packet(103, t0 + ms(10)),
+            "a few lost packets: NACK repairs them"
+        );
+        assert!(!track.note_packet(102, t0 + ms(11)), "a late one");
+        assert!(track.note_packet(110, t0 + ms(400)), "silence of 400 ms");
+        assert!(track.note_packet(300, t0 + ms(410)), "a burst of 190 lost");
+        assert!(!track.note_packet(301, t0 + ms(2000)), "no packet lost");
     }
 }

@@ -856,6 +856,7 @@ impl Room {
                 muted: t.muted,
                 last_keyframe_request: None,
                 params: None,
+                last_packet: None,
             });
         }
 
@@ -1080,6 +1081,7 @@ impl Room {
         let gated = kind == TrackKind::Video && params.spec().codec == Codec::Vp8;
         let keyframe = gated && vp8::is_keyframe_start(&packet.payload);
         let track_id = track.id.clone();
+        let outage = kind == TrackKind::Video && track.note_packet(*packet.seq_no, now);
         let mut ext_vals = packet.header.ext_vals.clone();
         // str0m writes the subscriber's own mid; rids name the publisher's layers.
         ext_vals.mid = None;
@@ -1098,14 +1100,15 @@ impl Room {
             else {
                 continue;
             };
+            if outage && gated {
+                subscription.downstream.restart_at_keyframe();
+            }
             let SubscriptionState::Open(sub_mid) = subscription.state else {
                 continue;
             };
             let rtc = &mut sub.subscriber.rtc;
             let Some(out_pt) = subscription.downstream.payload_type(pt, || {
-                rtc.codec_config()
-                    .match_params(params)
-                    .map(|p| p.pt())
+                rtc.codec_config().match_params(params).map(|p| p.pt())
             }) else {
                 continue;
             };
@@ -1145,7 +1148,9 @@ impl Room {
         }
         // A subscriber that connected after the keyframe asked for at its
         // subscription went by: ask again (throttled per track).
-        if waiting_for_keyframe {
+        // After an outage the publisher's stream has a hole no
+        // retransmission fills: every decoder needs a keyframe.
+        if waiting_for_keyframe || outage {
             self.request_keyframe(now, &track_id);
         }
     }
