@@ -16,6 +16,9 @@ use tracing::{debug, info};
 use crate::audit::AuditLog;
 use crate::stream::{self, Framing, StreamEvent};
 
+/// Most datagrams read in one turn of the worker before its output is sent.
+const RECEIVE_BATCH: usize = 64;
+
 /// What the worker sends to one participant's signaling connection.
 #[derive(Debug)]
 pub enum Outbound {
@@ -220,7 +223,20 @@ impl MediaWorker {
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((n, source)) => self.handle_datagram(Transport::Udp, source, &buf[..n]),
+                    Ok((n, source)) => {
+                        self.handle_datagram(Transport::Udp, source, &buf[..n]);
+                        // Take what else is waiting before sending anything:
+                        // under load, each subscriber connection is then
+                        // polled once for a batch of packets, not per packet.
+                        for _ in 1..RECEIVE_BATCH {
+                            match self.socket.try_recv_from(&mut buf) {
+                                Ok((n, source)) => {
+                                    self.handle_datagram(Transport::Udp, source, &buf[..n])
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     // ICMP errors surface here on Linux: a peer went away.
                     Err(e) => debug!("udp receive: {e}"),
                 },

@@ -159,6 +159,13 @@ pub struct Room {
     routes: HashMap<(Transport, SocketAddr), (ParticipantId, PeerRole)>,
     /// Connections that got input or media to send and must be polled.
     dirty: BTreeSet<(ParticipantId, PeerRole)>,
+    /// Subscriber connections with packets written but not yet released:
+    /// str0m sends written packets once time moves on. Each is moved on
+    /// once when output is next polled, however many packets a batch of
+    /// input gave it.
+    to_release: BTreeSet<ParticipantId>,
+    /// The time of the latest input.
+    last_now: Instant,
     outputs: VecDeque<RoomOutput>,
     /// A moment in both clocks, to stamp chat messages with wall-clock time.
     clock_origin: (Instant, u64),
@@ -174,6 +181,8 @@ impl Room {
             participants: BTreeMap::new(),
             routes: HashMap::new(),
             dirty: BTreeSet::new(),
+            to_release: BTreeSet::new(),
+            last_now: now,
             outputs: VecDeque::new(),
             clock_origin: (now, unix_ms_at_now),
         }
@@ -485,15 +494,39 @@ impl Room {
         }
         self.routes.clear();
         self.dirty.clear();
+        self.to_release.clear();
     }
 
     /// The next output, if any.
     pub fn poll_output(&mut self) -> Option<RoomOutput> {
+        if self.outputs.is_empty() && !self.to_release.is_empty() {
+            self.release_written();
+        }
         self.outputs.pop_front()
+    }
+
+    /// Moves time on for the subscriber connections packets were written
+    /// to, so that str0m sends them.
+    fn release_written(&mut self) {
+        let _room = self.span.clone().entered();
+        let now = self.last_now;
+        for id in std::mem::take(&mut self.to_release) {
+            let Some(p) = self.participants.get_mut(&id) else {
+                continue;
+            };
+            if let Err(e) = p.subscriber.handle_input(Input::Timeout(now)) {
+                p.span.in_scope(|| debug!("subscriber timeout failed: {e}"));
+            }
+            self.dirty.insert((id, PeerRole::Subscriber));
+        }
+        self.drive(now);
     }
 
     /// When `handle_timeout` must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if !self.to_release.is_empty() {
+            return Some(self.last_now);
+        }
         self.participants
             .values()
             .flat_map(|p| {
@@ -584,6 +617,7 @@ impl Room {
         }
         self.routes.retain(|_, (owner, _)| owner != id);
         self.dirty.retain(|(owner, _)| owner != id);
+        self.to_release.remove(id);
         let subscribers: Vec<ParticipantId> = self.participants.keys().cloned().collect();
         for sub in &subscribers {
             self.unsubscribe(sub, |s| &s.publisher == id);
@@ -979,6 +1013,7 @@ impl Room {
     /// Polls every connection that has work until none has, handling the
     /// events they raise (which may give other connections work).
     fn drive(&mut self, now: Instant) {
+        self.last_now = now;
         let mut transmits = Vec::new();
         let mut events = Vec::new();
         while let Some((id, role)) = self.dirty.pop_first() {
@@ -1139,12 +1174,7 @@ impl Room {
                 .ext_vals(ext_vals.clone())
                 .nackable(kind == TrackKind::Video),
             );
-            // str0m releases written packets only once time has moved on.
-            if let Err(e) = sub.subscriber.handle_input(Input::Timeout(now)) {
-                sub.span
-                    .in_scope(|| debug!("subscriber timeout failed: {e}"));
-            }
-            self.dirty.insert((sub_id.clone(), PeerRole::Subscriber));
+            self.to_release.insert(sub_id.clone());
         }
         // A subscriber that connected after the keyframe asked for at its
         // subscription went by: ask again (throttled per track).
