@@ -13,4 +13,5 @@ pub mod serve;
 pub mod signaling;
 pub mod stream;
 pub mod turn;
+pub mod udp_batch;
 pub mod web;

@@ -15,9 +15,13 @@ use tracing::{debug, info};
 
 use crate::audit::AuditLog;
 use crate::stream::{self, Framing, StreamEvent};
+use crate::udp_batch::SendBatch;
 
 /// Most datagrams read in one turn of the worker before its output is sent.
 const RECEIVE_BATCH: usize = 64;
+
+/// Most datagrams gathered before they are sent.
+const SEND_BATCH: usize = 256;
 
 /// What the worker sends to one participant's signaling connection.
 #[derive(Debug)]
@@ -151,6 +155,8 @@ pub struct MediaWorker {
     /// Set once shutting down: joins are refused, and at this moment every
     /// connection is closed.
     closing_at: Option<Instant>,
+    /// UDP datagrams the rooms asked to send, sent together.
+    send_batch: SendBatch,
 }
 
 /// A participant's current signaling connection.
@@ -187,6 +193,7 @@ impl MediaWorker {
             commands: rx,
             audit,
             closing_at: None,
+            send_batch: SendBatch::default(),
         };
         (worker, MediaHandle { commands: tx })
     }
@@ -453,8 +460,9 @@ impl MediaWorker {
                 match output {
                     RoomOutput::Transmit(t) => match t.transport {
                         Transport::Udp => {
-                            if let Err(e) = self.socket.send_to(&t.contents, t.destination).await {
-                                debug!(destination = %t.destination, "udp send: {e}");
+                            self.send_batch.push(t.destination, t.contents);
+                            if self.send_batch.len() >= SEND_BATCH {
+                                self.send_batch.send(&self.socket).await;
                             }
                         }
                         Transport::Tcp => {
@@ -482,6 +490,7 @@ impl MediaWorker {
                 }
             }
         }
+        self.send_batch.send(&self.socket).await;
         let before = self.rooms.len();
         self.rooms.retain(|name, room| {
             let keep = !room.is_empty();

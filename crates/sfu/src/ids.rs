@@ -4,16 +4,17 @@
 use std::fmt;
 
 /// A participant's id within a room: random, unique per session (a rejoin of
-/// the same identity gets a new one).
+/// the same identity gets a new one). "p" and 12 hex digits, kept inline:
+/// ids are copied and compared for every forwarded packet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ParticipantId(String);
+pub struct ParticipantId([u8; 13]);
 
 impl ParticipantId {
     pub(crate) fn random() -> ParticipantId {
-        ParticipantId(format!(
-            "p{:012x}",
-            rand::random::<u64>() & 0xffff_ffff_ffff
-        ))
+        let text = format!("p{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+        let mut bytes = [0u8; 13];
+        bytes.copy_from_slice(text.as_bytes());
+        ParticipantId(bytes)
     }
 
     /// Reads an id sent back by a client; `None` if it cannot be one.
@@ -21,17 +22,22 @@ impl ParticipantId {
         let valid = text.len() == 13
             && text.starts_with('p')
             && text[1..].bytes().all(|b| b.is_ascii_hexdigit());
-        valid.then(|| ParticipantId(text.to_string()))
+        let mut bytes = [0u8; 13];
+        valid.then(|| {
+            bytes.copy_from_slice(text.as_bytes());
+            ParticipantId(bytes)
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII ever goes in (see `random` and `parse`).
+        std::str::from_utf8(&self.0).unwrap_or("p????????????")
     }
 }
 
 impl fmt::Display for ParticipantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 

@@ -146,7 +146,7 @@ impl Peer {
                     },
                     source: t.source,
                     destination: t.destination,
-                    contents: t.contents.to_vec(),
+                    contents: t.contents.into(),
                 }),
                 Output::Event(e) => events.push(e),
             }

@@ -580,7 +580,7 @@ impl SimClient {
                     Output::Transmit(t) => self.transmits.push_back(Datagram {
                         source: t.source,
                         destination: t.destination,
-                        contents: t.contents.to_vec(),
+                        contents: t.contents.into(),
                     }),
                     Output::Event(e) => self.handle_event(publisher, e),
                 }
