@@ -25,6 +25,12 @@ use crate::vp8;
 /// screen, screen audio, and room to spare).
 const MAX_PUBLISHED_TRACKS: usize = 8;
 
+/// How much outgoing video each subscriber connection keeps for
+/// retransmission: a NACK comes within a round trip, and a packet older than
+/// a second is of no use to a real-time decoder.
+const RTX_CACHE_AGE: Duration = Duration::from_secs(1);
+const RTX_CACHE_PACKETS: usize = 512;
+
 /// Label of the data channel every subscriber connection opens, so that ICE
 /// and DTLS are up before the first track arrives.
 const SUBSCRIBER_CHANNEL: &str = "hotline";
@@ -1162,6 +1168,18 @@ impl Room {
             let Some(stream) = api.stream_tx_by_mid(sub_mid, None) else {
                 continue;
             };
+            if subscription.downstream.size_cache_once() {
+                // Keep what a NACK can still usefully ask for, not str0m's
+                // default of 1024 packets over 3 s: each cached packet is a
+                // few hundred bytes of header per subscriber. Audio is not
+                // retransmitted (Opus has its own loss concealment).
+                match kind {
+                    TrackKind::Video => {
+                        stream.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, None)
+                    }
+                    TrackKind::Audio => stream.set_rtx_cache(0, Duration::ZERO, None),
+                }
+            }
             stream.write_rtp(
                 RtpWrite::new(
                     out_pt,
