@@ -105,6 +105,9 @@ pub(crate) struct Participant {
     /// Whether the subscriber connection's data channel has been offered
     /// (it goes into the first offer only).
     pub offered_channel: bool,
+    /// Packets were written to the subscriber connection and await the
+    /// room's next release (it is in the room's `to_release` list).
+    pub written_unreleased: bool,
     pub published: Vec<PublishedTrack>,
     pub subscriptions: Vec<Subscription>,
     /// The subscriber offer in flight; at most one at a time.

@@ -11,7 +11,7 @@ use hotline_proto::{
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
-use str0m::rtp::{RtpPacket, RtpWrite};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Event, Input};
 use tracing::{debug, info, info_span, warn};
 
@@ -169,7 +169,7 @@ pub struct Room {
     /// str0m sends written packets once time moves on. Each is moved on
     /// once when output is next polled, however many packets a batch of
     /// input gave it.
-    to_release: BTreeSet<ParticipantId>,
+    to_release: Vec<ParticipantId>,
     /// The time of the latest input.
     last_now: Instant,
     outputs: VecDeque<RoomOutput>,
@@ -187,7 +187,7 @@ impl Room {
             participants: BTreeMap::new(),
             routes: HashMap::new(),
             dirty: BTreeSet::new(),
-            to_release: BTreeSet::new(),
+            to_release: Vec::new(),
             last_now: now,
             outputs: VecDeque::new(),
             clock_origin: (now, unix_ms_at_now),
@@ -265,6 +265,7 @@ impl Room {
             publisher: None,
             subscriber: Peer::new(now, &self.config.candidates, &self.config.tcp_candidates),
             offered_channel: false,
+            written_unreleased: false,
             published: Vec::new(),
             subscriptions,
             pending_offer: None,
@@ -520,6 +521,7 @@ impl Room {
             let Some(p) = self.participants.get_mut(&id) else {
                 continue;
             };
+            p.written_unreleased = false;
             if let Err(e) = p.subscriber.handle_input(Input::Timeout(now)) {
                 p.span.in_scope(|| debug!("subscriber timeout failed: {e}"));
             }
@@ -623,7 +625,7 @@ impl Room {
         }
         self.routes.retain(|_, (owner, _)| owner != id);
         self.dirty.retain(|(owner, _)| owner != id);
-        self.to_release.remove(id);
+        self.to_release.retain(|p| p != id);
         let subscribers: Vec<ParticipantId> = self.participants.keys().cloned().collect();
         for sub in &subscribers {
             self.unsubscribe(sub, |s| &s.publisher == id);
@@ -1123,11 +1125,17 @@ impl Room {
         let keyframe = gated && vp8::is_keyframe_start(&packet.payload);
         let track_id = track.id.clone();
         let outage = kind == TrackKind::Video && track.note_packet(*packet.seq_no, now);
-        let mut ext_vals = packet.header.ext_vals.clone();
-        // str0m writes the subscriber's own mid; rids name the publisher's layers.
-        ext_vals.mid = None;
-        ext_vals.rid = None;
-        ext_vals.rid_repair = None;
+        // What a subscriber's decoder and UI use of the publisher's header
+        // extensions; str0m writes the rest (mid, transport-wide sequence
+        // numbers, send times) for each subscriber itself.
+        let ext = &packet.header.ext_vals;
+        let ext_vals = ExtensionValues {
+            audio_level: ext.audio_level,
+            voice_activity: ext.voice_activity,
+            video_orientation: ext.video_orientation,
+            video_content_type: ext.video_content_type,
+            ..ExtensionValues::default()
+        };
 
         let mut waiting_for_keyframe = false;
         for (sub_id, sub) in self.participants.iter_mut() {
@@ -1192,7 +1200,10 @@ impl Room {
                 .ext_vals(ext_vals.clone())
                 .nackable(kind == TrackKind::Video),
             );
-            self.to_release.insert(sub_id.clone());
+            if !sub.written_unreleased {
+                sub.written_unreleased = true;
+                self.to_release.push(sub_id.clone());
+            }
         }
         // A subscriber that connected after the keyframe asked for at its
         // subscription went by: ask again (throttled per track).
