@@ -89,6 +89,9 @@ pub struct SimClient {
     pub silent: bool,
     /// A client whose UDP is blocked: signaling works, media never flows.
     pub media_blocked: bool,
+    /// A client whose network drops every datagram, both ways, while it goes
+    /// on running (its media is sent into the void).
+    pub offline: bool,
 }
 
 impl SimClient {
@@ -144,6 +147,7 @@ impl SimClient {
             timeouts: (now, now),
             silent: false,
             media_blocked: false,
+            offline: false,
         }
     }
 
@@ -288,6 +292,33 @@ impl SimClient {
         })
     }
 
+    /// Asks for a keyframe on every video stream received, as a browser's
+    /// decoder does when it cannot go on.
+    pub fn request_keyframes(&mut self) {
+        let video: Vec<u32> = self
+            .ssrc_tracks
+            .iter()
+            .filter(|(_, (_, kind))| *kind == TrackKind::Video)
+            .map(|(ssrc, _)| *ssrc)
+            .collect();
+        let mut api = self.subscriber.direct_api();
+        for ssrc in video {
+            if let Some(stream) = api.stream_rx(&ssrc.into()) {
+                stream.request_keyframe(str0m::media::KeyframeRequestKind::Pli);
+            }
+        }
+        self.drain();
+    }
+
+    /// The counters of the streams received from one participant.
+    pub fn counters_from(&self, participant: &str, kind: TrackKind) -> Vec<&MediaCounter> {
+        self.mid_map
+            .values()
+            .filter(|t| t.participant_id == participant && t.kind == kind)
+            .filter_map(|t| self.received.get(&t.track_id))
+            .collect()
+    }
+
     /// Participant ids whose tracks currently have an m-line here.
     pub fn subscribed_publishers(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -422,7 +453,7 @@ impl SimClient {
         destination: SocketAddr,
         contents: &[u8],
     ) {
-        if self.silent {
+        if self.silent || self.offline {
             return;
         }
         let to_subscriber = destination == self.subscriber_addr;
@@ -644,7 +675,7 @@ impl SimClient {
 
     /// Next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Datagram> {
-        if self.silent {
+        if self.silent || self.offline {
             self.transmits.clear();
             return None;
         }
