@@ -248,6 +248,35 @@ pub enum ServerMessage {
     ShuttingDown {
         deadline_ms: u64,
     },
+    /// Who is speaking now, loudest first (the first is the active speaker);
+    /// empty when nobody is. Sent when the list changes.
+    ActiveSpeakers {
+        participant_ids: Vec<String>,
+    },
+    /// The connection quality of participants whose quality changed
+    /// (including the receiver's own), judged by the server from loss,
+    /// jitter and round-trip time on their connections.
+    ConnectionQuality {
+        participants: Vec<ParticipantQuality>,
+    },
+}
+
+/// One participant's connection quality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantQuality {
+    pub participant_id: String,
+    pub quality: Quality,
+}
+
+/// How well a participant's connection carries the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    /// Packet loss, jitter or delay high enough to be seen and heard.
+    Poor,
+    /// Some loss or delay; the call is fine.
+    Good,
+    Excellent,
 }
 
 impl ServerMessage {

@@ -6,8 +6,14 @@ use std::fmt;
 /// A participant's id within a room: random, unique per session (a rejoin of
 /// the same identity gets a new one). "p" and 12 hex digits, kept inline:
 /// ids are copied and compared for every forwarded packet.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ParticipantId([u8; 13]);
+
+impl fmt::Debug for ParticipantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ParticipantId({})", self.as_str())
+    }
+}
 
 impl ParticipantId {
     pub(crate) fn random() -> ParticipantId {

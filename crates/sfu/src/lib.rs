@@ -14,7 +14,9 @@ mod forward;
 mod ids;
 mod participant;
 mod peer;
+mod quality;
 mod room;
+mod speakers;
 pub mod vp8;
 
 pub use ids::{ParticipantId, TrackId};

@@ -108,6 +108,8 @@ pub(crate) struct Participant {
     /// Packets were written to the subscriber connection and await the
     /// room's next release (it is in the room's `to_release` list).
     pub written_unreleased: bool,
+    /// What its connections last reported, for its connection quality.
+    pub health: crate::quality::LinkHealth,
     pub published: Vec<PublishedTrack>,
     pub subscriptions: Vec<Subscription>,
     /// The subscriber offer in flight; at most one at a time.

@@ -70,7 +70,10 @@ impl Peer {
     pub fn new(now: Instant, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
         // RTP mode: packets are forwarded as they come, never reassembled
         // into frames and cut up again per subscriber.
-        let mut config = Rtc::builder().set_ice_lite(true).set_rtp_mode(true);
+        let mut config = Rtc::builder()
+            .set_ice_lite(true)
+            .set_rtp_mode(true)
+            .set_stats_interval(Some(crate::quality::STATS_INTERVAL));
         if let Some(cert) = server_certificate() {
             config = config.set_dtls_cert(cert);
         }

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use hotline_proto::{
-    ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, LeaveReason, PublishedTrack,
-    ServerMessage, TrackKind, MAX_CHAT_CHARS, PROTOCOL_VERSION,
+    ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, LeaveReason,
+    ParticipantQuality, PublishedTrack, ServerMessage, TrackKind, TrackSource, MAX_CHAT_CHARS,
+    PROTOCOL_VERSION,
 };
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
@@ -19,6 +20,8 @@ use crate::forward::{Downstream, Verdict};
 use crate::ids::{ParticipantId, TrackId};
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
 use crate::peer::{Peer, PeerRole, Transmit, Transport};
+use crate::quality::LinkHealth;
+use crate::speakers::SpeakerDetector;
 use crate::vp8;
 
 /// Most tracks one participant may publish at once (camera, microphone,
@@ -172,6 +175,7 @@ pub struct Room {
     to_release: Vec<ParticipantId>,
     /// The time of the latest input.
     last_now: Instant,
+    speakers: SpeakerDetector,
     outputs: VecDeque<RoomOutput>,
     /// A moment in both clocks, to stamp chat messages with wall-clock time.
     clock_origin: (Instant, u64),
@@ -189,6 +193,7 @@ impl Room {
             dirty: BTreeSet::new(),
             to_release: Vec::new(),
             last_now: now,
+            speakers: SpeakerDetector::default(),
             outputs: VecDeque::new(),
             clock_origin: (now, unix_ms_at_now),
         }
@@ -266,6 +271,7 @@ impl Room {
             subscriber: Peer::new(now, &self.config.candidates, &self.config.tcp_candidates),
             offered_channel: false,
             written_unreleased: false,
+            health: LinkHealth::default(),
             published: Vec::new(),
             subscriptions,
             pending_offer: None,
@@ -290,6 +296,24 @@ impl Room {
                 resume_token: participant.resume_token.clone(),
             },
         );
+        let qualities: Vec<ParticipantQuality> = self
+            .participants
+            .values()
+            .filter_map(|p| {
+                Some(ParticipantQuality {
+                    participant_id: p.id.to_string(),
+                    quality: p.health.announced?,
+                })
+            })
+            .collect();
+        if !qualities.is_empty() {
+            self.signal(
+                &id,
+                ServerMessage::ConnectionQuality {
+                    participants: qualities,
+                },
+            );
+        }
         self.participants.insert(id.clone(), participant);
         self.broadcast(
             Some(&id),
@@ -535,6 +559,7 @@ impl Room {
         if !self.to_release.is_empty() {
             return Some(self.last_now);
         }
+        let speakers = self.speakers.next_check();
         self.participants
             .values()
             .flat_map(|p| {
@@ -552,6 +577,7 @@ impl Room {
                 ]
             })
             .flatten()
+            .chain(speakers)
             .min()
     }
 
@@ -613,6 +639,7 @@ impl Room {
             return;
         };
         gone.span.in_scope(|| info!(?reason, "left"));
+        self.speakers.silence(self.last_now, id);
         self.outputs.push_back(RoomOutput::Event(RoomEvent::Left {
             participant: id.clone(),
             identity: gone.identity.clone(),
@@ -714,6 +741,9 @@ impl Room {
         if track.muted != muted {
             track.muted = muted;
             info!(track = %track.id, muted, "mute changed");
+            if muted && track.source == TrackSource::Microphone {
+                self.speakers.silence(self.last_now, from);
+            }
             self.broadcast_update(from);
         }
     }
@@ -1052,6 +1082,7 @@ impl Room {
                 );
             }
         }
+        self.announce_speakers(now);
     }
 
     fn handle_event(&mut self, now: Instant, id: &ParticipantId, role: PeerRole, event: Event) {
@@ -1075,6 +1106,31 @@ impl Room {
                     p.span.in_scope(|| info!(?role, "media connected"));
                     if role == PeerRole::Subscriber {
                         p.media_connected = true;
+                    }
+                }
+            }
+            Event::PeerStats(stats) => {
+                if let Some(p) = self.participants.get_mut(id) {
+                    match role {
+                        PeerRole::Publisher => p.health.upload_loss = stats.ingress_loss_fraction,
+                        PeerRole::Subscriber => {
+                            p.health.download_loss = stats.egress_loss_fraction;
+                            p.health.rtt = stats.rtt.or(p.health.rtt);
+                        }
+                    }
+                }
+                self.announce_quality(id);
+            }
+            Event::MediaIngressStats(stats) if role == PeerRole::Publisher => {
+                if let Some(p) = self.participants.get_mut(id) {
+                    let audio = p
+                        .published
+                        .iter()
+                        .any(|t| t.mid == stats.mid && t.kind == TrackKind::Audio);
+                    if audio {
+                        // RTP timestamp units of Opus: 48 kHz.
+                        p.health.jitter =
+                            Some(Duration::from_micros(u64::from(stats.jitter) * 1000 / 48));
                     }
                 }
             }
@@ -1125,6 +1181,11 @@ impl Room {
         let keyframe = gated && vp8::is_keyframe_start(&packet.payload);
         let track_id = track.id.clone();
         let outage = kind == TrackKind::Video && track.note_packet(*packet.seq_no, now);
+        if track.source == TrackSource::Microphone && !track.muted {
+            if let Some(level) = packet.header.ext_vals.audio_level {
+                self.speakers.observe(now, from, level);
+            }
+        }
         // What a subscriber's decoder and UI use of the publisher's header
         // extensions; str0m writes the rest (mid, transport-wide sequence
         // numbers, send times) for each subscriber itself.
@@ -1211,6 +1272,44 @@ impl Room {
         // retransmission fills: every decoder needs a keyframe.
         if waiting_for_keyframe || outage {
             self.request_keyframe(now, &track_id);
+        }
+    }
+
+    /// Tells everyone a participant's connection quality, when it changed.
+    fn announce_quality(&mut self, id: &ParticipantId) {
+        let Some(quality) = self
+            .participants
+            .get_mut(id)
+            .and_then(|p| p.health.poll_change())
+        else {
+            return;
+        };
+        if let Some(p) = self.participants.get(id) {
+            p.span.in_scope(|| {
+                info!(?quality, health = ?p.health, "connection quality");
+            });
+        }
+        self.broadcast(
+            None,
+            ServerMessage::ConnectionQuality {
+                participants: vec![ParticipantQuality {
+                    participant_id: id.to_string(),
+                    quality,
+                }],
+            },
+        );
+    }
+
+    /// Tells everyone who is speaking, when that changed.
+    fn announce_speakers(&mut self, now: Instant) {
+        if let Some(list) = self.speakers.poll_change(now) {
+            debug!(speakers = ?list, "active speakers");
+            self.broadcast(
+                None,
+                ServerMessage::ActiveSpeakers {
+                    participant_ids: list.iter().map(ToString::to_string).collect(),
+                },
+            );
         }
     }
 

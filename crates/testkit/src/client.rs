@@ -78,6 +78,12 @@ pub struct SimClient {
     pub resumed: u32,
     /// Participants seen leaving, with the reason.
     pub left: Vec<(String, hotline_proto::LeaveReason)>,
+    /// The latest `active_speakers`: loudest first.
+    pub active_speakers: Vec<String>,
+    /// The latest connection quality of each participant (self included).
+    pub qualities: BTreeMap<String, hotline_proto::Quality>,
+    /// The audio level its microphone sends, in -dBov (-127: silence).
+    audio_level: i8,
     /// Set when the server announced it is stopping.
     pub shutdown_deadline_ms: Option<u64>,
     signals: VecDeque<ClientMessage>,
@@ -137,6 +143,9 @@ impl SimClient {
             failures: Vec::new(),
             keyframe_requests: 0,
             shutdown_deadline_ms: None,
+            active_speakers: Vec::new(),
+            qualities: BTreeMap::new(),
+            audio_level: -30,
             resume_token: None,
             resumed: 0,
             subscriber_ufrags: Vec::new(),
@@ -159,6 +168,12 @@ impl SimClient {
 
     pub fn set_video_shape(&mut self, shape: VideoShape) {
         self.video = shape;
+    }
+
+    /// How loud its microphone is from now on, in -dBov: 0 is the loudest,
+    /// -127 silence (the default is -30, a speaking voice).
+    pub fn set_audio_level(&mut self, level: i8) {
+        self.audio_level = level.clamp(-127, 0);
     }
 
     /// Counts received RTP from the headers, which SRTP leaves in the clear,
@@ -251,6 +266,23 @@ impl SimClient {
                 muted: false,
             })
             .collect()
+    }
+
+    /// Mutes or unmutes the microphone, as the client's mute button does:
+    /// the track stays, its `muted` flag changes.
+    pub fn mute_microphone(&mut self, muted: bool) {
+        let mids: Vec<Mid> = self
+            .outgoing
+            .iter()
+            .filter(|o| o.source == TrackSource::Microphone)
+            .map(|o| o.mid)
+            .collect();
+        for mid in mids {
+            self.signals.push_back(ClientMessage::UpdateTrack {
+                mid: mid.to_string(),
+                muted,
+            });
+        }
     }
 
     pub fn send_chat(&mut self, text: &str) {
@@ -410,6 +442,14 @@ impl SimClient {
             ServerMessage::ShuttingDown { deadline_ms } => {
                 self.shutdown_deadline_ms = Some(deadline_ms)
             }
+            ServerMessage::ActiveSpeakers { participant_ids } => {
+                self.active_speakers = participant_ids
+            }
+            ServerMessage::ConnectionQuality { participants } => {
+                for p in participants {
+                    self.qualities.insert(p.participant_id, p.quality);
+                }
+            }
             ServerMessage::Pong | ServerMessage::IceServers { .. } => {}
         }
     }
@@ -551,8 +591,8 @@ impl SimClient {
                 let (packets, ext_vals) = match o.kind {
                     TrackKind::Audio => {
                         let ext_vals = ExtensionValues {
-                            audio_level: Some(-30),
-                            voice_activity: Some(true),
+                            audio_level: Some(self.audio_level),
+                            voice_activity: Some(self.audio_level > -127),
                             ..ExtensionValues::default()
                         };
                         (vec![media::audio_packet(o.frames, sent_us)], ext_vals)
