@@ -10,6 +10,7 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @typedef {import('../sdk/index.js').HotlineError} HotlineError
  * @typedef {import('../sdk/room.js').ChatMessage} ChatMessage
  * @typedef {import('../sdk/room.js').DisconnectInfo} DisconnectInfo
+ * @typedef {import('../sdk/signal.js').ConnectionQuality} ConnectionQuality
  */
 
 /**
@@ -34,6 +35,9 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {MediaStream | null} stream
  * @property {boolean} micMuted
  * @property {boolean} reconnecting
+ * @property {boolean} speaking        in the server's list of speakers
+ * @property {boolean} activeSpeaker   the loudest of them
+ * @property {ConnectionQuality | undefined} quality
  */
 
 /**
@@ -44,8 +48,16 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {HTMLSpanElement} nameEl
  * @property {HTMLSpanElement} micIcon
  * @property {HTMLDivElement} badge
+ * @property {HTMLSpanElement} speakingEl
+ * @property {HTMLDivElement} qualityEl
  * @property {MediaStream | null} stream
  */
+
+/** How long a remote participant stays the active speaker before their tile becomes the large one. */
+const MAIN_SPEAKER_DWELL_MS = 1000;
+
+/** What the connection-quality bars say, for the label and tooltip. */
+const QUALITY_WORDS = /** @type {Record<ConnectionQuality, string>} */ ({ excellent: 'excellent', good: 'good', poor: 'poor' });
 
 export class Call {
   /** @param {CallOptions} opts */
@@ -70,6 +82,14 @@ export class Call {
     this.tiles = new Map();
     /** @type {Map<string, HTMLAudioElement>} */
     this.audioEls = new Map();
+    /**
+     * The remote participant shown large with three or more tiles: the latest active speaker other
+     * than us. It stays when everybody falls silent, so the layout does not jump at every pause.
+     * @type {string | null}
+     */
+    this.mainSpeakerId = null;
+    /** A new active speaker becomes the large tile once it stayed the active speaker this long. @type {{id: string, timer: ReturnType<typeof setTimeout>} | null} */
+    this._pendingMain = null;
     /** @type {WeakMap<MediaStreamTrack, MediaStream>} */
     this.localStreams = new WeakMap();
     this.busy = { mic: false, cam: false, screen: false };
@@ -82,6 +102,9 @@ export class Call {
     this.connBanner = h('div', { class: 'conn-banner', 'data-testid': 'connection-banner', role: 'status', 'aria-live': 'polite', hidden: true });
     /** @type {ReturnType<typeof setTimeout> | null} */
     this._connBannerTimer = null;
+    // This client's own connection quality when the server judges it poor.
+    this.qualityNotice = h('div', { class: 'quality-notice', 'data-testid': 'quality-notice', role: 'status', 'aria-live': 'polite', hidden: true },
+      icon('signal'), h('span', { text: 'Your connection is poor — video may freeze.' }));
     this.countEl = h('span', { class: 'count', 'data-testid': 'participant-count', text: '1' });
     this.clockEl = h('span', { class: 'clock' });
     const topbar = h(
@@ -90,6 +113,7 @@ export class Call {
       h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: roomName })),
       this.status,
       this.connBanner,
+      this.qualityNotice,
       h('div', { class: 'topbar-right' }, icon('users'), this.countEl, this.clockEl),
     );
 
@@ -232,11 +256,18 @@ export class Call {
       rerender();
     });
     room.on('participant_left', ({ participant, reason }) => {
+      if (this.mainSpeakerId === participant.id) this.mainSpeakerId = null;
+      if (this._pendingMain?.id === participant.id) this._considerMainSpeaker(undefined);
       // Not when the server stops: everyone "leaves" then, and the call comes back by itself.
       if (this.room.state === 'connected' && reason !== 'server_shutdown') toast(`${participant.name || 'Someone'} ${reason === 'timed_out' ? 'lost their connection' : 'left'}`);
       rerender();
     });
     room.on('participant_updated', rerender);
+    room.on('active_speakers', ({ ids }) => {
+      this._considerMainSpeaker(ids[0]);
+      rerender();
+    });
+    room.on('connection_quality', rerender);
     room.on('track_subscribed', rerender);
     room.on('track_unsubscribed', rerender);
     room.on('local_tracks_changed', rerender);
@@ -265,6 +296,29 @@ export class Call {
       if (this.ended) return;
       this._end({ left: info.code === 1000 && info.reason === 'left', message: info.message, code: info.code });
     });
+  }
+
+  /**
+   * The large tile (three or more tiles) follows the active speaker, but only once a remote
+   * participant stayed the active speaker for MAIN_SPEAKER_DWELL_MS: two people talking over each
+   * other do not make the layout jump back and forth. Our own voice never moves it.
+   * @param {string | undefined} first  the active speaker now, if any
+   */
+  _considerMainSpeaker(first) {
+    const candidate = first && first !== this.room.localParticipant.id && this.room.participants.has(first) ? first : null;
+    if (this._pendingMain && this._pendingMain.id !== candidate) {
+      clearTimeout(this._pendingMain.timer);
+      this._pendingMain = null;
+    }
+    if (!candidate || candidate === this.mainSpeakerId || this._pendingMain) return;
+    const timer = setTimeout(() => {
+      if (this._pendingMain?.timer !== timer) return;
+      this._pendingMain = null;
+      if (this.ended || this.room.activeSpeakers[0] !== candidate || !this.room.participants.has(candidate)) return;
+      this.mainSpeakerId = candidate;
+      this.render();
+    }, MAIN_SPEAKER_DWELL_MS);
+    this._pendingMain = { id: candidate, timer };
   }
 
   /** Join, then publish. Resolves when joined; rejects with a readable error if not. */
@@ -579,9 +633,13 @@ export class Call {
       micMuted: lp.grants.publish || this.room.state !== 'connected' ? !this.micTrack || this.micMuted : false,
       // Our own connection state is told by the banner in the top bar, not on our tile.
       reconnecting: false,
+      speaking: lp.speaking,
+      activeSpeaker: !!lp.id && this.room.activeSpeakers[0] === lp.id,
+      quality: lp.quality,
     });
+    const screenOf = { micMuted: false, speaking: false, activeSpeaker: false, quality: undefined };
     if (this.screenTrack) {
-      out.push({ key: 'local:screen', participantId: lp.id, name: myName, isLocal: true, isScreen: true, stream: this._localStream(this.screenTrack), micMuted: false, reconnecting: false });
+      out.push({ key: 'local:screen', participantId: lp.id, name: myName, isLocal: true, isScreen: true, stream: this._localStream(this.screenTrack), reconnecting: false, ...screenOf });
     }
     for (const p of this.room.participants.values()) {
       const cam = p.subscribed('camera');
@@ -594,10 +652,13 @@ export class Call {
         stream: cam && !p.isCameraOff ? cam.mediaStream : null,
         micMuted: p.isMicrophoneMuted,
         reconnecting: p.connection === 'reconnecting',
+        speaking: p.speaking,
+        activeSpeaker: this.room.activeSpeakers[0] === p.id,
+        quality: p.quality,
       });
       const screen = p.subscribed('screen');
       if (screen) {
-        out.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isLocal: false, isScreen: true, stream: screen.mediaStream, micMuted: false, reconnecting: p.connection === 'reconnecting' });
+        out.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isLocal: false, isScreen: true, stream: screen.mediaStream, reconnecting: p.connection === 'reconnecting', ...screenOf });
       }
     }
     return out;
@@ -627,6 +688,7 @@ export class Call {
     this.countEl.textContent = String(1 + this.room.participants.size);
     this.grid.dataset.count = String(entries.length);
     this._renderAudio();
+    this._updateQualityNotice();
     this._layout();
   }
 
@@ -643,9 +705,14 @@ export class Call {
     const attrs = e.isScreen
       ? { class: 'tile screen', 'data-screen-of': e.participantId, 'data-participant-name': undefined }
       : { class: `tile${e.isLocal ? ' local' : ''}`, 'data-participant-id': e.participantId, 'data-participant-name': e.name, 'data-local': e.isLocal ? 'true' : undefined };
-    const el = h('div', attrs, video, avatar, badge, h('div', { class: 'label' }, micIcon, nameEl));
+    // Lit (with moving bars) while the server hears this participant speak.
+    const speakingEl = h('span', { class: 'speaking-indicator', 'data-testid': 'speaking', title: 'Speaking', 'aria-label': 'Speaking', hidden: true },
+      h('i'), h('i'), h('i'));
+    // Three signal bars: the connection quality the server judged for this participant.
+    const qualityEl = h('div', { class: 'quality', 'data-testid': 'quality', role: 'img', hidden: true }, h('i'), h('i'), h('i'));
+    const el = h('div', attrs, video, avatar, badge, qualityEl, h('div', { class: 'label' }, micIcon, speakingEl, nameEl));
     video.addEventListener('resize', () => el.classList.toggle('portrait', video.videoHeight > video.videoWidth));
-    return { el, video, avatar, nameEl, micIcon, badge, stream: null };
+    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, stream: null };
   }
 
   /** @param {TileView} t @param {TileEntry} e */
@@ -672,6 +739,35 @@ export class Call {
     t.badge.hidden = !e.reconnecting;
     t.el.dataset.connection = e.reconnecting ? 'reconnecting' : 'connected';
     t.el.classList.toggle('mirrored', e.isLocal && !e.isScreen);
+    if (e.isScreen) {
+      t.speakingEl.hidden = true;
+      t.qualityEl.hidden = true;
+      return;
+    }
+    t.el.dataset.speaking = String(e.speaking);
+    t.el.dataset.activeSpeaker = String(e.activeSpeaker);
+    // The mic-muted badge wins: a muted participant is never shown as speaking.
+    t.speakingEl.hidden = !e.speaking || e.micMuted;
+    if (e.quality) {
+      const label = `Connection: ${QUALITY_WORDS[e.quality]}`;
+      t.el.dataset.quality = e.quality;
+      t.qualityEl.dataset.quality = e.quality;
+      t.qualityEl.title = label;
+      t.qualityEl.setAttribute('aria-label', label);
+      t.qualityEl.hidden = false;
+    } else {
+      delete t.el.dataset.quality;
+      delete t.qualityEl.dataset.quality;
+      t.qualityEl.hidden = true;
+    }
+  }
+
+  /** A calm notice in the top bar while the server judges our own connection poor. */
+  _updateQualityNotice() {
+    const poor = this.room.localParticipant.quality === 'poor' && this.room.state === 'connected';
+    // The connection banner (reconnecting, server restarting) says more: it takes the place.
+    this.qualityNotice.hidden = !poor || !this.connBanner.hidden;
+    this.el.dataset.quality = this.room.localParticipant.quality ?? '';
   }
 
   _renderAudio() {
@@ -714,16 +810,31 @@ export class Call {
     const gap = 12;
     const ratio = 16 / 9;
     // Spotlight: when someone presents, the screen gets most of the stage and
-    // the people a row of small tiles below it.
-    const screens = [...this.tiles.keys()].filter((k) => k.endsWith(':screen')).length;
-    const spotlight = screens > 0 && n > screens;
+    // the people a row of small tiles below it. Without a screen, from three tiles on, the
+    // latest remote active speaker is the large tile in the same way.
+    const screenKeys = [...this.tiles.keys()].filter((k) => k.endsWith(':screen'));
+    /** @type {string[]} */
+    let featured = screenKeys;
+    if (!featured.length && n >= 3 && this.mainSpeakerId && this.tiles.has(this.mainSpeakerId)) featured = [this.mainSpeakerId];
+    const spotlight = featured.length > 0 && n > featured.length;
     this.grid.classList.toggle('spotlight', spotlight);
+    this.grid.classList.toggle('speaker-view', spotlight && !screenKeys.length);
+    for (const [key, t] of this.tiles) {
+      const on = spotlight && featured.includes(key);
+      t.el.classList.toggle('featured', on);
+      if (on) t.el.dataset.featured = 'true';
+      else delete t.el.dataset.featured;
+    }
     if (spotlight) {
-      const smallH = Math.max(90, Math.min(150, H * 0.2));
+      // The small tiles fit in one row: smaller than usual when there are many.
+      const small = n - featured.length;
+      let smallH = Math.max(90, Math.min(150, H * 0.2));
+      const rowW = (W - gap * (small - 1)) / small;
+      if (smallH * ratio > rowW) smallH = Math.max(40, rowW / ratio);
       this.grid.style.setProperty('--small-w', `${Math.floor(smallH * ratio)}px`);
       this.grid.style.setProperty('--small-h', `${Math.floor(smallH)}px`);
       H = H - smallH - gap;
-      n = screens;
+      n = featured.length;
     }
     let best = { w: 0, h: 0 };
     for (let cols = 1; cols <= n; cols++) {
@@ -752,6 +863,7 @@ export class Call {
       b.hidden = true;
       delete b.dataset.state;
       b.replaceChildren();
+      this._updateQualityNotice();
       return;
     }
     b.dataset.state = kind;
@@ -760,6 +872,7 @@ export class Call {
       h('span', { class: 'conn-banner-text', text }),
     );
     b.hidden = false;
+    this._updateQualityNotice();
     if (o.hideAfterMs) this._connBannerTimer = setTimeout(() => this._connectionBanner(null), o.hideAfterMs);
   }
 
@@ -776,6 +889,8 @@ export class Call {
     this.ended = true;
     clearInterval(this._clock);
     if (this._connBannerTimer) clearTimeout(this._connBannerTimer);
+    if (this._pendingMain) clearTimeout(this._pendingMain.timer);
+    this._pendingMain = null;
     this._ro?.disconnect();
     for (const t of [this.micTrack, this.camTrack, this.screenTrack, this.screenAudioTrack]) t?.stop();
     for (const t of this.tiles.values()) t.video.srcObject = null;

@@ -47,6 +47,7 @@ const ICONS = /** @type {Record<string, string>} */ ({
   link: '<path d="M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7"/><path d="M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7"/>',
   check: '<path d="M20 6 9 17l-5-5"/>',
   speaker: '<path d="M11 5 6 9H2v6h4l5 4V5z"/><path d="M15.5 8.5a5 5 0 0 1 0 7"/><path d="M19 5a10 10 0 0 1 0 14"/>',
+  signal: '<path d="M4 20v-3"/><path d="M9 20v-7"/><path d="M14 20V9" opacity="0.35"/><path d="M19 20V5" opacity="0.35"/>',
 });
 
 /**

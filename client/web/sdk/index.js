@@ -9,5 +9,5 @@ export {
   describeCloseCode,
   describeErrorCode,
 } from './signal.js';
-export { Room, defaultSignalUrl } from './room.js';
+export { Room, defaultSignalUrl, CONNECTION_QUALITIES } from './room.js';
 export { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication } from './participant.js';

@@ -6,6 +6,7 @@
  * @typedef {import('./signal.js').TrackKind} TrackKind
  * @typedef {import('./signal.js').ParticipantInfo} ParticipantInfo
  * @typedef {import('./signal.js').Grants} Grants
+ * @typedef {import('./signal.js').ConnectionQuality} ConnectionQuality
  */
 
 /**
@@ -41,6 +42,10 @@ export class RemoteParticipant {
     this.tracks = info.tracks ?? [];
     /** Tracks this client receives, by track id. @type {Map<string, RemoteTrack>} */
     this.subscribedTracks = new Map();
+    /** In the server's latest list of active speakers (`room.activeSpeakers`). */
+    this.speaking = false;
+    /** Connection quality as judged by the server; undefined until it tells. @type {ConnectionQuality | undefined} */
+    this.quality = undefined;
   }
 
   /** @param {ParticipantInfo} info */
@@ -121,6 +126,10 @@ export class LocalParticipant {
     this.grants = { publish: false, subscribe: false, publish_data: false };
     /** @type {LocalTrackPublication[]} */
     this.publications = [];
+    /** In the server's latest list of active speakers (`room.activeSpeakers`). */
+    this.speaking = false;
+    /** This client's connection quality as judged by the server; undefined until it tells. @type {ConnectionQuality | undefined} */
+    this.quality = undefined;
   }
 
   /**

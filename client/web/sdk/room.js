@@ -15,6 +15,8 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  * @typedef {import('./signal.js').TrackSource} TrackSource
  * @typedef {import('./signal.js').PublishedTrack} PublishedTrack
  * @typedef {import('./signal.js').CloseInfo} CloseInfo
+ * @typedef {import('./signal.js').ConnectionQuality} ConnectionQuality
+ * @typedef {import('./signal.js').ParticipantQuality} ParticipantQuality
  */
 
 /**
@@ -40,6 +42,12 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  * @typedef {'udp' | 'tcp' | 'relay-udp' | 'relay-tcp' | 'relay-tls' | null} MediaPath
  *   transport of the selected ICE candidate pair (local candidate's protocol); null while unknown
  * @typedef {{brokenSince: number, lastRestart: number}} IceWatch
+ * @typedef {RemoteParticipant | LocalParticipant} AnyParticipant
+ * @typedef {{ids: string[], participants: AnyParticipant[]}} ActiveSpeakersInfo
+ *   who is speaking, loudest first (`ids[0]` is the active speaker; empty when nobody is);
+ *   `participants` are the ones this room knows (the local participant included), in that order
+ * @typedef {{participant: AnyParticipant, quality: ConnectionQuality | undefined}} QualityChange
+ *   a participant's new connection quality (undefined: no longer known, e.g. after leaving)
  * @typedef {{
  *   participant_joined: RemoteParticipant,
  *   participant_left: {participant: RemoteParticipant, reason: string},
@@ -56,6 +64,8 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   shutting_down: ShuttingDownInfo,
  *   ice_restart: IceRestartInfo,
  *   media_path_changed: MediaPath,
+ *   active_speakers: ActiveSpeakersInfo,
+ *   connection_quality: QualityChange[],
  * }} RoomEvents
  */
 
@@ -140,6 +150,8 @@ export const ICE_RESTART_MIN_INTERVAL_MS = 5000;
 const ICE_CHECK_MS = 250;
 /** How often the media path (UDP or TCP) is read from getStats. */
 export const MEDIA_PATH_REFRESH_MS = 3000;
+/** The connection qualities the server reports, best first. */
+export const CONNECTION_QUALITIES = /** @type {readonly ConnectionQuality[]} */ (['excellent', 'good', 'poor']);
 
 /**
  * @extends {Emitter<RoomEvents>}
@@ -206,6 +218,29 @@ export class Room extends Emitter {
     this._iceTimer = null;
     /** @type {ReturnType<typeof setInterval> | null} */
     this._pathTimer = null;
+    /**
+     * Who is speaking, by participant id, loudest first, as the server last said (the local
+     * participant included when it speaks): `activeSpeakers[0]` is the active speaker. @type {string[]}
+     */
+    this.activeSpeakers = [];
+    /** Latest connection quality by participant id, also for ids not announced yet. @type {Map<string, ConnectionQuality>} */
+    this._qualityById = new Map();
+  }
+
+  /** The participant speaking loudest (possibly the local one), or null when nobody speaks. @returns {AnyParticipant | null} */
+  get activeSpeaker() {
+    const id = this.activeSpeakers[0];
+    return id == null ? null : this._participantById(id) ?? null;
+  }
+
+  /**
+   * The local participant or a remote one, by participant id.
+   * @param {string} id
+   * @returns {AnyParticipant | undefined}
+   */
+  _participantById(id) {
+    if (id && id === this.localParticipant.id) return this.localParticipant;
+    return this.participants.get(id);
   }
 
   /** Secret of this session for `resume`: memory only, never stored or logged. */
@@ -554,6 +589,12 @@ export class Room extends Emitter {
       case 'shutting_down':
         this.emit('shutting_down', { deadlineMs: msg.deadline_ms });
         break;
+      case 'active_speakers':
+        this._setActiveSpeakers(Array.isArray(msg.participant_ids) ? msg.participant_ids : []);
+        break;
+      case 'connection_quality':
+        this._applyQualities(Array.isArray(msg.participants) ? msg.participants : []);
+        break;
       case 'ice_servers':
         // Fresh relay credentials: used at the next ICE gathering (a restart).
         for (const pc of [this.publisherPc, this.subscriberPc]) {
@@ -575,6 +616,49 @@ export class Room extends Emitter {
     }
   }
 
+  /**
+   * Take the server's list of speakers (loudest first): sets each participant's `speaking`, emits
+   * `active_speakers` when the list changed.
+   * @param {unknown[]} ids
+   */
+  _setActiveSpeakers(ids) {
+    /** @type {string[]} */
+    const list = [];
+    for (const id of ids) if (typeof id === 'string' && id && !list.includes(id)) list.push(id);
+    const prev = this.activeSpeakers;
+    this.activeSpeakers = list;
+    const lp = this.localParticipant;
+    lp.speaking = !!lp.id && list.includes(lp.id);
+    for (const p of this.participants.values()) p.speaking = list.includes(p.id);
+    if (prev.length === list.length && prev.every((id, i) => id === list[i])) return;
+    /** @type {AnyParticipant[]} */
+    const participants = [];
+    for (const id of list) {
+      const p = this._participantById(id);
+      if (p) participants.push(p);
+    }
+    this.emit('active_speakers', { ids: [...list], participants });
+  }
+
+  /**
+   * Take connection qualities from the server; emits `connection_quality` with those that changed.
+   * @param {ParticipantQuality[]} entries
+   */
+  _applyQualities(entries) {
+    /** @type {QualityChange[]} */
+    const changes = [];
+    for (const e of entries) {
+      if (!e || typeof e.participant_id !== 'string' || !CONNECTION_QUALITIES.includes(e.quality)) continue;
+      this._qualityById.set(e.participant_id, e.quality);
+      const p = this._participantById(e.participant_id);
+      if (p && p.quality !== e.quality) {
+        p.quality = e.quality;
+        changes.push({ participant: p, quality: e.quality });
+      }
+    }
+    if (changes.length) this.emit('connection_quality', changes);
+  }
+
   /** @param {ParticipantInfo} info */
   _addParticipant(info) {
     const existing = this.participants.get(info.participant_id);
@@ -584,6 +668,9 @@ export class Room extends Emitter {
       return;
     }
     const p = new RemoteParticipant(info);
+    // Speaking or quality news may come before the participant is announced.
+    p.speaking = this.activeSpeakers.includes(p.id);
+    p.quality = this._qualityById.get(p.id);
     this.participants.set(p.id, p);
     this.emit('participant_joined', p);
     // Tracks that arrived before the participant was announced.
@@ -607,7 +694,11 @@ export class Room extends Emitter {
       this.emit('track_unsubscribed', { participant: p, track: t });
     }
     this.participants.delete(id);
+    this._qualityById.delete(id);
+    p.speaking = false;
     this.emit('participant_left', { participant: p, reason });
+    // Someone gone speaks no more (the server says so too; this keeps the list right meanwhile).
+    if (this.activeSpeakers.includes(id)) this._setActiveSpeakers(this.activeSpeakers.filter((x) => x !== id));
   }
 
   /**
@@ -909,6 +1000,14 @@ export class Room extends Emitter {
     for (const id of [...this.participants.keys()]) this._removeParticipant(id, 'disconnected');
     this._subsByMid.clear();
     this._activeSubTracks.clear();
+    // Out of the call: nobody speaks, and our own quality is no longer known.
+    this._setActiveSpeakers([]);
+    this._qualityById.clear();
+    const lp = this.localParticipant;
+    if (lp.quality !== undefined) {
+      lp.quality = undefined;
+      this.emit('connection_quality', [{ participant: lp, quality: undefined }]);
+    }
   }
 
   /**

@@ -54,7 +54,13 @@ const SILENCE_CHECK_MS = 250;
  * @typedef {{type: 'pong'}} PongMsg
  * @typedef {{urls: string[], username: string, credential: string}} IceServerInfo
  * @typedef {{type: 'ice_servers', ice_servers: IceServerInfo[]}} IceServersMsg
- * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg} ServerMessage
+ * @typedef {{type: 'active_speakers', participant_ids: string[]}} ActiveSpeakersMsg
+ *   who is speaking, loudest first (the first is the active speaker); `[]` when nobody is
+ * @typedef {'excellent' | 'good' | 'poor'} ConnectionQuality
+ * @typedef {{participant_id: string, quality: ConnectionQuality}} ParticipantQuality
+ * @typedef {{type: 'connection_quality', participants: ParticipantQuality[]}} ConnectionQualityMsg
+ *   the participants whose connection quality changed (this client's own included)
+ * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg} ServerMessage
  */
 
 /** Close codes -> sentences a user understands. */

@@ -1,7 +1,10 @@
 //! Who is speaking, from the audio level each browser writes into its
-//! audio packets (RFC 6464 header extension): smoothed per participant, with
-//! an active speaker that changes only for a clearly louder voice, so that
-//! the client's layout does not jump between two people talking at once.
+//! audio packets (RFC 6464 header extension). A voice is speaking when most
+//! of its recent packets are above a speech level (a click, a cough or a
+//! periodic beep is not speech); the loudest is the active speaker, who
+//! keeps the floor while speaking unless someone else has been clearly
+//! louder for a second, so that the client's layout does not jump between
+//! two people talking at once.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -10,28 +13,34 @@ use crate::ids::ParticipantId;
 
 /// How often the list of speakers is worked out.
 const CHECK_EVERY: Duration = Duration::from_millis(250);
-/// Time constant of the smoothing: a syllable or two. Speech that stops
-/// falls below the threshold within about a second.
-const SMOOTHING: Duration = Duration::from_millis(300);
-/// Quieter than this (-45 dBov) is not speech.
+/// Time constant of the smoothing of loudness and of activity.
+const SMOOTHING: Duration = Duration::from_millis(400);
+/// A packet quieter than this (-45 dBov) is not speech.
 const SPEECH_AMPLITUDE: f32 = 0.005_6;
+/// Share of recent packets that must be speech for a voice to be speaking.
+const SPEECH_ACTIVITY: f32 = 0.3;
 /// No audio packet for this long: not speaking (muted, gone, or lost).
 const STALE_AFTER: Duration = Duration::from_millis(600);
-/// How much louder (in amplitude, ~3.5 dB) someone must be to take over as
-/// the active speaker from someone still speaking.
+/// How much louder (in amplitude, ~3.5 dB) and for how long someone must be
+/// to take the floor from an active speaker who is still speaking.
 const TAKEOVER: f32 = 1.5;
+const TAKEOVER_AFTER: Duration = Duration::from_secs(1);
 
 struct Voice {
     /// Smoothed linear amplitude, 0..=1.
-    amplitude: f32,
+    loudness: f32,
+    /// Smoothed share of packets above the speech level, 0..=1.
+    activity: f32,
     last_at: Instant,
 }
 
 #[derive(Default)]
 pub(crate) struct SpeakerDetector {
     voices: HashMap<ParticipantId, Voice>,
-    /// The list last announced, loudest (the active speaker) first.
+    /// The list last announced, the active speaker first.
     announced: Vec<ParticipantId>,
+    /// Someone louder than the active speaker, and since when.
+    challenger: Option<(ParticipantId, Instant)>,
     next_check: Option<Instant>,
 }
 
@@ -41,12 +50,19 @@ impl SpeakerDetector {
     pub fn observe(&mut self, now: Instant, who: &ParticipantId, level: i8) {
         let amplitude = 10f32.powf(f32::from(level.min(0)) / 20.0);
         let voice = self.voices.entry(who.clone()).or_insert(Voice {
-            amplitude: 0.0,
+            loudness: 0.0,
+            activity: 0.0,
             last_at: now,
         });
         let elapsed = now.saturating_duration_since(voice.last_at).as_secs_f32();
         let keep = (-elapsed / SMOOTHING.as_secs_f32()).exp();
-        voice.amplitude = keep * voice.amplitude + (1.0 - keep) * amplitude;
+        voice.loudness = keep * voice.loudness + (1.0 - keep) * amplitude;
+        let speech = if amplitude >= SPEECH_AMPLITUDE {
+            1.0
+        } else {
+            0.0
+        };
+        voice.activity = keep * voice.activity + (1.0 - keep) * speech;
         voice.last_at = now;
         self.next_check.get_or_insert(now + CHECK_EVERY);
     }
@@ -64,7 +80,9 @@ impl SpeakerDetector {
         self.next_check
     }
 
-    /// The new list of speakers, loudest first, when it changed.
+    /// The new list of speakers, the active speaker first, when who speaks
+    /// or who has the floor changed (not for every change of order among
+    /// the others, which would be chatter).
     pub fn poll_change(&mut self, now: Instant) -> Option<Vec<ParticipantId>> {
         if self.next_check.is_none_or(|at| now < at) {
             return None;
@@ -74,28 +92,68 @@ impl SpeakerDetector {
         self.next_check =
             (!self.voices.is_empty() || !self.announced.is_empty()).then_some(now + CHECK_EVERY);
 
-        let speaking = |v: &Voice| {
-            v.amplitude >= SPEECH_AMPLITUDE
-                && now.saturating_duration_since(v.last_at) < STALE_AFTER
-        };
-        let mut list: Vec<(&ParticipantId, f32)> = self
+        let mut speaking: Vec<(&ParticipantId, f32)> = self
             .voices
             .iter()
-            .filter(|(_, v)| speaking(v))
-            .map(|(id, v)| (id, v.amplitude))
+            .filter(|(_, v)| {
+                v.activity >= SPEECH_ACTIVITY
+                    && now.saturating_duration_since(v.last_at) < STALE_AFTER
+            })
+            .map(|(id, v)| (id, v.loudness))
             .collect();
-        list.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        // The active speaker keeps the floor while speaking, unless someone
-        // is clearly louder.
-        if let Some(current) = self.announced.first() {
-            if let Some(at) = list.iter().position(|(id, _)| *id == current) {
-                if at > 0 && list[0].1 < list[at].1 * TAKEOVER {
-                    let kept = list.remove(at);
-                    list.insert(0, kept);
+        speaking.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+
+        let current = self
+            .announced
+            .first()
+            .and_then(|c| speaking.iter().find(|(id, _)| *id == c).copied());
+        let floor = match (current, speaking.first()) {
+            (Some((current, loudness)), Some((loudest, top))) if loudest != &current => {
+                if *top >= loudness * TAKEOVER {
+                    let since = match &self.challenger {
+                        Some((who, since)) if who == *loudest => *since,
+                        _ => now,
+                    };
+                    self.challenger = Some(((*loudest).clone(), since));
+                    if now.saturating_duration_since(since) >= TAKEOVER_AFTER {
+                        self.challenger = None;
+                        (*loudest).clone()
+                    } else {
+                        current.clone()
+                    }
+                } else {
+                    self.challenger = None;
+                    current.clone()
                 }
             }
+            (Some((current, _)), _) => {
+                self.challenger = None;
+                current.clone()
+            }
+            (None, Some((loudest, _))) => (*loudest).clone(),
+            (None, None) => {
+                self.challenger = None;
+                return self.announce(Vec::new());
+            }
+        };
+        // The others keep the order they were announced in; newcomers go
+        // after them, loudest first.
+        let mut list = vec![floor.clone()];
+        list.extend(
+            self.announced
+                .iter()
+                .filter(|id| **id != floor && speaking.iter().any(|(s, _)| s == id))
+                .cloned(),
+        );
+        for (id, _) in &speaking {
+            if !list.contains(id) {
+                list.push((*id).clone());
+            }
         }
-        let list: Vec<ParticipantId> = list.into_iter().map(|(id, _)| id.clone()).collect();
+        self.announce(list)
+    }
+
+    fn announce(&mut self, list: Vec<ParticipantId>) -> Option<Vec<ParticipantId>> {
         if list == self.announced {
             return None;
         }
@@ -138,14 +196,28 @@ mod tests {
         // B speaks up at about the same level: A keeps the floor.
         let changes = talk(&mut d, t0, 1000, 2000, &[(&a, -20), (&b, -19)]);
         assert_eq!(changes, vec![vec![a.clone(), b.clone()]]);
-        // A falls silent: B is the active speaker at once, and A is off
-        // the list within a second.
-        let changes = talk(&mut d, t0, 2000, 3000, &[(&a, -127), (&b, -19)]);
-        assert_eq!(changes.first(), Some(&vec![b.clone(), a.clone()]));
-        assert_eq!(changes.last(), Some(&vec![b.clone()]));
-        // A comes back much louder: takes over.
-        let changes = talk(&mut d, t0, 3000, 4000, &[(&a, -6), (&b, -19)]);
-        assert_eq!(changes.last(), Some(&vec![a.clone(), b.clone()]));
+        // A falls silent: B has the floor within 0.8 s.
+        let changes = talk(&mut d, t0, 2000, 2800, &[(&a, -127), (&b, -19)]);
+        assert_eq!(changes, vec![vec![b.clone()]]);
+        // A comes back much louder: takes over after a second of it.
+        let changes = talk(&mut d, t0, 2800, 3700, &[(&a, -6), (&b, -19)]);
+        assert_eq!(changes, vec![vec![b.clone(), a.clone()]]);
+        let changes = talk(&mut d, t0, 3700, 4700, &[(&a, -6), (&b, -19)]);
+        assert_eq!(changes, vec![vec![a.clone(), b.clone()]]);
+    }
+
+    #[test]
+    fn a_beep_now_and_then_is_not_speech() {
+        let a = ParticipantId::random();
+        let mut d = SpeakerDetector::default();
+        let t0 = Instant::now();
+        // A loud 40 ms beep every half second, silence in between.
+        for ms in (0..5000u64).step_by(20) {
+            let now = t0 + Duration::from_millis(ms);
+            let level = if ms % 500 < 40 { -6 } else { -127 };
+            d.observe(now, &a, level);
+            assert_eq!(d.poll_change(now), None, "listed as speaking at {ms} ms");
+        }
     }
 
     #[test]
