@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod latency;
 pub mod limits;
 pub mod loadtest;
 pub mod media;

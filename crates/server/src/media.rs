@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info};
 
 use crate::audit::AuditLog;
+use crate::latency::LatencyHistogram;
 use crate::stream::{self, Framing, StreamEvent};
 use crate::udp_batch::SendBatch;
 
@@ -157,6 +158,8 @@ pub struct MediaWorker {
     closing_at: Option<Instant>,
     /// UDP datagrams the rooms asked to send, sent together.
     send_batch: SendBatch,
+    /// From reading a datagram to sending what it caused, per batch.
+    latency: LatencyHistogram,
 }
 
 /// A participant's current signaling connection.
@@ -194,6 +197,7 @@ impl MediaWorker {
             audit,
             closing_at: None,
             send_batch: SendBatch::default(),
+            latency: LatencyHistogram::new(Instant::now()),
         };
         (worker, MediaHandle { commands: tx })
     }
@@ -228,9 +232,11 @@ impl MediaWorker {
                 .chain(self.closing_at)
                 .min()
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            let mut batch_received_at = None;
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => match received {
                     Ok((n, source)) => {
+                        batch_received_at = Some(Instant::now());
                         self.handle_datagram(Transport::Udp, source, &buf[..n]);
                         // Take what else is waiting before sending anything:
                         // under load, each subscriber connection is then
@@ -272,7 +278,20 @@ impl MediaWorker {
                     }
                 }
             }
-            self.flush().await;
+            let sent = self.flush().await;
+            let now = Instant::now();
+            if let (Some(at), true) = (batch_received_at, sent > 0) {
+                self.latency.record(now.saturating_duration_since(at));
+            }
+            if let Some(report) = self.latency.poll_report(now) {
+                info!(
+                    batches = report.batches,
+                    p50_us = report.p50.as_micros() as u64,
+                    p99_us = report.p99.as_micros() as u64,
+                    max_us = report.max.as_micros() as u64,
+                    "forwarding latency (datagram read to copies sent)"
+                );
+            }
         }
         info!("media worker stopped");
     }
@@ -454,12 +473,15 @@ impl MediaWorker {
     }
 
     /// Carries out what the rooms asked for, and closes empty rooms.
-    async fn flush(&mut self) {
+    /// Returns how many UDP datagrams were sent.
+    async fn flush(&mut self) -> usize {
+        let mut udp_sent = 0;
         for room in self.rooms.values_mut() {
             while let Some(output) = room.poll_output() {
                 match output {
                     RoomOutput::Transmit(t) => match t.transport {
                         Transport::Udp => {
+                            udp_sent += 1;
                             self.send_batch.push(t.destination, t.contents);
                             if self.send_batch.len() >= SEND_BATCH {
                                 self.send_batch.send(&self.socket).await;
@@ -506,6 +528,7 @@ impl MediaWorker {
             self.sessions
                 .retain(|id, _| rooms.values().any(|r| r.participant_ids().any(|p| p == id)));
         }
+        udp_sent
     }
 }
 
