@@ -1183,7 +1183,8 @@ impl Room {
         let outage = kind == TrackKind::Video && track.note_packet(*packet.seq_no, now);
         if track.source == TrackSource::Microphone && !track.muted {
             if let Some(level) = packet.header.ext_vals.audio_level {
-                self.speakers.observe(now, from, level);
+                self.speakers
+                    .observe(now, from, level, packet.header.timestamp);
             }
         }
         // What a subscriber's decoder and UI use of the publisher's header

@@ -32,7 +32,15 @@ struct Voice {
     /// Smoothed share of packets above the speech level, 0..=1.
     activity: f32,
     last_at: Instant,
+    /// RTP timestamp of the latest packet (48 kHz for Opus).
+    last_rtp_time: u32,
 }
+
+/// Clock rate of Opus RTP timestamps.
+const OPUS_CLOCK: f32 = 48_000.0;
+/// Audio time one packet stands for at most (a gap longer than this is
+/// silence sent as nothing, e.g. DTX, and counts as this much).
+const LONGEST_PACKET: f32 = 0.2;
 
 #[derive(Default)]
 pub(crate) struct SpeakerDetector {
@@ -46,16 +54,25 @@ pub(crate) struct SpeakerDetector {
 
 impl SpeakerDetector {
     /// An audio packet from `who`'s microphone with `level` in -dBov (0 is
-    /// the loudest, -127 silence), as str0m reports it.
-    pub fn observe(&mut self, now: Instant, who: &ParticipantId, level: i8) {
+    /// the loudest, -127 silence), as str0m reports it. Smoothing follows
+    /// the packets' RTP timestamps, i.e. the audio's own time: packets that
+    /// arrive bunched or late after network jitter weigh what they last.
+    pub fn observe(&mut self, now: Instant, who: &ParticipantId, level: i8, rtp_time: u32) {
         let amplitude = 10f32.powf(f32::from(level.min(0)) / 20.0);
         let voice = self.voices.entry(who.clone()).or_insert(Voice {
             loudness: 0.0,
             activity: 0.0,
             last_at: now,
+            last_rtp_time: rtp_time.wrapping_sub(960),
         });
-        let elapsed = now.saturating_duration_since(voice.last_at).as_secs_f32();
-        let keep = (-elapsed / SMOOTHING.as_secs_f32()).exp();
+        let ticks = rtp_time.wrapping_sub(voice.last_rtp_time) as i32;
+        if ticks <= 0 {
+            // Reordered or repeated: already counted.
+            return;
+        }
+        let lasts = (ticks as f32 / OPUS_CLOCK).min(LONGEST_PACKET);
+        let keep = (-lasts / SMOOTHING.as_secs_f32()).exp();
+        voice.last_rtp_time = rtp_time;
         voice.loudness = keep * voice.loudness + (1.0 - keep) * amplitude;
         let speech = if amplitude >= SPEECH_AMPLITUDE {
             1.0
@@ -177,7 +194,7 @@ mod tests {
         for ms in (from_ms..to_ms).step_by(20) {
             let now = t0 + Duration::from_millis(ms);
             for (id, level) in who {
-                d.observe(now, id, *level);
+                d.observe(now, id, *level, (ms * 48) as u32);
             }
             if let Some(list) = d.poll_change(now) {
                 changes.push(list);
@@ -215,8 +232,27 @@ mod tests {
         for ms in (0..5000u64).step_by(20) {
             let now = t0 + Duration::from_millis(ms);
             let level = if ms % 500 < 40 { -6 } else { -127 };
-            d.observe(now, &a, level);
+            d.observe(now, &a, level, (ms * 48) as u32);
             assert_eq!(d.poll_change(now), None, "listed as speaking at {ms} ms");
+        }
+    }
+
+    #[test]
+    fn packets_bunched_by_jitter_weigh_what_they_last() {
+        let a = ParticipantId::random();
+        let mut d = SpeakerDetector::default();
+        let t0 = Instant::now();
+        // Beeps as above, but the network holds packets back and delivers
+        // them in bursts of ten every 200 ms: still not speech.
+        for ms in (0..5000u64).step_by(20) {
+            let arrival = t0 + Duration::from_millis(ms - ms % 200 + 200);
+            let level = if ms % 500 < 40 { -6 } else { -127 };
+            d.observe(arrival, &a, level, (ms * 48) as u32);
+            assert_eq!(
+                d.poll_change(arrival),
+                None,
+                "listed as speaking at {ms} ms"
+            );
         }
     }
 
