@@ -18,8 +18,6 @@ pub(crate) struct Downstream {
     pt: Option<(Pt, Pt)>,
     /// Video waits for a keyframe: before it, a decoder can do nothing.
     started: bool,
-    /// Whether the outgoing stream's retransmission cache has been sized.
-    cache_sized: bool,
 }
 
 /// What to do with one packet for one subscriber.
@@ -75,12 +73,6 @@ impl Downstream {
         let out = first_out + delta;
         self.last_out = Some(self.last_out.map_or(out, |last| last.max(out)));
         Verdict::Send(SeqNo::from(out))
-    }
-
-    /// Whether the outgoing stream's retransmission cache still needs
-    /// sizing (true once).
-    pub fn size_cache_once(&mut self) -> bool {
-        !std::mem::replace(&mut self.cache_sized, true)
     }
 
     /// The publisher's stream broke (an outage upstream): wait for the next

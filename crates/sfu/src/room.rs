@@ -406,7 +406,7 @@ impl Room {
                 self.negotiate_subscriber(from);
             }
             ClientMessage::UpdateTrack { mid, muted } => {
-                self.handle_update_track(from, &mid, muted)
+                self.handle_update_track(now, from, &mid, muted)
             }
             ClientMessage::SubscriberAnswer { sdp } => {
                 self.handle_subscriber_answer(now, from, &sdp)
@@ -726,7 +726,7 @@ impl Room {
         self.broadcast(None, message);
     }
 
-    fn handle_update_track(&mut self, from: &ParticipantId, mid: &str, muted: bool) {
+    fn handle_update_track(&mut self, now: Instant, from: &ParticipantId, mid: &str, muted: bool) {
         let Some(p) = self.participants.get_mut(from) else {
             return;
         };
@@ -742,7 +742,7 @@ impl Room {
             track.muted = muted;
             info!(track = %track.id, muted, "mute changed");
             if muted && track.source == TrackSource::Microphone {
-                self.speakers.silence(self.last_now, from);
+                self.speakers.silence(now, from);
             }
             self.broadcast_update(from);
         }
@@ -782,10 +782,19 @@ impl Room {
             return self.signal_error(from, ErrorCode::InvalidSdp, format!("answer refused: {e}"));
         }
         let mut opened = Vec::new();
+        let mut api = p.subscriber.rtc.direct_api();
         p.subscriptions.retain_mut(|s| match s.state {
             SubscriptionState::Negotiating(m) => {
                 s.state = SubscriptionState::Open(m);
                 if s.kind == TrackKind::Video {
+                    // Keep what a NACK can still usefully ask for, not
+                    // str0m's default of 1024 packets over 3 s: each cached
+                    // packet is a few hundred bytes of header per
+                    // subscriber. (Audio is written not nackable: Opus
+                    // conceals a loss better than a late resend.)
+                    if let Some(stream) = api.stream_tx_by_mid(m, None) {
+                        stream.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, None);
+                    }
                     opened.push(s.track.clone());
                 }
                 true
@@ -1204,19 +1213,17 @@ impl Room {
             if sub_id == from || !sub.subscriber.rtc.is_connected() {
                 continue;
             }
-            let Some(subscription) = sub
-                .subscriptions
-                .iter_mut()
-                .find(|s| s.track == track_id && matches!(s.state, SubscriptionState::Open(_)))
+            let Some((sub_mid, subscription)) =
+                sub.subscriptions.iter_mut().find_map(|s| match s.state {
+                    SubscriptionState::Open(mid) if s.track == track_id => Some((mid, s)),
+                    _ => None,
+                })
             else {
                 continue;
             };
             if outage && gated {
                 subscription.downstream.restart_at_keyframe();
             }
-            let SubscriptionState::Open(sub_mid) = subscription.state else {
-                continue;
-            };
             let rtc = &mut sub.subscriber.rtc;
             let Some(out_pt) = subscription.downstream.payload_type(pt, || {
                 rtc.codec_config().match_params(params).map(|p| p.pt())
@@ -1238,18 +1245,6 @@ impl Room {
             let Some(stream) = api.stream_tx_by_mid(sub_mid, None) else {
                 continue;
             };
-            if subscription.downstream.size_cache_once() {
-                // Keep what a NACK can still usefully ask for, not str0m's
-                // default of 1024 packets over 3 s: each cached packet is a
-                // few hundred bytes of header per subscriber. Audio is not
-                // retransmitted (Opus has its own loss concealment).
-                match kind {
-                    TrackKind::Video => {
-                        stream.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, None)
-                    }
-                    TrackKind::Audio => stream.set_rtx_cache(0, Duration::ZERO, None),
-                }
-            }
             stream.write_rtp(
                 RtpWrite::new(
                     out_pt,
