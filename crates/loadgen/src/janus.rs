@@ -279,25 +279,13 @@ impl Connection {
         match message {
             ClientMessage::PublishOffer { sdp, .. } => {
                 let body = json!({"request": "publish", "audio": true, "video": true});
-                let jsep = json!({"type": "offer", "sdp": sdp});
-                let handle = self.publisher_handle;
-                self.post(
-                    handle,
-                    json!({"janus": "message", "body": body, "jsep": jsep}),
-                )
-                .await?;
-                self.trickle_done(handle).await
+                self.send_jsep(self.publisher_handle, body, "offer", sdp)
+                    .await
             }
             ClientMessage::SubscriberAnswer { sdp } => {
                 let body = json!({"request": "start"});
-                let jsep = json!({"type": "answer", "sdp": sdp});
-                let handle = self.subscriber_handle;
-                self.post(
-                    handle,
-                    json!({"janus": "message", "body": body, "jsep": jsep}),
-                )
-                .await?;
-                self.trickle_done(handle).await
+                self.send_jsep(self.subscriber_handle, body, "answer", sdp)
+                    .await
             }
             ClientMessage::Ping => {
                 if self.last_keepalive.elapsed() >= KEEPALIVE_EVERY {
@@ -311,9 +299,21 @@ impl Connection {
         }
     }
 
-    /// The client's SDP carries all its candidates: tell Janus to expect no
-    /// more by trickle.
-    async fn trickle_done(&mut self, handle: Option<u64>) -> anyhow::Result<()> {
+    /// A VideoRoom request carrying an SDP offer or answer. The client's SDP
+    /// holds all its candidates, so Janus is told to expect none by trickle.
+    async fn send_jsep(
+        &mut self,
+        handle: Option<u64>,
+        body: Value,
+        kind: &str,
+        sdp: String,
+    ) -> anyhow::Result<()> {
+        let jsep = json!({"type": kind, "sdp": sdp});
+        self.post(
+            handle,
+            json!({"janus": "message", "body": body, "jsep": jsep}),
+        )
+        .await?;
         self.post(
             handle,
             json!({"janus": "trickle", "candidate": {"completed": true}}),

@@ -85,7 +85,8 @@ impl LoadConfig {
             Target::Hotline if self.rooms > 1 => format!("{}-{}", self.room, index + 1),
             Target::Hotline => self.room.clone(),
             Target::Janus => {
-                let base: u64 = self.room.parse().unwrap_or(1234);
+                // Checked to be a number before the run (`run_load`).
+                let base: u64 = self.room.parse().unwrap_or_default();
                 (base + index as u64).to_string()
             }
         }
@@ -133,6 +134,9 @@ fn raise_open_files_limit() {
 async fn run_load(config: LoadConfig) -> anyhow::Result<Report> {
     if config.publishers == 0 {
         bail!("at least one publisher is needed");
+    }
+    if config.target == Target::Janus && config.room.parse::<u64>().is_err() {
+        bail!("a Janus VideoRoom room is a number, not {:?}", config.room);
     }
     if config.target == Target::Hotline && config.secret.is_none() {
         bail!(
