@@ -93,6 +93,38 @@ async function waitInPage(page, fn, arg, since, timeout) {
 }
 
 /**
+ * Waits until every page shows `speaker` as the active speaker (and, with `speaking`, with its
+ * speaking indicator on) and each of `quiet` neither speaking nor active. Returns, by page name,
+ * the ms from `since` until it did.
+ * @param {Record<string, import('playwright-core').Page>} pages
+ * @param {{speaker: string, quiet: string[], speaking: boolean}} expected
+ * @param {number} since
+ */
+async function waitForActiveSpeaker(pages, expected, since) {
+  /** @type {Record<string, number>} */
+  const took = {};
+  await Promise.all(
+    Object.entries(pages).map(async ([name, page]) => {
+      took[name] = await waitInPage(
+        page,
+        ({ speaker, quiet, speaking }) => {
+          const tile = (/** @type {string} */ id) => document.querySelector(`.tile[data-participant-id="${id}"]`);
+          return (
+            tile(speaker)?.getAttribute('data-active-speaker') === 'true' &&
+            (!speaking || tile(speaker)?.getAttribute('data-speaking') === 'true') &&
+            quiet.every((id) => tile(id)?.getAttribute('data-speaking') === 'false' && tile(id)?.getAttribute('data-active-speaker') === 'false')
+          );
+        },
+        expected,
+        since,
+        SPEAKER_TIMEOUT_MS,
+      );
+    }),
+  );
+  return took;
+}
+
+/**
  * State of the person tiles of a page: by participant id.
  * @param {import('playwright-core').Page} page
  */
@@ -213,26 +245,9 @@ describe('active speaker and connection quality', { timeout: 180000 }, () => {
     }
     const muted1 = Date.now();
     /** @type {Record<string, number>} */
-    const took1 = {};
+    let took1 = {};
     try {
-      await Promise.all(
-        Object.entries(pages).map(async ([name, page]) => {
-          took1[name] = await waitInPage(
-            page,
-            ({ speaker, quiet }) => {
-              const tile = (/** @type {string} */ id) => document.querySelector(`.tile[data-participant-id="${id}"]`);
-              return (
-                tile(speaker)?.getAttribute('data-active-speaker') === 'true' &&
-                tile(speaker)?.getAttribute('data-speaking') === 'true' &&
-                quiet.every((id) => tile(id)?.getAttribute('data-speaking') === 'false' && tile(id)?.getAttribute('data-active-speaker') === 'false')
-              );
-            },
-            { speaker: ids.Carol, quiet: [ids.Alice, ids.Bob] },
-            muted1,
-            SPEAKER_TIMEOUT_MS,
-          );
-        }),
-      );
+      took1 = await waitForActiveSpeaker(pages, { speaker: ids.Carol, quiet: [ids.Alice, ids.Bob], speaking: true }, muted1);
     } catch (e) {
       await failWith(e, 'Carol did not become the (only) active speaker after Alice and Bob muted');
     }
@@ -257,25 +272,9 @@ describe('active speaker and connection quality', { timeout: 180000 }, () => {
     assert.equal(await pages.Bob.getAttribute('[data-testid=mic-toggle]', 'data-state'), 'on');
     const switched = Date.now();
     /** @type {Record<string, number>} */
-    const took2 = {};
+    let took2 = {};
     try {
-      await Promise.all(
-        Object.entries(pages).map(async ([name, page]) => {
-          took2[name] = await waitInPage(
-            page,
-            ({ speaker, quiet }) => {
-              const tile = (/** @type {string} */ id) => document.querySelector(`.tile[data-participant-id="${id}"]`);
-              return (
-                tile(speaker)?.getAttribute('data-active-speaker') === 'true' &&
-                quiet.every((id) => tile(id)?.getAttribute('data-speaking') === 'false' && tile(id)?.getAttribute('data-active-speaker') === 'false')
-              );
-            },
-            { speaker: ids.Bob, quiet: [ids.Alice, ids.Carol] },
-            switched,
-            SPEAKER_TIMEOUT_MS,
-          );
-        }),
-      );
+      took2 = await waitForActiveSpeaker(pages, { speaker: ids.Bob, quiet: [ids.Alice, ids.Carol], speaking: false }, switched);
     } catch (e) {
       await failWith(e, 'the active speaker did not move to Bob after Carol muted and Bob unmuted');
     }

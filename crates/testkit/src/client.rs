@@ -302,10 +302,8 @@ impl SimClient {
 
     /// Frames received from one participant's track of the given kind.
     pub fn frames_from(&self, participant: &str, kind: TrackKind) -> u64 {
-        self.mid_map
-            .values()
-            .filter(|t| t.participant_id == participant && t.kind == kind)
-            .filter_map(|t| self.received.get(&t.track_id))
+        self.counters_from(participant, kind)
+            .iter()
             .map(|c| c.frames)
             .sum()
     }
