@@ -1,21 +1,24 @@
 //! Hotline's own signaling: JSON messages over the server's WebSocket, with
 //! tokens the generator signs itself.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use hotline_auth::{Grants, TokenRequest};
 use hotline_proto::{ClientMessage, ServerMessage};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 use crate::participant::{token_lifetime, Role};
 use crate::LoadConfig;
 
 pub(crate) struct Connection {
-    pub(crate) socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub(crate) socket: Socket,
 }
 
 /// Opens the signaling connection and mints this participant's token.
@@ -45,10 +48,41 @@ pub(crate) async fn connect(
     }
     .mint(secret, now);
     let url = websocket_url(&config.url)?;
-    let (socket, _) = tokio_tungstenite::connect_async(&url)
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
-    Ok((Connection { socket }, token))
+    Ok((
+        Connection {
+            socket: open(&url, config).await?,
+        },
+        token,
+    ))
+}
+
+/// Opens the WebSocket. When the server's per-address connection rate
+/// (`websocket_connects_per_second`, 5 by default) refuses it with 429, it
+/// tries again, slower each time, as a browser client would, until the
+/// set-up time is over.
+async fn open(url: &str, config: &LoadConfig) -> anyhow::Result<Socket> {
+    let deadline = tokio::time::Instant::now() + config.setup_timeout;
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((socket, _)) => return Ok(socket),
+            Err(WsError::Http(response))
+                if response.status() == StatusCode::TOO_MANY_REQUESTS
+                    && tokio::time::Instant::now() + backoff < deadline =>
+            {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "connecting to {url} (with many participants from one address, raise the \
+                         server's websocket_connects_per_second)"
+                    )
+                })
+            }
+        }
+    }
 }
 
 /// `http://host:port[/...]` → `ws://host:port/ws` (and https → wss).
