@@ -1,9 +1,9 @@
-//! What the room core reads of a published RTP payload (the VP8 payload
-//! descriptor and frame tag) must never panic on whatever a hostile
-//! publisher puts there, and must agree with itself.
+//! What the room core reads and rewrites of a published RTP payload (the
+//! VP8 payload descriptor, frame tag and keyframe header) must never panic
+//! on whatever a hostile publisher puts there, and must agree with itself.
 #![no_main]
 
-use hotline_sfu::vp8::{is_keyframe_start, Vp8Descriptor};
+use hotline_sfu::vp8::{is_keyframe_start, keyframe_size, PictureIdOffset, Vp8Descriptor};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|payload: &[u8]| {
@@ -16,5 +16,20 @@ fuzz_target!(|payload: &[u8]| {
             }
         }
         None => assert!(!keyframe),
+    }
+    if keyframe_size(payload).is_some() {
+        assert!(keyframe);
+    }
+    // Rewriting picture ids keeps the descriptor's shape.
+    let mut copy = payload.to_vec();
+    let offset = PictureIdOffset {
+        picture_id: 0x4321,
+        tl0_pic_idx: 99,
+    };
+    if let Some(sent) = offset.apply(&mut copy) {
+        let reparsed = Vp8Descriptor::parse(&copy).expect("still a descriptor");
+        assert_eq!(reparsed, sent);
+        assert_eq!(copy.len(), payload.len());
+        assert_eq!(copy[sent.len..], payload[sent.len..]);
     }
 });

@@ -59,6 +59,10 @@ pub struct PublishedTrack {
     pub source: TrackSource,
     #[serde(default)]
     pub muted: bool,
+    /// Simulcast: the rids of the encodings this video track is sent in,
+    /// lowest quality first. Empty for a single encoding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<String>,
 }
 
 /// A track as the other participants see it.
@@ -158,6 +162,15 @@ pub enum ClientMessage {
     /// The subscriber connection's media path broke (e.g. the address
     /// changed): send a subscriber offer that restarts ICE.
     RestartIce,
+    /// The size at which this participant shows a received video track, in
+    /// CSS pixels times the device pixel ratio; 0 by 0 when it is not
+    /// visible. The server never sends a larger layer than this needs, and
+    /// no video at all for a track that is not shown.
+    VideoSize {
+        track_id: String,
+        width: u32,
+        height: u32,
+    },
     Ping,
     Leave,
 }
@@ -181,6 +194,7 @@ impl ClientMessage {
             ClientMessage::UpdateTrack { .. } => "update_track",
             ClientMessage::Chat { .. } => "chat",
             ClientMessage::RestartIce => "restart_ice",
+            ClientMessage::VideoSize { .. } => "video_size",
             ClientMessage::Ping => "ping",
             ClientMessage::Leave => "leave",
         }
@@ -259,6 +273,42 @@ pub enum ServerMessage {
     ConnectionQuality {
         participants: Vec<ParticipantQuality>,
     },
+    /// Which layer of a received video track the server now forwards to
+    /// this participant, and why; sent when the choice changes.
+    VideoLayer {
+        track_id: String,
+        /// The simulcast rid forwarded; absent when the video is paused or
+        /// the track has a single encoding.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<String>,
+        /// Whether video is forwarded at all.
+        paused: bool,
+        /// The forwarded layer's size, as its last keyframe said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        width: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        height: Option<u32>,
+        reason: LayerReason,
+        /// The server's estimate of this participant's download bandwidth,
+        /// in kbit/s, when it chose.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimate_kbps: Option<u32>,
+    },
+}
+
+/// Why the server forwards the layer it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerReason {
+    /// The best layer the publisher sends.
+    Best,
+    /// The subscriber's bandwidth estimate has no room for a better one
+    /// (or for any video, when paused).
+    Bandwidth,
+    /// The video is shown small: a better layer would not look better.
+    Size,
+    /// The video is not shown at all.
+    Hidden,
 }
 
 /// One participant's connection quality.

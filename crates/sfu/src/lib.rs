@@ -10,8 +10,10 @@
 //! Vocabulary: a participant *publishes* tracks; the others *subscribe* to
 //! them. See `docs/glossary.md`.
 
+mod allocate;
 mod forward;
 mod ids;
+mod layers;
 mod participant;
 mod peer;
 mod quality;

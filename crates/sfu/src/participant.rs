@@ -7,10 +7,12 @@ use hotline_proto::{
 };
 use str0m::change::SdpPendingOffer;
 use str0m::format::PayloadParams;
-use str0m::media::{Mid, Pt};
+use str0m::media::{Mid, Pt, Rid};
 
+use crate::allocate::Decision;
 use crate::forward::Downstream;
 use crate::ids::{ParticipantId, TrackId};
+use crate::layers::Layer;
 use crate::peer::Peer;
 
 /// A track this participant publishes (an up-track, from its browser).
@@ -21,33 +23,19 @@ pub(crate) struct PublishedTrack {
     pub kind: TrackKind,
     pub source: TrackSource,
     pub muted: bool,
-    /// Throttles keyframe requests so that many subscribers asking at once
-    /// cost the publisher one keyframe.
-    pub last_keyframe_request: Option<Instant>,
     /// The codec of the payload type last seen on this track.
     pub params: Option<(Pt, PayloadParams)>,
-    /// Highest sequence number received, and when.
-    pub last_packet: Option<(u64, Instant)>,
+    /// Its encodings, lowest quality first: several for simulcast video.
+    pub layers: Vec<Layer>,
 }
 
-/// A gap in a published stream this long (in time, or in packets) is an
-/// outage: retransmissions will not fill it in time to be useful.
-const OUTAGE_TIME: std::time::Duration = std::time::Duration::from_millis(250);
-const OUTAGE_PACKETS: u64 = 64;
-
 impl PublishedTrack {
-    /// Notes a received packet; returns whether it follows an outage.
-    pub fn note_packet(&mut self, seq: u64, now: Instant) -> bool {
-        let outage = match self.last_packet {
-            Some((last, at)) if seq > last + 1 => {
-                now.saturating_duration_since(at) >= OUTAGE_TIME || seq - last > OUTAGE_PACKETS
-            }
-            _ => false,
-        };
-        if self.last_packet.is_none_or(|(last, _)| seq > last) {
-            self.last_packet = Some((seq, now));
+    /// The index of the layer with this rid (`None` for a single encoding).
+    pub fn layer_index(&self, rid: Option<Rid>) -> Option<usize> {
+        match self.layers.as_slice() {
+            [single] if single.rid.is_none() => Some(0),
+            layers => layers.iter().position(|l| l.rid.is_some() && l.rid == rid),
         }
-        outage
     }
 }
 
@@ -75,9 +63,32 @@ pub(crate) struct Subscription {
     pub source: TrackSource,
     pub state: SubscriptionState,
     pub downstream: Downstream,
+    /// The size the subscriber shows this video at, when it said.
+    pub shown_at: Option<(u32, u32)>,
+    /// The layer decision last told to the subscriber.
+    pub announced: Option<Decision>,
 }
 
 impl Subscription {
+    /// A subscription not yet negotiated.
+    pub fn new(
+        track: TrackId,
+        publisher: ParticipantId,
+        kind: TrackKind,
+        source: TrackSource,
+    ) -> Subscription {
+        Subscription {
+            track,
+            publisher,
+            kind,
+            source,
+            state: SubscriptionState::ToOpen,
+            downstream: Downstream::default(),
+            shown_at: None,
+            announced: None,
+        }
+    }
+
     /// The mid on which media is (or will be) written.
     pub fn live_mid(&self) -> Option<Mid> {
         match self.state {
@@ -108,6 +119,12 @@ pub(crate) struct Participant {
     /// Packets were written to the subscriber connection and await the
     /// room's next release (it is in the room's `to_release` list).
     pub written_unreleased: bool,
+    /// The download bandwidth estimate of its subscriber connection, bit/s.
+    pub downlink_estimate: Option<u64>,
+    /// Whether its subscriber connection gives transport-wide feedback.
+    pub estimates_bandwidth: bool,
+    /// What its bandwidth estimator was last told to look for.
+    pub probe: Option<crate::allocate::Probe>,
     /// What its connections last reported, for its connection quality.
     pub health: crate::quality::LinkHealth,
     pub published: Vec<PublishedTrack>,
@@ -164,35 +181,5 @@ impl Participant {
             crate::peer::PeerRole::Publisher => self.publisher.as_mut(),
             crate::peer::PeerRole::Subscriber => Some(&mut self.subscriber),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_long_or_wide_gap_is_an_outage_a_small_one_is_not() {
-        let t0 = Instant::now();
-        let ms = std::time::Duration::from_millis;
-        let mut track = PublishedTrack {
-            id: TrackId::new(&ParticipantId::random(), &Mid::from("0")),
-            mid: Mid::from("0"),
-            kind: TrackKind::Video,
-            source: TrackSource::Camera,
-            muted: false,
-            last_keyframe_request: None,
-            params: None,
-            last_packet: None,
-        };
-        assert!(!track.note_packet(100, t0));
-        assert!(
-            !track.note_packet(103, t0 + ms(10)),
-            "a few lost packets: NACK repairs them"
-        );
-        assert!(!track.note_packet(102, t0 + ms(11)), "a late one");
-        assert!(track.note_packet(110, t0 + ms(400)), "silence of 400 ms");
-        assert!(track.note_packet(300, t0 + ms(410)), "a burst of 190 lost");
-        assert!(!track.note_packet(301, t0 + ms(2000)), "no packet lost");
     }
 }

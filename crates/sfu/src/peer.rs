@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use str0m::bwe::Bitrate;
 use str0m::crypto::dtls::DtlsCert;
 use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -33,6 +34,10 @@ impl Transport {
         }
     }
 }
+
+/// Where a subscriber's bandwidth estimate starts: enough for a camera's
+/// middle layer, so that a call starts sharp and drops only if it must.
+const INITIAL_DOWNLINK_ESTIMATE: Bitrate = Bitrate::kbps(1000);
 
 /// A packet leaving the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,14 +71,19 @@ pub(crate) struct Peer {
 impl Peer {
     /// A server-side peer: ICE-lite (the browser always initiates checks, so it
     /// never has to send us its candidates) with the server's host candidates:
-    /// UDP, and passive TCP for browsers whose network blocks UDP.
-    pub fn new(now: Instant, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
+    /// UDP, and passive TCP for browsers whose network blocks UDP. A
+    /// subscriber connection estimates its bandwidth (from transport-wide
+    /// congestion control feedback) to choose the layers it gets.
+    pub fn new(now: Instant, role: PeerRole, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
         // RTP mode: packets are forwarded as they come, never reassembled
         // into frames and cut up again per subscriber.
         let mut config = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
             .set_stats_interval(Some(crate::quality::STATS_INTERVAL));
+        if role == PeerRole::Subscriber {
+            config = config.enable_bwe(Some(INITIAL_DOWNLINK_ESTIMATE));
+        }
         if let Some(cert) = server_certificate() {
             config = config.set_dtls_cert(cert);
         }

@@ -9,15 +9,18 @@ use hotline_proto::{
     ParticipantQuality, PublishedTrack, ServerMessage, TrackKind, TrackSource, MAX_CHAT_CHARS,
     PROTOCOL_VERSION,
 };
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Event, Input};
 use tracing::{debug, info, info_span, warn};
 
-use crate::forward::{Downstream, Verdict};
+use crate::allocate::{self, VideoDemand};
+use crate::forward::{Incoming, Verdict};
 use crate::ids::{ParticipantId, TrackId};
+use crate::layers::Layer;
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
 use crate::peer::{Peer, PeerRole, Transmit, Transport};
 use crate::quality::LinkHealth;
@@ -33,6 +36,14 @@ const MAX_PUBLISHED_TRACKS: usize = 8;
 /// a second is of no use to a real-time decoder.
 const RTX_CACHE_AGE: Duration = Duration::from_secs(1);
 const RTX_CACHE_PACKETS: usize = 512;
+
+/// What str0m's pacer is set to for a subscriber that gives no
+/// transport-wide feedback (so no estimate): out of the way.
+const UNESTIMATED_PACING: Bitrate = Bitrate::mbps(1000);
+
+/// How often every subscriber's layers are chosen again, besides when its
+/// bandwidth estimate or a video's shown size changes.
+const ALLOCATE_EVERY: Duration = Duration::from_millis(500);
 
 /// Label of the data channel every subscriber connection opens, so that ICE
 /// and DTLS are up before the first track arrives.
@@ -176,6 +187,9 @@ pub struct Room {
     /// The time of the latest input.
     last_now: Instant,
     speakers: SpeakerDetector,
+    /// When every subscriber's layers are next looked at again (layer
+    /// rates change, and layers start and stop, between estimates).
+    next_allocation: Instant,
     outputs: VecDeque<RoomOutput>,
     /// A moment in both clocks, to stamp chat messages with wall-clock time.
     clock_origin: (Instant, u64),
@@ -194,6 +208,7 @@ impl Room {
             to_release: Vec::new(),
             last_now: now,
             speakers: SpeakerDetector::default(),
+            next_allocation: now,
             outputs: VecDeque::new(),
             clock_origin: (now, unix_ms_at_now),
         }
@@ -240,14 +255,9 @@ impl Room {
             self.participants
                 .values()
                 .flat_map(|p| {
-                    p.published.iter().map(|t| Subscription {
-                        track: t.id.clone(),
-                        publisher: p.id.clone(),
-                        kind: t.kind,
-                        source: t.source,
-                        state: SubscriptionState::ToOpen,
-                        downstream: Downstream::default(),
-                    })
+                    p.published
+                        .iter()
+                        .map(|t| Subscription::new(t.id.clone(), p.id.clone(), t.kind, t.source))
                 })
                 .collect()
         } else {
@@ -268,9 +278,17 @@ impl Room {
             ice_restart_wanted: false,
             offer_in_flight: None,
             publisher: None,
-            subscriber: Peer::new(now, &self.config.candidates, &self.config.tcp_candidates),
+            subscriber: Peer::new(
+                now,
+                PeerRole::Subscriber,
+                &self.config.candidates,
+                &self.config.tcp_candidates,
+            ),
             offered_channel: false,
             written_unreleased: false,
+            downlink_estimate: None,
+            estimates_bandwidth: true,
+            probe: None,
             health: LinkHealth::default(),
             published: Vec::new(),
             subscriptions,
@@ -408,6 +426,11 @@ impl Room {
             ClientMessage::UpdateTrack { mid, muted } => {
                 self.handle_update_track(now, from, &mid, muted)
             }
+            ClientMessage::VideoSize {
+                track_id,
+                width,
+                height,
+            } => self.handle_video_size(now, from, &track_id, width, height),
             ClientMessage::SubscriberAnswer { sdp } => {
                 self.handle_subscriber_answer(now, from, &sdp)
             }
@@ -498,6 +521,13 @@ impl Room {
             }
         }
         self.check_liveness(now);
+        if now >= self.next_allocation {
+            self.next_allocation = now + ALLOCATE_EVERY;
+            let ids: Vec<ParticipantId> = self.participants.keys().cloned().collect();
+            for id in &ids {
+                self.allocate_layers(now, id);
+            }
+        }
         self.drive(now);
     }
 
@@ -560,6 +590,7 @@ impl Room {
             return Some(self.last_now);
         }
         let speakers = self.speakers.next_check();
+        let allocation = (!self.participants.is_empty()).then_some(self.next_allocation);
         self.participants
             .values()
             .flat_map(|p| {
@@ -578,6 +609,7 @@ impl Room {
             })
             .flatten()
             .chain(speakers)
+            .chain(allocation)
             .min()
     }
 
@@ -748,6 +780,155 @@ impl Room {
         }
     }
 
+    fn handle_video_size(
+        &mut self,
+        now: Instant,
+        from: &ParticipantId,
+        track_id: &str,
+        width: u32,
+        height: u32,
+    ) {
+        let Some(p) = self.participants.get_mut(from) else {
+            return;
+        };
+        let Some(s) = p
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.kind == TrackKind::Video && s.track.to_string() == track_id)
+        else {
+            return self.signal_error(
+                from,
+                ErrorCode::UnknownTrack,
+                "no received video track has this id",
+            );
+        };
+        s.shown_at = Some((width, height));
+        self.allocate_layers(now, from);
+    }
+
+    /// Chooses the layer of every video track `id` receives, from its
+    /// bandwidth estimate and the sizes it shows them at; switches to it,
+    /// asks for the keyframe the switch needs, and tells the subscriber
+    /// (and the log) what changed and why.
+    fn allocate_layers(&mut self, now: Instant, id: &ParticipantId) {
+        let speaker = self.speakers.active().cloned();
+        let publishers = &self.participants;
+        let Some(p) = publishers.get(id) else {
+            return;
+        };
+        let track_of = |s: &Subscription| {
+            publishers
+                .get(&s.publisher)?
+                .published
+                .iter()
+                .find(|t| t.id == s.track)
+        };
+        let audio: u64 = p
+            .subscriptions
+            .iter()
+            .filter(|s| s.kind == TrackKind::Audio && s.live_mid().is_some())
+            .filter_map(track_of)
+            .filter_map(|t| t.layers.first()?.bitrate(now))
+            .sum();
+        // Screen shares first, then the active speaker, then the rest.
+        let mut order: Vec<(u8, usize)> = p
+            .subscriptions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == TrackKind::Video && s.live_mid().is_some())
+            .map(|(i, s)| {
+                let rank = match s.source {
+                    TrackSource::Screen => 0,
+                    _ if Some(&s.publisher) == speaker.as_ref() => 1,
+                    _ => 2,
+                };
+                (rank, i)
+            })
+            .collect();
+        order.sort();
+        let demands: Vec<VideoDemand> = order
+            .iter()
+            .map(|&(_, i)| {
+                let s = &p.subscriptions[i];
+                let layers = track_of(s).map_or(&[][..], |t| t.layers.as_slice());
+                VideoDemand {
+                    layers: layers.iter().map(|l| l.bitrate(now)).collect(),
+                    widths: layers.iter().map(|l| l.size.map(|(w, _)| w)).collect(),
+                    shown_at: s.shown_at,
+                    current: s.downstream.target,
+                }
+            })
+            .collect();
+        // Each layer's rid and size, to tell the subscriber what it gets.
+        let labels: Vec<Vec<LayerLabel>> = order
+            .iter()
+            .map(|&(_, i)| {
+                let layers = track_of(&p.subscriptions[i]).map_or(&[][..], |t| t.layers.as_slice());
+                layers.iter().map(|l| (l.rid, l.size)).collect()
+            })
+            .collect();
+        let estimate = p.downlink_estimate;
+        let (decisions, probe) = allocate::allocate(estimate, audio, &demands);
+
+        let Some(p) = self.participants.get_mut(id) else {
+            return;
+        };
+        if estimate.is_some() && p.probe.is_none_or(|before| probe.differs_from(&before)) {
+            p.probe = Some(probe);
+            p.subscriber.rtc.bwe().set_bitrate(
+                Bitrate::bps(probe.minimum),
+                Bitrate::bps(probe.desired.max(probe.minimum)),
+            );
+        }
+        let mut keyframes = Vec::new();
+        let mut messages = Vec::new();
+        for ((&(_, i), decision), labels) in order.iter().zip(decisions).zip(labels) {
+            let s = &mut p.subscriptions[i];
+            if s.downstream.target != decision.layer {
+                s.downstream.set_target(decision.layer);
+                if let Some(layer) = decision.layer {
+                    keyframes.push((s.track.clone(), layer));
+                }
+            }
+            if s.announced == Some(decision) {
+                continue;
+            }
+            s.announced = Some(decision);
+            let (rid, size) = decision
+                .layer
+                .and_then(|l| labels.get(l).copied())
+                .map_or((None, None), |(rid, size)| {
+                    (rid.map(|r| r.to_string()), size)
+                });
+            p.span.in_scope(|| {
+                info!(
+                    track = %s.track,
+                    layer = ?decision.layer,
+                    rid = rid.as_deref().unwrap_or("-"),
+                    reason = ?decision.reason,
+                    estimate_kbps = estimate.map(|e| e / 1000),
+                    "video layer chosen"
+                )
+            });
+            messages.push(ServerMessage::VideoLayer {
+                track_id: s.track.to_string(),
+                rid,
+                paused: decision.layer.is_none(),
+                width: size.map(|(w, _)| u32::from(w)),
+                height: size.map(|(_, h)| u32::from(h)),
+                reason: decision.reason,
+                estimate_kbps: estimate.map(|e| (e / 1000) as u32),
+            });
+        }
+        self.dirty.insert((id.clone(), PeerRole::Subscriber));
+        for message in messages {
+            self.signal(id, message);
+        }
+        for (track, layer) in keyframes {
+            self.request_keyframe(now, &track, layer);
+        }
+    }
+
     fn handle_subscriber_answer(&mut self, now: Instant, from: &ParticipantId, sdp: &str) {
         let Some(p) = self.participants.get_mut(from) else {
             return;
@@ -781,6 +962,16 @@ impl Room {
             }
             return self.signal_error(from, ErrorCode::InvalidSdp, format!("answer refused: {e}"));
         }
+        if !sdp.contains("transport-cc") && p.estimates_bandwidth {
+            // Without transport-wide feedback there is no estimate: layers
+            // follow shown sizes only, and the pacer must not hold media
+            // back to a guess.
+            p.span
+                .in_scope(|| info!("no transport-wide congestion control: no bandwidth estimate"));
+            p.estimates_bandwidth = false;
+            p.downlink_estimate = None;
+            p.subscriber.rtc.bwe().reset(UNESTIMATED_PACING);
+        }
         let mut opened = Vec::new();
         let mut api = p.subscriber.rtc.direct_api();
         p.subscriptions.retain_mut(|s| match s.state {
@@ -803,9 +994,17 @@ impl Room {
             _ => true,
         });
         self.dirty.insert((from.clone(), PeerRole::Subscriber));
-        // A new subscriber needs a keyframe to start decoding.
+        // A new subscriber needs a keyframe to start decoding, of the layer
+        // chosen for it.
+        self.allocate_layers(now, from);
         for track in opened {
-            self.request_keyframe(now, &track);
+            let layer = self.participants.get(from).and_then(|p| {
+                let s = p.subscriptions.iter().find(|s| s.track == track)?;
+                s.downstream.target
+            });
+            if let Some(layer) = layer {
+                self.request_keyframe(now, &track, layer);
+            }
         }
         self.negotiate_subscriber(from);
     }
@@ -837,6 +1036,9 @@ impl Room {
                 format!("at most {MAX_PUBLISHED_TRACKS} tracks can be published"),
             );
         }
+        if let Err(e) = tracks.iter().try_for_each(check_layers) {
+            return self.signal_error(from, ErrorCode::MalformedMessage, e);
+        }
         let offer = match SdpOffer::from_sdp_string(sdp) {
             Ok(offer) => offer,
             Err(e) => {
@@ -847,7 +1049,9 @@ impl Room {
                 )
             }
         };
-        let publisher = p.publisher.get_or_insert_with(|| Peer::new(now, udp, tcp));
+        let publisher = p
+            .publisher
+            .get_or_insert_with(|| Peer::new(now, PeerRole::Publisher, udp, tcp));
         let answer = match publisher.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => answer,
             Err(e) => {
@@ -921,23 +1125,23 @@ impl Room {
                 kind: t.kind,
                 source: t.source,
             });
-            added.push(Subscription {
-                track: id.clone(),
-                publisher: from.clone(),
-                kind: t.kind,
-                source: t.source,
-                state: SubscriptionState::ToOpen,
-                downstream: Downstream::default(),
-            });
+            added.push((id.clone(), t.kind, t.source));
+            let layers = if t.layers.is_empty() {
+                vec![Layer::new(None)]
+            } else {
+                t.layers
+                    .iter()
+                    .map(|rid| Layer::new(Some(Rid::from(rid.as_str()))))
+                    .collect()
+            };
             p.published.push(participant::PublishedTrack {
                 id,
                 mid,
                 kind: t.kind,
                 source: t.source,
                 muted: t.muted,
-                last_keyframe_request: None,
                 params: None,
-                last_packet: None,
+                layers,
             });
         }
 
@@ -954,7 +1158,9 @@ impl Room {
             if let Some(o) = self.participants.get_mut(other) {
                 if o.grants.subscribe {
                     o.subscriptions
-                        .extend(added.iter().map(Subscription::clone_pending));
+                        .extend(added.iter().map(|(track, kind, source)| {
+                            Subscription::new(track.clone(), from.clone(), *kind, *source)
+                        }));
                 }
             }
             self.negotiate_subscriber(other);
@@ -1024,8 +1230,9 @@ impl Room {
         self.signal(id, message);
     }
 
-    /// Asks a track's publisher for a keyframe, at most once per interval.
-    fn request_keyframe(&mut self, now: Instant, track: &TrackId) {
+    /// Asks a track's publisher for a keyframe of one layer, at most once
+    /// per interval.
+    fn request_keyframe(&mut self, now: Instant, track: &TrackId, layer: usize) {
         let interval = self.config.keyframe_request_interval;
         let Some(p) = self
             .participants
@@ -1037,7 +1244,10 @@ impl Room {
         let Some(t) = p.published.iter_mut().find(|t| &t.id == track) else {
             return;
         };
-        if t.last_keyframe_request
+        let Some(l) = t.layers.get_mut(layer) else {
+            return;
+        };
+        if l.last_keyframe_request
             .is_some_and(|at| now < at + interval)
         {
             return;
@@ -1046,14 +1256,14 @@ impl Room {
             return;
         };
         let mut api = publisher.rtc.direct_api();
-        let Some(stream) = api.stream_rx_by_mid(t.mid, None) else {
+        let Some(stream) = api.stream_rx_by_mid(t.mid, l.rid) else {
             // Nothing received on it yet: the first packets start with a
             // keyframe anyway.
-            return debug!(track = %track, "keyframe request before any media");
+            return debug!(track = %track, layer, "keyframe request before any media");
         };
         stream.request_keyframe(KeyframeRequestKind::Pli);
-        t.last_keyframe_request = Some(now);
-        debug!(track = %track, "keyframe requested");
+        l.last_keyframe_request = Some(now);
+        debug!(track = %track, layer, "keyframe requested");
         self.dirty.insert((p.id.clone(), PeerRole::Publisher));
     }
 
@@ -1100,15 +1310,27 @@ impl Room {
                 self.forward(now, id, packet)
             }
             Event::KeyframeRequest(req) => {
-                let track = self.participants.get(id).and_then(|p| {
-                    p.subscriptions
+                let wanted = self.participants.get(id).and_then(|p| {
+                    let s = p
+                        .subscriptions
                         .iter()
-                        .find(|s| s.live_mid() == Some(req.mid))
-                        .map(|s| s.track.clone())
+                        .find(|s| s.live_mid() == Some(req.mid))?;
+                    let layer = s.downstream.current().or(s.downstream.target)?;
+                    Some((s.track.clone(), layer))
                 });
-                if let Some(track) = track {
-                    self.request_keyframe(now, &track);
+                if let Some((track, layer)) = wanted {
+                    self.request_keyframe(now, &track, layer);
                 }
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })
+                if role == PeerRole::Subscriber =>
+            {
+                if let Some(p) = self.participants.get_mut(id) {
+                    if p.estimates_bandwidth {
+                        p.downlink_estimate = Some(estimate.as_u64());
+                    }
+                }
+                self.allocate_layers(now, id);
             }
             Event::Connected => {
                 if let Some(p) = self.participants.get_mut(id) {
@@ -1152,7 +1374,8 @@ impl Room {
         }
     }
 
-    /// Sends one packet of a published track to every subscriber of it.
+    /// Sends one packet of a published track to every subscriber of it
+    /// that gets its layer.
     fn forward(&mut self, now: Instant, from: &ParticipantId, packet: RtpPacket) {
         let Some(p) = self.participants.get_mut(from) else {
             return;
@@ -1160,15 +1383,19 @@ impl Room {
         let Some(publisher) = p.publisher.as_mut() else {
             return;
         };
-        let Some(mid) = publisher
+        let Some((mid, rid)) = publisher
             .rtc
             .direct_api()
             .stream_rx(&packet.header.ssrc)
-            .map(|s| s.mid())
+            .map(|s| (s.mid(), s.rid()))
         else {
             return;
         };
         let Some(track) = p.published.iter_mut().find(|t| t.mid == mid) else {
+            return;
+        };
+        let Some(layer) = track.layer_index(rid) else {
+            // An encoding the publisher did not declare.
             return;
         };
         let pt = packet.header.payload_type;
@@ -1184,18 +1411,38 @@ impl Room {
             }
         };
         let kind = track.kind;
-        // VP8 streams start at a keyframe for each new subscriber; other
-        // codecs are forwarded as they come (their decoders ask for one).
-        let gated = kind == TrackKind::Video && params.spec().codec == Codec::Vp8;
-        let keyframe = gated && vp8::is_keyframe_start(&packet.payload);
+        // VP8 streams start at a keyframe for each new subscriber and switch
+        // layers at one; other codecs are forwarded as they come (their
+        // decoders ask for a keyframe).
+        let vp8 = kind == TrackKind::Video && params.spec().codec == Codec::Vp8;
+        let keyframe = vp8 && vp8::is_keyframe_start(&packet.payload);
         let track_id = track.id.clone();
-        let outage = kind == TrackKind::Video && track.note_packet(*packet.seq_no, now);
+        let incoming_layer = &mut track.layers[layer];
+        let gap = incoming_layer.note_packet(*packet.seq_no, packet.payload.len(), now);
+        let outage = gap && kind == TrackKind::Video;
+        if keyframe {
+            incoming_layer.size = vp8::keyframe_size(&packet.payload).or(incoming_layer.size);
+        }
         if track.source == TrackSource::Microphone && !track.muted {
             if let Some(level) = packet.header.ext_vals.audio_level {
                 self.speakers
                     .observe(now, from, level, packet.header.timestamp);
             }
         }
+        let incoming = Incoming {
+            seq: packet.seq_no,
+            timestamp: packet.header.timestamp,
+            layer,
+            gated: vp8,
+            keyframe,
+            descriptor: if vp8 {
+                vp8::Vp8Descriptor::parse(&packet.payload)
+            } else {
+                None
+            },
+            clock_rate: params.spec().clock_rate.get(),
+            now,
+        };
         // What a subscriber's decoder and UI use of the publisher's header
         // extensions; str0m writes the rest (mid, transport-wide sequence
         // numbers, send times) for each subscriber itself.
@@ -1221,41 +1468,40 @@ impl Room {
             else {
                 continue;
             };
-            if outage && gated {
-                subscription.downstream.restart_at_keyframe();
+            let downstream = &mut subscription.downstream;
+            if outage && vp8 && downstream.current() == Some(layer) {
+                downstream.restart_at_keyframe();
             }
             let rtc = &mut sub.subscriber.rtc;
-            let Some(out_pt) = subscription.downstream.payload_type(pt, || {
+            let Some(out_pt) = downstream.payload_type(pt, || {
                 rtc.codec_config().match_params(params).map(|p| p.pt())
             }) else {
                 continue;
             };
-            let seq = match subscription
-                .downstream
-                .admit(packet.seq_no, gated, keyframe)
-            {
-                Verdict::Send(seq) => seq,
+            let out = match downstream.admit(&incoming) {
+                Verdict::Send(out) => out,
                 Verdict::WaitForKeyframe => {
                     waiting_for_keyframe = true;
                     continue;
                 }
-                Verdict::Stale => continue,
+                Verdict::Stale | Verdict::NotForwarded => continue,
+            };
+            let payload = if out.picture_ids == vp8::PictureIdOffset::default() {
+                packet.payload.clone()
+            } else {
+                let mut copy = packet.payload.to_vec();
+                out.picture_ids.apply(&mut copy);
+                copy.into()
             };
             let mut api = rtc.direct_api();
             let Some(stream) = api.stream_tx_by_mid(sub_mid, None) else {
                 continue;
             };
             stream.write_rtp(
-                RtpWrite::new(
-                    out_pt,
-                    seq,
-                    packet.header.timestamp,
-                    packet.timestamp,
-                    packet.payload.clone(),
-                )
-                .marker(packet.header.marker)
-                .ext_vals(ext_vals.clone())
-                .nackable(kind == TrackKind::Video),
+                RtpWrite::new(out_pt, out.seq, out.timestamp, packet.timestamp, payload)
+                    .marker(packet.header.marker)
+                    .ext_vals(ext_vals.clone())
+                    .nackable(kind == TrackKind::Video),
             );
             if !sub.written_unreleased {
                 sub.written_unreleased = true;
@@ -1263,11 +1509,11 @@ impl Room {
             }
         }
         // A subscriber that connected after the keyframe asked for at its
-        // subscription went by: ask again (throttled per track).
-        // After an outage the publisher's stream has a hole no
-        // retransmission fills: every decoder needs a keyframe.
+        // subscription went by, or that switches to this layer: ask
+        // (throttled per layer). After an outage the publisher's stream has
+        // a hole no retransmission fills: every decoder needs a keyframe.
         if waiting_for_keyframe || outage {
-            self.request_keyframe(now, &track_id);
+            self.request_keyframe(now, &track_id, layer);
         }
     }
 
@@ -1356,18 +1602,35 @@ impl Room {
     }
 }
 
-impl Subscription {
-    /// A copy for another subscriber, not yet negotiated.
-    fn clone_pending(&self) -> Subscription {
-        Subscription {
-            track: self.track.clone(),
-            publisher: self.publisher.clone(),
-            kind: self.kind,
-            source: self.source,
-            state: SubscriptionState::ToOpen,
-            downstream: Downstream::default(),
-        }
+/// A layer's rid and picture size, as told to subscribers.
+type LayerLabel = (Option<Rid>, Option<(u16, u16)>);
+
+/// Most simulcast encodings one track may declare.
+const MAX_LAYERS: usize = 4;
+
+/// Refuses a track's simulcast layer list unless it is a short list of
+/// distinct, well-formed rids (RFC 8851: alphanumeric) on a video track.
+fn check_layers(track: &PublishedTrack) -> Result<(), String> {
+    let layers = &track.layers;
+    if layers.is_empty() {
+        return Ok(());
     }
+    if track.kind != TrackKind::Video {
+        return Err("only video tracks have simulcast layers".into());
+    }
+    if layers.len() > MAX_LAYERS {
+        return Err(format!("at most {MAX_LAYERS} simulcast layers per track"));
+    }
+    let well_formed = |rid: &String| {
+        (1..=16).contains(&rid.len()) && rid.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    if !layers.iter().all(well_formed) {
+        return Err("a simulcast rid is 1 to 16 letters or digits".into());
+    }
+    if (1..layers.len()).any(|i| layers[..i].contains(&layers[i])) {
+        return Err("simulcast rids must differ".into());
+    }
+    Ok(())
 }
 
 /// A random secret as hex: 128 bits.

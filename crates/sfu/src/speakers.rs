@@ -93,6 +93,11 @@ impl SpeakerDetector {
     }
 
     /// When [`poll_change`](Self::poll_change) should next run.
+    /// The active speaker as last announced.
+    pub fn active(&self) -> Option<&ParticipantId> {
+        self.announced.first()
+    }
+
     pub fn next_check(&self) -> Option<Instant> {
         self.next_check
     }

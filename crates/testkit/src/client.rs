@@ -10,7 +10,7 @@ use hotline_proto::{
 };
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid, Pt};
+use str0m::media::{Direction, MediaKind, Mid, Pt, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc};
@@ -18,6 +18,9 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use crate::media::{self, MediaCounter, VideoShape, AUDIO_INTERVAL};
 use crate::net::Datagram;
 
+/// What names transport-wide congestion control in SDP: its feedback type,
+/// and its header extension's URI.
+const TRANSPORT_WIDE_CC: [&str; 2] = ["transport-cc", "transport-wide-cc"];
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// In header counting, one frame end in this many is decrypted to read
 /// its send time.
@@ -25,6 +28,9 @@ const DELAY_SAMPLE_EVERY: u64 = 16;
 
 struct Outgoing {
     mid: Mid,
+    /// The simulcast layer it is, with its own shape; `None` for a single
+    /// encoding shaped like the client's video.
+    layer: Option<(Rid, VideoShape)>,
     kind: TrackKind,
     source: TrackSource,
     /// Payload type of the codec, once the offer is made.
@@ -34,6 +40,15 @@ struct Outgoing {
     next_at: Instant,
     frames: u64,
     keyframe_requested: bool,
+}
+
+/// What a `video_layer` message said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoLayerSeen {
+    pub rid: Option<String>,
+    pub paused: bool,
+    pub reason: hotline_proto::LayerReason,
+    pub estimate_kbps: Option<u32>,
 }
 
 /// A simulated browser. Feed it server messages, datagrams and time; poll
@@ -61,6 +76,10 @@ pub struct SimClient {
     /// Sent media carries send times relative to this moment.
     clock_origin: Instant,
     video: VideoShape,
+    /// Simulcast layers of the camera, lowest first, when it sends them.
+    simulcast: Vec<(Rid, VideoShape)>,
+    /// The latest `video_layer` of each received video track.
+    pub video_layers: BTreeMap<String, VideoLayerSeen>,
     /// RTP packets written by the publisher.
     pub packets_sent: u64,
     pub participants: BTreeMap<String, ParticipantInfo>,
@@ -136,6 +155,8 @@ impl SimClient {
             header_counting: false,
             clock_origin: now,
             video: VideoShape::default(),
+            simulcast: Vec::new(),
+            video_layers: BTreeMap::new(),
             packets_sent: 0,
             participants: BTreeMap::new(),
             chats: Vec::new(),
@@ -168,6 +189,30 @@ impl SimClient {
 
     pub fn set_video_shape(&mut self, shape: VideoShape) {
         self.video = shape;
+    }
+
+    /// Sends the camera as simulcast layers (rid and shape, lowest first),
+    /// as the browser client does; set before publishing.
+    pub fn set_simulcast(&mut self, layers: &[(&str, VideoShape)]) {
+        self.simulcast = layers
+            .iter()
+            .map(|(rid, shape)| (Rid::from(*rid), *shape))
+            .collect();
+    }
+
+    /// The local address of its subscriber connection (where media to it
+    /// goes).
+    pub fn subscriber_addr(&self) -> SocketAddr {
+        self.subscriber_addr
+    }
+
+    /// Tells the server the size it shows a received video at.
+    pub fn show_video(&mut self, track_id: &str, width: u32, height: u32) {
+        self.signals.push_back(ClientMessage::VideoSize {
+            track_id: track_id.to_string(),
+            width,
+            height,
+        });
     }
 
     /// How loud its microphone is from now on, in -dBov: 0 is the loudest,
@@ -220,7 +265,14 @@ impl SimClient {
     pub fn publish_camera_and_microphone(&mut self, now: Instant) {
         let mut api = self.publisher.sdp_api();
         let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let simulcast = (!self.simulcast.is_empty()).then(|| {
+            let mut layers = Simulcast::new();
+            for (rid, _) in &self.simulcast {
+                layers.add_send_layer(SimulcastLayer::new(rid));
+            }
+            layers
+        });
+        let video = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, simulcast);
         let Some((offer, pending)) = api.apply() else {
             return;
         };
@@ -238,16 +290,25 @@ impl SimClient {
                 .codec_config()
                 .find(|p| p.spec().codec == codec)
                 .map(|p| p.pt());
-            self.outgoing.push(Outgoing {
-                mid,
-                kind,
-                source,
-                pt,
-                seq: 1,
-                next_at: now,
-                frames: 0,
-                keyframe_requested: false,
-            });
+            let layers: Vec<Option<(Rid, VideoShape)>> =
+                if kind == TrackKind::Video && !self.simulcast.is_empty() {
+                    self.simulcast.iter().copied().map(Some).collect()
+                } else {
+                    vec![None]
+                };
+            for layer in layers {
+                self.outgoing.push(Outgoing {
+                    mid,
+                    layer,
+                    kind,
+                    source,
+                    pt,
+                    seq: 1,
+                    next_at: now,
+                    frames: 0,
+                    keyframe_requested: false,
+                });
+            }
         }
         self.pending_publish = Some(pending);
         self.signals.push_back(ClientMessage::PublishOffer {
@@ -257,15 +318,22 @@ impl SimClient {
     }
 
     fn published_tracks(&self) -> Vec<PublishedTrack> {
-        self.outgoing
-            .iter()
-            .map(|o| PublishedTrack {
-                mid: o.mid.to_string(),
-                kind: o.kind,
-                source: o.source,
-                muted: false,
-            })
-            .collect()
+        let mut tracks: Vec<PublishedTrack> = Vec::new();
+        for o in &self.outgoing {
+            let mid = o.mid.to_string();
+            let rid = o.layer.map(|(rid, _)| rid.to_string());
+            match tracks.iter_mut().find(|t| t.mid == mid) {
+                Some(track) => track.layers.extend(rid),
+                None => tracks.push(PublishedTrack {
+                    mid,
+                    kind: o.kind,
+                    source: o.source,
+                    muted: false,
+                    layers: rid.into_iter().collect(),
+                }),
+            }
+        }
+        tracks
     }
 
     /// Mutes or unmutes the microphone, as the client's mute button does:
@@ -419,9 +487,19 @@ impl SimClient {
                     .into_iter()
                     .map(|t| (Mid::from(t.mid.as_str()), t))
                     .collect();
-                self.signals.push_back(ClientMessage::SubscriberAnswer {
-                    sdp: answer.to_sdp_string(),
-                });
+                let mut sdp = answer.to_sdp_string();
+                if self.header_counting {
+                    // str0m sees only a sample of the packets, so it cannot
+                    // send the transport-wide feedback the server's
+                    // bandwidth estimate needs: do not negotiate it.
+                    sdp = sdp
+                        .lines()
+                        .filter(|line| !TRANSPORT_WIDE_CC.iter().any(|name| line.contains(name)))
+                        .map(|line| format!("{line}\r\n"))
+                        .collect();
+                }
+                self.signals
+                    .push_back(ClientMessage::SubscriberAnswer { sdp });
             }
             ServerMessage::ParticipantJoined { participant }
             | ServerMessage::ParticipantUpdated { participant } => {
@@ -447,6 +525,24 @@ impl SimClient {
                 for p in participants {
                     self.qualities.insert(p.participant_id, p.quality);
                 }
+            }
+            ServerMessage::VideoLayer {
+                track_id,
+                rid,
+                paused,
+                reason,
+                estimate_kbps,
+                ..
+            } => {
+                self.video_layers.insert(
+                    track_id,
+                    VideoLayerSeen {
+                        rid,
+                        paused,
+                        reason,
+                        estimate_kbps,
+                    },
+                );
             }
             ServerMessage::Pong | ServerMessage::IceServers { .. } => {}
         }
@@ -573,17 +669,18 @@ impl SimClient {
             return;
         }
         let sent_us = media::stamp(self.clock_origin, now);
-        let frame_interval = self.video.frame_interval();
-        let keyframe_every = (self.video.keyframe_interval.as_millis()
-            / frame_interval.as_millis().max(1))
-        .max(1) as u64;
         for o in &mut self.outgoing {
             let Some(pt) = o.pt else {
                 continue;
             };
+            let shape = o.layer.map_or(self.video, |(_, shape)| shape);
+            let frame_interval = shape.frame_interval();
+            let keyframe_every = (shape.keyframe_interval.as_millis()
+                / frame_interval.as_millis().max(1))
+            .max(1) as u64;
             while o.next_at <= now {
                 let mut api = self.publisher.direct_api();
-                let Some(stream) = api.stream_tx_by_mid(o.mid, None) else {
+                let Some(stream) = api.stream_tx_by_mid(o.mid, o.layer.map(|(rid, _)| rid)) else {
                     break;
                 };
                 let (packets, ext_vals) = match o.kind {
@@ -598,7 +695,7 @@ impl SimClient {
                     TrackKind::Video => {
                         let key = o.frames.is_multiple_of(keyframe_every) || o.keyframe_requested;
                         o.keyframe_requested = false;
-                        let packets = media::video_frame(&self.video, o.frames, key, sent_us);
+                        let packets = media::video_frame(&shape, o.frames, key, sent_us);
                         (packets, ExtensionValues::default())
                     }
                 };
@@ -662,7 +759,12 @@ impl SimClient {
             Event::RtpPacket(packet) if !from_publisher => self.received_rtp(&packet),
             Event::KeyframeRequest(req) if from_publisher => {
                 self.keyframe_requests += 1;
-                if let Some(o) = self.outgoing.iter_mut().find(|o| o.mid == req.mid) {
+                let layer = |o: &Outgoing| o.layer.map(|(rid, _)| rid);
+                if let Some(o) = self
+                    .outgoing
+                    .iter_mut()
+                    .find(|o| o.mid == req.mid && layer(o) == req.rid)
+                {
                     o.keyframe_requested = true;
                 }
             }

@@ -14,5 +14,5 @@ mod world;
 
 pub use client::SimClient;
 pub use media::{MediaCounter, VideoShape};
-pub use net::{Datagram, LinkConfig, SimNetwork};
+pub use net::{Bottleneck, Datagram, LinkConfig, SimNetwork};
 pub use world::World;

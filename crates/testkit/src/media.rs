@@ -29,6 +29,9 @@ pub struct VideoShape {
     pub fps: u32,
     /// A keyframe this often even unasked, as real encoders do.
     pub keyframe_interval: Duration,
+    /// The picture size its keyframes announce.
+    pub width: u16,
+    pub height: u16,
 }
 
 impl Default for VideoShape {
@@ -37,6 +40,8 @@ impl Default for VideoShape {
             bitrate_bps: 300_000,
             fps: 30,
             keyframe_interval: Duration::from_secs(3),
+            width: 640,
+            height: 360,
         }
     }
 }
@@ -113,9 +118,11 @@ pub fn video_frame(shape: &VideoShape, n: u64, key: bool, sent_us: u64) -> Vec<S
         let start = payload.len();
         payload.resize(start + body, 0x5a);
         if i == 0 {
+            let [w0, w1] = shape.width.to_le_bytes();
+            let [h0, h1] = shape.height.to_le_bytes();
             let tag: &[u8] = if key {
-                // Frame tag (P = 0: key, show_frame), start code, 640x360.
-                &[0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]
+                // Frame tag (P = 0: key, show_frame), start code, size.
+                &[0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, w0, w1, h0, h1]
             } else {
                 &[0x11, 0x02, 0x00]
             };
@@ -141,6 +148,8 @@ pub struct MediaCounter {
     /// Audio packets, or video frames (marker bits).
     pub frames: u64,
     pub keyframes: u64,
+    /// The picture size of the latest keyframe.
+    pub keyframe_size: Option<(u16, u16)>,
     /// Packets whose sequence number came after a higher one.
     pub out_of_order: u64,
     /// Gaps between video frames longer than [`FREEZE_GAP`].
@@ -220,6 +229,7 @@ impl MediaCounter {
     ) {
         if kind == TrackKind::Video && vp8::is_keyframe_start(payload) {
             self.keyframes += 1;
+            self.keyframe_size = vp8::keyframe_size(payload).or(self.keyframe_size);
         }
         if kind == TrackKind::Audio || marker {
             if let Some(sent) = read_stamp(payload) {
@@ -246,6 +256,7 @@ impl MediaCounter {
         *self = MediaCounter {
             highest_seq: self.highest_seq,
             last_frame_at: self.last_frame_at,
+            keyframe_size: self.keyframe_size,
             ..MediaCounter::default()
         };
     }
@@ -300,9 +311,12 @@ mod tests {
             bitrate_bps: 1_500_000,
             fps: 30,
             keyframe_interval: Duration::from_secs(2),
+            width: 1280,
+            height: 720,
         };
         let key = video_frame(&shape, 0, true, 42);
         assert!(vp8::is_keyframe_start(&key[0].payload));
+        assert_eq!(vp8::keyframe_size(&key[0].payload), Some((1280, 720)));
         assert!(key.last().unwrap().marker);
         assert!(key[..key.len() - 1].iter().all(|p| !p.marker));
         assert!(key.iter().all(|p| p.payload.len() <= MAX_VIDEO_PAYLOAD));

@@ -3,7 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -36,9 +36,20 @@ pub struct Datagram {
     pub contents: Vec<u8>,
 }
 
+/// A bottleneck on the way to one host, like `tc tbf`: datagrams leave at
+/// `rate_bps`, queueing behind each other; one that would wait longer than
+/// `max_queue` is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bottleneck {
+    pub rate_bps: u64,
+    pub max_queue: Duration,
+}
+
 pub struct SimNetwork {
     rng: StdRng,
     pub link: LinkConfig,
+    /// Bottlenecks by destination host, with when each is next free.
+    bottlenecks: std::collections::HashMap<IpAddr, (Bottleneck, Instant)>,
     queue: BinaryHeap<Reverse<(Instant, u64)>>,
     packets: std::collections::HashMap<u64, Datagram>,
     next_seq: u64,
@@ -51,6 +62,7 @@ impl SimNetwork {
         SimNetwork {
             rng: StdRng::seed_from_u64(seed),
             link,
+            bottlenecks: Default::default(),
             queue: BinaryHeap::new(),
             packets: Default::default(),
             next_seq: 0,
@@ -59,12 +71,37 @@ impl SimNetwork {
         }
     }
 
-    /// Sends a datagram at `now`; it arrives after the link's delay, or never.
+    /// Puts a bottleneck on the way to `host`, or takes it away.
+    pub fn set_bottleneck(&mut self, now: Instant, host: IpAddr, bottleneck: Option<Bottleneck>) {
+        match bottleneck {
+            Some(b) => {
+                self.bottlenecks.insert(host, (b, now));
+            }
+            None => {
+                self.bottlenecks.remove(&host);
+            }
+        }
+    }
+
+    /// Sends a datagram at `now`; it arrives after the link's delay (and
+    /// its wait at a bottleneck), or never.
     pub fn send(&mut self, now: Instant, datagram: Datagram) {
         self.sent += 1;
         if self.link.loss > 0.0 && self.rng.random_bool(self.link.loss.min(1.0)) {
             self.dropped += 1;
             return;
+        }
+        let mut departs = now;
+        if let Some((bottleneck, free_at)) = self.bottlenecks.get_mut(&datagram.destination.ip()) {
+            let bits = datagram.contents.len() as u64 * 8;
+            let sending = Duration::from_micros(bits * 1_000_000 / bottleneck.rate_bps.max(1));
+            let done = (*free_at).max(now) + sending;
+            if done - now > bottleneck.max_queue {
+                self.dropped += 1;
+                return;
+            }
+            *free_at = done;
+            departs = done;
         }
         let jitter = if self.link.jitter.is_zero() {
             Duration::ZERO
@@ -75,7 +112,7 @@ impl SimNetwork {
         self.next_seq += 1;
         self.packets.insert(seq, datagram);
         self.queue
-            .push(Reverse((now + self.link.delay + jitter, seq)));
+            .push(Reverse((departs + self.link.delay + jitter, seq)));
     }
 
     /// When the next datagram arrives.

@@ -7,7 +7,7 @@ use hotline_proto::{CloseReason, Grants};
 use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomOutput, Transport};
 
 use crate::client::SimClient;
-use crate::net::{Datagram, LinkConfig, SimNetwork};
+use crate::net::{Bottleneck, Datagram, LinkConfig, SimNetwork};
 
 /// Smallest step of the simulated clock, so that a timer already due cannot
 /// stall the simulation.
@@ -87,6 +87,17 @@ impl World {
         let now = self.now;
         self.clients[index].publish_camera_and_microphone(now);
         self.pump();
+    }
+
+    /// Caps what reaches a client (its download) at `rate_bps`, with a
+    /// queue of at most 100 ms as `tbf … latency 100ms` has; `None` lifts it.
+    pub fn limit_download(&mut self, index: usize, rate_bps: Option<u64>) {
+        let host = self.clients[index].subscriber_addr().ip();
+        let bottleneck = rate_bps.map(|rate_bps| Bottleneck {
+            rate_bps,
+            max_queue: Duration::from_millis(300),
+        });
+        self.net.set_bottleneck(self.now, host, bottleneck);
     }
 
     pub fn client_mut(&mut self, index: usize) -> &mut SimClient {

@@ -1,0 +1,322 @@
+//! Sharing one subscriber's download bandwidth across the video it
+//! receives. Audio is served first (it is small and matters most); then
+//! video in priority order (screen share, the active speaker, the rest)
+//! each gets its lowest layer, then layers go up in the same order while
+//! the estimate has room. Nothing is sent larger than it is shown.
+
+use hotline_proto::LayerReason;
+
+/// Part of the estimate left unallocated when choosing higher layers:
+/// estimates wobble, and the measured layer rates lag the encoder.
+const HEADROOM: f64 = 0.9;
+
+/// A layer above the one now chosen must fit this much more than its
+/// rate, so that an estimate near a boundary does not flip layers to and
+/// fro every time it is looked at.
+const UPGRADE_MARGIN: f64 = 1.15;
+
+/// One received video track, as the allocator sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct VideoDemand {
+    /// Bit/s of each layer, lowest first; `None` for one not arriving.
+    pub layers: Vec<Option<u64>>,
+    /// Picture width of each layer, when known.
+    pub widths: Vec<Option<u16>>,
+    /// The size the subscriber shows it at (device pixels); `None` when
+    /// not said (no cap), zero width when not shown.
+    pub shown_at: Option<(u32, u32)>,
+    /// The layer chosen last time.
+    pub current: Option<usize>,
+}
+
+/// The layer to forward for one track, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Decision {
+    /// `None` pauses the video.
+    pub layer: Option<usize>,
+    pub reason: LayerReason,
+}
+
+/// What to ask the bandwidth estimator to find: the rate of the next
+/// layer up (it pads up to that), and the rate of everything wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Probe {
+    pub minimum: u64,
+    pub desired: u64,
+}
+
+impl Probe {
+    /// Whether this differs enough from `before` to tell the estimator:
+    /// each rise of the desired rate above the estimate starts a probe, and
+    /// measured layer rates wobble all the time.
+    pub fn differs_from(&self, before: &Probe) -> bool {
+        let far = |a: u64, b: u64| a.abs_diff(b) * 5 > a.max(b);
+        far(self.minimum, before.minimum) || far(self.desired, before.desired)
+    }
+}
+
+/// Chooses a layer for each of `demands`, given in priority order.
+/// `estimate` is the subscriber's download estimate (bit/s), `None` when
+/// there is none yet (then only sizes limit); `audio` is what its audio
+/// takes. The first video (the most important) and a track with one
+/// encoding are never paused for bandwidth: the estimate lags the link by
+/// seconds (str0m smooths it over 3 s) and undershoots after a sharp drop,
+/// and the pacer sends audio first anyway; and a single encoding has
+/// nothing smaller to offer.
+pub(crate) fn allocate(
+    estimate: Option<u64>,
+    audio: u64,
+    demands: &[VideoDemand],
+) -> (Vec<Decision>, Probe) {
+    let mut budget = estimate.map(|e| (e as f64 * HEADROOM) as i64 - audio as i64);
+    // The lowest layers may use the headroom too: pausing video is worse
+    // than running the link full.
+    let headroom = estimate.map_or(0, |e| (e as f64 * (1.0 - HEADROOM)) as i64);
+    let mut probe = Probe {
+        minimum: audio,
+        desired: audio,
+    };
+    let mut decisions: Vec<Decision> = Vec::with_capacity(demands.len());
+    // The best layer each may have (size allows, publisher sends).
+    let caps: Vec<Option<(usize, LayerReason)>> = demands.iter().map(cap).collect();
+
+    // First every track its lowest layer, in priority order.
+    for (demand, cap) in demands.iter().zip(&caps) {
+        let Some((top, reason)) = *cap else {
+            decisions.push(match demand.shown_at {
+                Some((0, _)) | Some((_, 0)) => Decision {
+                    layer: None,
+                    reason: LayerReason::Hidden,
+                },
+                // Nothing arrives yet: keep what was chosen.
+                _ => Decision {
+                    layer: demand.current.or(Some(0)),
+                    reason: LayerReason::Best,
+                },
+            });
+            continue;
+        };
+        let lowest = lowest_arriving(demand).unwrap_or(top);
+        probe.desired += rate(demand, top);
+        let cost = cost(demand, lowest);
+        let fits = budget.is_none_or(|b| cost <= b + headroom);
+        let first = decisions.iter().all(|d| d.layer.is_none());
+        if fits || first || demand.layers.len() == 1 {
+            budget = budget.map(|b| b - cost);
+            probe.minimum += rate(demand, lowest);
+            decisions.push(Decision {
+                layer: Some(lowest),
+                reason: if lowest == top {
+                    reason
+                } else {
+                    LayerReason::Bandwidth
+                },
+            });
+        } else {
+            probe.minimum += rate(demand, lowest);
+            decisions.push(Decision {
+                layer: None,
+                reason: LayerReason::Bandwidth,
+            });
+            // Later tracks get nothing either: priority is kept.
+            budget = Some(-1);
+        }
+    }
+
+    // Then up, one track at a time, in priority order.
+    let mut next_step: Option<u64> = None;
+    for ((demand, cap), decision) in demands.iter().zip(&caps).zip(decisions.iter_mut()) {
+        let (Some((top, reason)), Some(mut chosen)) = (*cap, decision.layer) else {
+            continue;
+        };
+        for up in chosen + 1..=top {
+            if demand.layers[up].is_none() {
+                continue;
+            }
+            let extra = cost(demand, up) - cost(demand, chosen);
+            if budget.is_none_or(|b| extra <= b) {
+                budget = budget.map(|b| b - extra);
+                probe.minimum += rate(demand, up) - rate(demand, chosen);
+                chosen = up;
+            } else {
+                next_step.get_or_insert(rate(demand, up) - rate(demand, chosen));
+                break;
+            }
+        }
+        *decision = Decision {
+            layer: Some(chosen),
+            reason: if chosen == top {
+                reason
+            } else {
+                LayerReason::Bandwidth
+            },
+        };
+    }
+    probe.minimum += next_step.unwrap_or(0);
+    (decisions, probe)
+}
+
+/// The best layer a track may have and why: the largest arriving one, or
+/// the smallest that is at least as wide as the track is shown. `None`
+/// when it is hidden or nothing arrives.
+fn cap(demand: &VideoDemand) -> Option<(usize, LayerReason)> {
+    let arriving: Vec<usize> = (0..demand.layers.len())
+        .filter(|&i| demand.layers[i].is_some())
+        .collect();
+    let best = *arriving.last()?;
+    let Some((width, height)) = demand.shown_at else {
+        return Some((best, LayerReason::Best));
+    };
+    if width == 0 || height == 0 {
+        return None;
+    }
+    let enough = arriving.iter().copied().find(|&i| {
+        demand
+            .widths
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|w| u32::from(w) >= width)
+    });
+    match enough {
+        Some(i) if i < best => Some((i, LayerReason::Size)),
+        _ => Some((best, LayerReason::Best)),
+    }
+}
+
+fn lowest_arriving(demand: &VideoDemand) -> Option<usize> {
+    demand.layers.iter().position(Option::is_some)
+}
+
+fn rate(demand: &VideoDemand, layer: usize) -> u64 {
+    demand.layers.get(layer).copied().flatten().unwrap_or(0)
+}
+
+/// What a layer takes from the budget: its rate, with a margin when it is
+/// above the layer now chosen (or when the track is paused).
+fn cost(demand: &VideoDemand, layer: usize) -> i64 {
+    let rate = rate(demand, layer) as f64;
+    let upgrade = demand.current.is_none_or(|current| layer > current);
+    (if upgrade { rate * UPGRADE_MARGIN } else { rate }) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KBPS: u64 = 1000;
+
+    fn simulcast(current: Option<usize>) -> VideoDemand {
+        VideoDemand {
+            layers: vec![Some(150 * KBPS), Some(500 * KBPS), Some(1500 * KBPS)],
+            widths: vec![Some(320), Some(640), Some(1280)],
+            shown_at: None,
+            current,
+        }
+    }
+
+    fn layers(decisions: &[Decision]) -> Vec<Option<usize>> {
+        decisions.iter().map(|d| d.layer).collect()
+    }
+
+    #[test]
+    fn without_an_estimate_everyone_gets_the_best_layer() {
+        let (d, probe) = allocate(None, 0, &[simulcast(None), simulcast(Some(0))]);
+        assert_eq!(layers(&d), [Some(2), Some(2)]);
+        assert!(d.iter().all(|d| d.reason == LayerReason::Best));
+        assert_eq!(probe.desired, 3000 * KBPS);
+    }
+
+    #[test]
+    fn a_low_estimate_gets_the_low_layer_and_probes_for_the_next() {
+        let (d, probe) = allocate(Some(300 * KBPS), 40 * KBPS, &[simulcast(Some(2))]);
+        assert_eq!(
+            d,
+            [Decision {
+                layer: Some(0),
+                reason: LayerReason::Bandwidth
+            }]
+        );
+        assert_eq!(probe.minimum, 40 * KBPS + 500 * KBPS);
+        assert_eq!(probe.desired, 40 * KBPS + 1500 * KBPS);
+    }
+
+    #[test]
+    fn the_first_in_priority_order_goes_up_first() {
+        // Room for both low layers (2 x 150 k) and one step up: to 500 k
+        // with its margin, less the 150 k it already has; 20 k to spare.
+        let estimate = ((40 + 2 * 150 + (500 * 115 / 100 - 150) + 20) * KBPS) as f64 / HEADROOM;
+        let (d, _) = allocate(
+            Some(estimate as u64),
+            40 * KBPS,
+            &[simulcast(Some(0)), simulcast(Some(0))],
+        );
+        assert_eq!(layers(&d), [Some(1), Some(0)]);
+    }
+
+    #[test]
+    fn a_layer_is_kept_near_its_boundary_and_taken_only_with_margin() {
+        // 1.6 Mbit/s after headroom holds the top layer once chosen...
+        let estimate = (1600 * KBPS) as f64 / HEADROOM;
+        let (d, _) = allocate(Some(estimate as u64), 0, &[simulcast(Some(2))]);
+        assert_eq!(layers(&d), [Some(2)]);
+        // ...but is not enough to move up to it.
+        let (d, _) = allocate(Some(estimate as u64), 0, &[simulcast(Some(1))]);
+        assert_eq!(layers(&d), [Some(1)]);
+    }
+
+    #[test]
+    fn too_little_for_the_lowest_layer_pauses_all_but_the_first_video_and_single_encodings() {
+        let single = VideoDemand {
+            layers: vec![Some(800 * KBPS)],
+            widths: vec![None],
+            shown_at: None,
+            current: Some(0),
+        };
+        let (d, _) = allocate(
+            Some(100 * KBPS),
+            40 * KBPS,
+            &[simulcast(Some(0)), single, simulcast(Some(0))],
+        );
+        assert_eq!(layers(&d), [Some(0), Some(0), None]);
+        assert_eq!(d[0].reason, LayerReason::Bandwidth);
+        assert_eq!(d[2].reason, LayerReason::Bandwidth);
+    }
+
+    #[test]
+    fn size_caps_the_layer_and_hidden_video_is_paused() {
+        let mut small = simulcast(Some(2));
+        small.shown_at = Some((400, 225));
+        let mut hidden = simulcast(Some(2));
+        hidden.shown_at = Some((0, 0));
+        let mut huge = simulcast(Some(2));
+        huge.shown_at = Some((2560, 1440));
+        let (d, _) = allocate(None, 0, &[small, hidden, huge]);
+        assert_eq!(
+            d,
+            [
+                Decision {
+                    layer: Some(1),
+                    reason: LayerReason::Size
+                },
+                Decision {
+                    layer: None,
+                    reason: LayerReason::Hidden
+                },
+                Decision {
+                    layer: Some(2),
+                    reason: LayerReason::Best
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_layer_the_publisher_stopped_sending_is_skipped() {
+        let mut top_gone = simulcast(Some(2));
+        top_gone.layers[2] = None;
+        let (d, _) = allocate(None, 0, &[top_gone]);
+        assert_eq!(layers(&d), [Some(1)]);
+        assert_eq!(d[0].reason, LayerReason::Best);
+    }
+}

@@ -1,0 +1,200 @@
+//! Simulcast in simulated time: the server moves a subscriber whose
+//! download drops to a lower layer and back up when it recovers, without a
+//! gap in what the subscriber receives; it sends no larger layer than the
+//! video is shown at, and none for a video not shown.
+
+use std::time::Duration;
+
+use hotline_proto::{Grants, LayerReason, TrackKind};
+use hotline_sfu::RoomConfig;
+use hotline_testkit::{LinkConfig, VideoShape, World};
+
+/// Layers like the browser client's: quarter, half and full size.
+fn layers() -> [(&'static str, VideoShape); 3] {
+    let shape = |bitrate_bps, width, height| VideoShape {
+        bitrate_bps,
+        fps: 30,
+        keyframe_interval: Duration::from_secs(3),
+        width,
+        height,
+    };
+    [
+        ("q", shape(120_000, 320, 180)),
+        ("h", shape(400_000, 640, 360)),
+        ("f", shape(1_200_000, 1280, 720)),
+    ]
+}
+
+struct Call {
+    world: World,
+    publisher_id: String,
+    camera: String,
+}
+
+/// Client 0 publishes simulcast, client 1 receives it.
+fn call(seed: u64) -> Call {
+    // No jitter: packets that overtake a keyframe's first packet before a
+    // switch are not forwarded (a known limit, see docs/media.md), and the
+    // gap test would count them.
+    let link = LinkConfig {
+        delay: Duration::from_millis(20),
+        jitter: Duration::ZERO,
+        loss: 0.0,
+    };
+    let mut world = World::new(seed, link, RoomConfig::default());
+    let publisher = world.join("Pat", Grants::default());
+    world.client_mut(publisher).set_simulcast(&layers());
+    world.publish(publisher);
+    world.join("Sam", Grants::default());
+    let publisher_id = world.clients[0].participant_id.clone().expect("joined");
+    let flowing = world.run_until(Duration::from_secs(10), |w| {
+        w.clients[1].frames_from(&publisher_id, TrackKind::Video) > 30
+    });
+    assert!(flowing, "video reaches the subscriber");
+    let camera = world.clients[1].participants[&publisher_id]
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Video)
+        .map(|t| t.track_id.clone())
+        .expect("a camera track");
+    Call {
+        world,
+        publisher_id,
+        camera,
+    }
+}
+
+impl Call {
+    /// The rid the server last said it forwards, and the size of the
+    /// latest keyframe the subscriber got.
+    fn seen(&self) -> (Option<String>, Option<(u16, u16)>) {
+        let sub = &self.world.clients[1];
+        let rid = sub
+            .video_layers
+            .get(&self.camera)
+            .and_then(|l| l.rid.clone());
+        let size = sub.received.get(&self.camera).and_then(|c| c.keyframe_size);
+        (rid, size)
+    }
+
+    fn wait_for(&mut self, limit: Duration, rid: &str, width: u16) -> Option<Duration> {
+        let start = self.world.elapsed();
+        let camera = self.camera.clone();
+        let rid = rid.to_string();
+        self.world
+            .run_until(limit, |w| {
+                let sub = &w.clients[1];
+                sub.video_layers.get(&camera).and_then(|l| l.rid.as_deref()) == Some(&rid)
+                    && sub
+                        .received
+                        .get(&camera)
+                        .and_then(|c| c.keyframe_size)
+                        .is_some_and(|(w, _)| w == width)
+            })
+            .then(|| self.world.elapsed() - start)
+    }
+}
+
+#[test]
+fn a_subscriber_whose_link_drops_gets_the_low_layer_and_the_high_one_back() {
+    let mut call = call(21);
+    let up = call.wait_for(Duration::from_secs(20), "f", 1280);
+    assert!(
+        up.is_some(),
+        "the full layer on an open link: {:?}",
+        call.seen()
+    );
+    call.world.client_mut(1).reset_counters();
+
+    call.world.limit_download(1, Some(300_000));
+    // str0m reports its estimate smoothed over 3 s, and what was queued
+    // for the wider link drains first: seconds, not milliseconds.
+    let down = call.wait_for(Duration::from_secs(10), "q", 320);
+    let layer = call.world.clients[1].video_layers[&call.camera].clone();
+    assert!(down.is_some(), "the low layer at 300 kbit/s: {layer:?}");
+    assert_eq!(layer.reason, LayerReason::Bandwidth);
+    assert!(layer.estimate_kbps.is_some_and(|e| e < 600), "{layer:?}");
+    // Nothing larger while the link is capped. (Right after a sharp drop
+    // str0m's estimate undershoots for some seconds: then the video may
+    // pause, and comes back when the estimate recovers.)
+    for _ in 0..20 {
+        call.world.run_for(Duration::from_millis(500));
+        let (rid, size) = call.seen();
+        assert!(rid.is_none() || rid.as_deref() == Some("q"), "{rid:?}");
+        assert_eq!(size, Some((320, 180)));
+    }
+
+    call.world.limit_download(1, None);
+    let back = call.wait_for(Duration::from_secs(40), "f", 1280);
+    assert!(
+        back.is_some(),
+        "the full layer back after recovery: {:?}",
+        call.seen()
+    );
+    println!(
+        "down to q in {:?}, back to f in {:?} of simulated time",
+        down.unwrap(),
+        back.unwrap()
+    );
+
+    // Every switch continued the numbering: whatever went missing was lost
+    // to the cap, not skipped by the server.
+    let counter = &call.world.clients[1].received[&call.camera];
+    assert!(counter.expected() > 500);
+    assert!(counter.keyframes >= 2, "each switch starts at a keyframe");
+}
+
+#[test]
+fn layer_switches_leave_no_gap_in_sequence_numbers() {
+    let mut call = call(22);
+    assert!(call.wait_for(Duration::from_secs(20), "f", 1280).is_some());
+    call.world.client_mut(1).reset_counters();
+    // Switch by shown size (no loss on the link): down, further down, up.
+    let camera = call.camera.clone();
+    for (width, height, rid, size) in [
+        (640, 360, "h", 640),
+        (300, 170, "q", 320),
+        (1280, 720, "f", 1280),
+    ] {
+        call.world.client_mut(1).show_video(&camera, width, height);
+        assert!(
+            call.wait_for(Duration::from_secs(5), rid, size).is_some(),
+            "{rid} for a video shown at {width}x{height}: {:?}",
+            call.seen()
+        );
+        let layer = &call.world.clients[1].video_layers[&camera];
+        let expected = if rid == "f" {
+            LayerReason::Best
+        } else {
+            LayerReason::Size
+        };
+        assert_eq!(layer.reason, expected);
+    }
+    call.world.run_for(Duration::from_secs(1));
+    let counter = &call.world.clients[1].received[&camera];
+    assert_eq!(counter.lost(), 0, "{counter:?}");
+    assert!(counter.keyframes >= 3, "{counter:?}");
+}
+
+#[test]
+fn a_video_not_shown_is_paused_and_resumes_when_shown() {
+    let mut call = call(23);
+    let camera = call.camera.clone();
+    call.world.client_mut(1).show_video(&camera, 0, 0);
+    let paused = call.world.run_until(Duration::from_secs(2), |w| {
+        w.clients[1]
+            .video_layers
+            .get(&camera)
+            .is_some_and(|l| l.paused && l.reason == LayerReason::Hidden)
+    });
+    assert!(paused);
+    call.world.run_for(Duration::from_millis(200));
+    let before = call.world.clients[1].frames_from(&call.publisher_id, TrackKind::Video);
+    call.world.run_for(Duration::from_secs(2));
+    let during = call.world.clients[1].frames_from(&call.publisher_id, TrackKind::Video);
+    assert_eq!(during, before, "no video while hidden");
+    call.world.client_mut(1).show_video(&camera, 1280, 720);
+    assert!(call.wait_for(Duration::from_secs(5), "f", 1280).is_some());
+    let counter = &call.world.clients[1].received[&camera];
+    assert_eq!(counter.lost(), 0, "the pause left no gap: {counter:?}");
+}
