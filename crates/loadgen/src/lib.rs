@@ -67,6 +67,11 @@ pub struct LoadConfig {
     pub video: VideoShape,
     /// Subscribers count from RTP headers and decrypt only a sample.
     pub count_headers_only: bool,
+    /// Receivers ask Hotline to estimate their bandwidth (as browsers do),
+    /// which paces what it sends them. Off, every packet is forwarded as it
+    /// comes. (Not with `count_headers_only`: the estimate needs feedback
+    /// on every packet.)
+    pub estimate_bandwidth: bool,
     /// Signs the tokens of Hotline participants.
     pub secret: Option<Secret>,
     /// A server process whose CPU time and memory are sampled.

@@ -217,6 +217,9 @@ async fn drive(spec: &mut Spec, name: &str, slot: &mut Option<SimClient>) -> any
     ));
     client.set_clock_origin(spec.origin);
     client.set_video_shape(spec.config.video);
+    if !spec.config.estimate_bandwidth || spec.config.count_headers_only {
+        client.skip_bandwidth_estimation();
+    }
     if spec.config.count_headers_only {
         client.count_headers_only();
     }

@@ -51,6 +51,7 @@ pub struct Report {
     pub video_bitrate_bps: u32,
     pub fps: u32,
     pub count_headers_only: bool,
+    pub estimate_bandwidth: bool,
     pub setup_s: f64,
     pub duration_s: f64,
     /// Video streams that received media, summed over receivers.
@@ -129,6 +130,7 @@ impl Report {
             video_bitrate_bps: config.video.bitrate_bps,
             fps: config.video.fps,
             count_headers_only: config.count_headers_only,
+            estimate_bandwidth: config.estimate_bandwidth && !config.count_headers_only,
             setup_s,
             duration_s,
             subscriber_streams: video,

@@ -136,6 +136,13 @@ pub enum ClientMessage {
         protocol_version: u32,
         token: String,
         room: String,
+        /// Whether the server estimates this participant's download
+        /// bandwidth to choose the video layers it gets (on unless said).
+        /// Estimating paces every packet sent to it, which costs CPU; a
+        /// client that wants every layer as it comes (a load generator
+        /// measuring forwarding) turns it off.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        estimate_bandwidth: bool,
     },
     /// Instead of `join`, after a lost connection: takes the same session
     /// back (same participant, tracks and subscriptions).
@@ -173,6 +180,14 @@ pub enum ClientMessage {
     },
     Ping,
     Leave,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 impl ClientMessage {
@@ -455,7 +470,8 @@ mod tests {
             ClientMessage::Join {
                 protocol_version: 1,
                 token: "t".into(),
-                room: "r".into()
+                room: "r".into(),
+                estimate_bandwidth: true,
             }
         );
         assert_eq!(msg.kind(), "join");

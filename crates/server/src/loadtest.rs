@@ -54,6 +54,12 @@ pub struct LoadtestArgs {
     /// retransmission requests.
     #[arg(long)]
     pub cheap: bool,
+    /// Have Hotline estimate each receiver's bandwidth, as it does for
+    /// browsers (it then paces what it sends them). Off by default: the
+    /// load's single-layer video has no layers to choose between. Not with
+    /// --cheap.
+    #[arg(long, conflicts_with = "cheap")]
+    pub estimate_bandwidth: bool,
     /// Also write the figures to this JSON file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -122,6 +128,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<()> {
             ..VideoShape::default()
         },
         count_headers_only: args.cheap,
+        estimate_bandwidth: args.estimate_bandwidth,
         secret,
         server_pid: args.server_pid,
         setup_timeout: args.setup_timeout,

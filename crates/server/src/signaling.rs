@@ -39,6 +39,7 @@ enum Opening {
     Join {
         token: String,
         room: String,
+        estimate_bandwidth: bool,
     },
     Resume {
         room: String,
@@ -70,7 +71,11 @@ pub async fn handle_socket(
     };
     let connection_id = connection.id;
     let entered = match opening {
-        Opening::Join { token, room } => join(&state, token, room, connection).await,
+        Opening::Join {
+            token,
+            room,
+            estimate_bandwidth,
+        } => join(&state, token, room, estimate_bandwidth, connection).await,
         Opening::Resume {
             room,
             participant,
@@ -114,7 +119,15 @@ async fn read_opening(socket: &mut WebSocket) -> Result<Opening, CloseReason> {
             protocol_version,
             token,
             room,
-        }) => (protocol_version, Opening::Join { token, room }),
+            estimate_bandwidth,
+        }) => (
+            protocol_version,
+            Opening::Join {
+                token,
+                room,
+                estimate_bandwidth,
+            },
+        ),
         Ok(ClientMessage::Resume {
             protocol_version,
             room,
@@ -146,6 +159,7 @@ async fn join(
     state: &AppState,
     token: String,
     room: String,
+    estimate_bandwidth: bool,
     connection: Connection,
 ) -> Result<(String, ParticipantId), CloseReason> {
     let remote = connection.remote;
@@ -180,6 +194,7 @@ async fn join(
         identity: claims.sub,
         name: claims.name,
         grants: claims.grants,
+        estimate_bandwidth,
     };
     let participant = state.media.join(room.clone(), request, connection).await?;
     Ok((room, participant))

@@ -25,6 +25,7 @@ async fn load(room: &str, adjust: impl FnOnce(&mut LoadConfig)) -> Report {
             ..VideoShape::default()
         },
         count_headers_only: false,
+        estimate_bandwidth: false,
         secret: Some(common::secret()),
         server_pid: Some(std::process::id()),
         setup_timeout: Duration::from_secs(30),

@@ -222,6 +222,7 @@ async fn bad_tokens_are_refused_with_their_close_codes() {
         send(
             &mut ws,
             &ClientMessage::Join {
+                estimate_bandwidth: true,
                 protocol_version: 1,
                 token,
                 room: room.into(),
@@ -248,6 +249,7 @@ async fn bad_tokens_are_refused_with_their_close_codes() {
     send(
         &mut ws,
         &ClientMessage::Join {
+            estimate_bandwidth: true,
             protocol_version: 1,
             token: expired,
             room: "r".into(),
@@ -261,6 +263,7 @@ async fn bad_tokens_are_refused_with_their_close_codes() {
     send(
         &mut ws,
         &ClientMessage::Join {
+            estimate_bandwidth: true,
             protocol_version: 99,
             token: "t".into(),
             room: "r".into(),

@@ -57,6 +57,7 @@ fn main() {
         joins.push(per_op(&mut || {
             i += 1;
             let req = JoinRequest {
+                estimate_bandwidth: true,
                 identity: format!("p{round}-{i}"),
                 name: "P".into(),
                 grants: Grants::default(),

@@ -71,17 +71,18 @@ pub(crate) struct Peer {
 impl Peer {
     /// A server-side peer: ICE-lite (the browser always initiates checks, so it
     /// never has to send us its candidates) with the server's host candidates:
-    /// UDP, and passive TCP for browsers whose network blocks UDP. A
-    /// subscriber connection estimates its bandwidth (from transport-wide
-    /// congestion control feedback) to choose the layers it gets.
-    pub fn new(now: Instant, role: PeerRole, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
+    /// UDP, and passive TCP for browsers whose network blocks UDP. With
+    /// `estimate`, it estimates the bandwidth of what it sends (from
+    /// transport-wide congestion control feedback): a subscriber connection
+    /// does, to choose the layers it gets.
+    pub fn new(now: Instant, estimate: bool, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
         // RTP mode: packets are forwarded as they come, never reassembled
         // into frames and cut up again per subscriber.
         let mut config = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
             .set_stats_interval(Some(crate::quality::STATS_INTERVAL));
-        if role == PeerRole::Subscriber {
+        if estimate {
             config = config.enable_bwe(Some(INITIAL_DOWNLINK_ESTIMATE));
         }
         if let Some(cert) = server_certificate() {

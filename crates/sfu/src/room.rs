@@ -88,6 +88,9 @@ pub struct JoinRequest {
     pub identity: String,
     pub name: String,
     pub grants: Grants,
+    /// Estimate the participant's download bandwidth to choose its video
+    /// layers (see `ClientMessage::Join`).
+    pub estimate_bandwidth: bool,
 }
 
 /// Why a session could not be resumed.
@@ -280,14 +283,14 @@ impl Room {
             publisher: None,
             subscriber: Peer::new(
                 now,
-                PeerRole::Subscriber,
+                req.estimate_bandwidth,
                 &self.config.candidates,
                 &self.config.tcp_candidates,
             ),
             offered_channel: false,
             written_unreleased: false,
             downlink_estimate: None,
-            estimates_bandwidth: true,
+            estimates_bandwidth: req.estimate_bandwidth,
             probe: None,
             health: LinkHealth::default(),
             published: Vec::new(),
@@ -1051,7 +1054,7 @@ impl Room {
         };
         let publisher = p
             .publisher
-            .get_or_insert_with(|| Peer::new(now, PeerRole::Publisher, udp, tcp));
+            .get_or_insert_with(|| Peer::new(now, false, udp, tcp));
         let answer = match publisher.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => answer,
             Err(e) => {

@@ -70,6 +70,8 @@ pub struct SimClient {
     ssrc_tracks: HashMap<u32, (String, TrackKind)>,
     /// The SSRC whose packet was just counted from its header.
     peeked: Option<u32>,
+    /// Whether it asks the server to estimate its download bandwidth.
+    estimate_bandwidth: bool,
     /// Count received RTP from headers and decrypt only a sample (see
     /// [`SimClient::count_headers_only`]).
     header_counting: bool,
@@ -153,6 +155,7 @@ impl SimClient {
             ssrc_tracks: HashMap::new(),
             peeked: None,
             header_counting: false,
+            estimate_bandwidth: true,
             clock_origin: now,
             video: VideoShape::default(),
             simulcast: Vec::new(),
@@ -230,6 +233,13 @@ impl SimClient {
         self.header_counting = true;
     }
 
+    /// Asks the server not to estimate its download bandwidth (so not to
+    /// pace what it sends it): every packet as it comes, as a forwarding
+    /// benchmark wants. Set before joining.
+    pub fn skip_bandwidth_estimation(&mut self) {
+        self.estimate_bandwidth = false;
+    }
+
     /// Forgets the media counted so far (after set-up, before measuring).
     pub fn reset_counters(&mut self) {
         for counter in self.received.values_mut() {
@@ -255,6 +265,7 @@ impl SimClient {
     /// Queues the first message of a session.
     pub fn join(&mut self, token: &str, room: &str) {
         self.signals.push_back(ClientMessage::Join {
+            estimate_bandwidth: self.estimate_bandwidth,
             protocol_version: hotline_proto::PROTOCOL_VERSION,
             token: token.to_string(),
             room: room.to_string(),

@@ -70,6 +70,7 @@ impl World {
             .join(
                 self.now,
                 JoinRequest {
+                    estimate_bandwidth: true,
                     identity: name.to_lowercase(),
                     name: name.to_string(),
                     grants,

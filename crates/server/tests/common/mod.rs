@@ -43,6 +43,7 @@ pub fn token(room: &str, identity: &str, grants: Grants, ttl_secs: u64) -> Strin
 /// A `join` with a valid token for `identity` in `room`.
 pub fn join_message(room: &str, identity: &str) -> ClientMessage {
     ClientMessage::Join {
+        estimate_bandwidth: true,
         protocol_version: 1,
         token: token(room, identity, Grants::default(), 60),
         room: room.into(),
