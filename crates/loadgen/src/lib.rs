@@ -72,6 +72,9 @@ pub struct LoadConfig {
     /// comes. (Not with `count_headers_only`: the estimate needs feedback
     /// on every packet.)
     pub estimate_bandwidth: bool,
+    /// Publishers send three simulcast layers (quarter, half and full
+    /// size), as the browser client does; `video` is the full one.
+    pub simulcast: bool,
     /// Signs the tokens of Hotline participants.
     pub secret: Option<Secret>,
     /// A server process whose CPU time and memory are sampled.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hotline_proto::{ClientMessage, ServerMessage, TrackKind};
-use hotline_testkit::{MediaCounter, SimClient};
+use hotline_testkit::{MediaCounter, SimClient, VideoShape};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
@@ -217,6 +217,9 @@ async fn drive(spec: &mut Spec, name: &str, slot: &mut Option<SimClient>) -> any
     ));
     client.set_clock_origin(spec.origin);
     client.set_video_shape(spec.config.video);
+    if spec.config.simulcast {
+        client.set_simulcast(&simulcast_layers(spec.config.video));
+    }
     if !spec.config.estimate_bandwidth || spec.config.count_headers_only {
         client.skip_bandwidth_estimation();
     }
@@ -344,4 +347,20 @@ async fn pump(
 /// How long a participant's token lives: the whole run and some.
 pub(crate) fn token_lifetime(config: &LoadConfig) -> Duration {
     config.setup_timeout + config.duration + Duration::from_secs(120)
+}
+
+/// Layers shaped like the browser client's: a quarter and a half of the
+/// full picture's width, at a tenth and about a third of its bitrate.
+fn simulcast_layers(full: VideoShape) -> [(&'static str, VideoShape); 3] {
+    let scaled = |divisor: u16, bitrate_bps: u32| VideoShape {
+        bitrate_bps,
+        width: full.width / divisor,
+        height: full.height / divisor,
+        ..full
+    };
+    [
+        ("q", scaled(4, full.bitrate_bps / 10)),
+        ("h", scaled(2, full.bitrate_bps / 3)),
+        ("f", full),
+    ]
 }

@@ -52,6 +52,7 @@ pub struct Report {
     pub fps: u32,
     pub count_headers_only: bool,
     pub estimate_bandwidth: bool,
+    pub simulcast: bool,
     pub setup_s: f64,
     pub duration_s: f64,
     /// Video streams that received media, summed over receivers.
@@ -131,6 +132,7 @@ impl Report {
             fps: config.video.fps,
             count_headers_only: config.count_headers_only,
             estimate_bandwidth: config.estimate_bandwidth && !config.count_headers_only,
+            simulcast: config.simulcast,
             setup_s,
             duration_s,
             subscriber_streams: video,
@@ -179,12 +181,14 @@ impl fmt::Display for Report {
         };
         writeln!(
             f,
-            "Load test of {} ({}): {} room(s) of {shape}; video {} kbit/s at {} fps; {:.1} s measured after {:.1} s of set-up",
+            "Load test of {} ({}): {} room(s) of {shape}; video {} kbit/s at {} fps{}{}; {:.1} s measured after {:.1} s of set-up",
             self.target,
             self.url,
             self.rooms,
             self.video_bitrate_bps / 1000,
             self.fps,
+            if self.simulcast { ", 3 simulcast layers" } else { "" },
+            if self.estimate_bandwidth { ", receivers' bandwidth estimated" } else { "" },
             self.duration_s,
             self.setup_s,
         )?;

@@ -60,6 +60,10 @@ pub struct LoadtestArgs {
     /// --cheap.
     #[arg(long, conflicts_with = "cheap")]
     pub estimate_bandwidth: bool,
+    /// Publishers send three simulcast layers (quarter, half and full size
+    /// at a tenth, a third and all of --video-bitrate), as browsers do.
+    #[arg(long)]
+    pub simulcast: bool,
     /// Also write the figures to this JSON file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -125,10 +129,14 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         video: VideoShape {
             bitrate_bps: args.video_bitrate,
             fps: args.fps,
+            // A simulcast camera's full layer is HD, as the browser's is.
+            width: if args.simulcast { 1280 } else { 640 },
+            height: if args.simulcast { 720 } else { 360 },
             ..VideoShape::default()
         },
         count_headers_only: args.cheap,
         estimate_bandwidth: args.estimate_bandwidth,
+        simulcast: args.simulcast,
         secret,
         server_pid: args.server_pid,
         setup_timeout: args.setup_timeout,

@@ -26,6 +26,7 @@ async fn load(room: &str, adjust: impl FnOnce(&mut LoadConfig)) -> Report {
         },
         count_headers_only: false,
         estimate_bandwidth: false,
+        simulcast: false,
         secret: Some(common::secret()),
         server_pid: Some(std::process::id()),
         setup_timeout: Duration::from_secs(30),
@@ -110,4 +111,30 @@ async fn all_to_all_rooms_receive_each_other() {
     // Two rooms of three: each participant receives the other two.
     assert_eq!(report.expected_streams, 12);
     assert_counted_right(&report, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulcast_publishers_reach_estimating_subscribers() {
+    let report = load("simulcast", |c| {
+        c.publishers = 1;
+        c.subscribers = 2;
+        c.simulcast = true;
+        c.estimate_bandwidth = true;
+        c.video.bitrate_bps = 600_000;
+        c.video.width = 1280;
+        c.video.height = 720;
+    })
+    .await;
+    assert!(report.ok, "{report}");
+    assert!(report.failures.is_empty(), "{report}");
+    assert_eq!(
+        report.subscriber_streams, report.expected_streams,
+        "{report}"
+    );
+    assert!(report.loss_pct < 1.0, "{report}");
+    // Each subscriber gets one of the three layers, not all of them.
+    assert!(
+        report.packets_received < report.packets_sent * 2,
+        "{report}"
+    );
 }
