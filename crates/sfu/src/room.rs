@@ -876,12 +876,15 @@ impl Room {
         let Some(p) = self.participants.get_mut(id) else {
             return;
         };
-        if estimate.is_some() && p.probe.is_none_or(|before| probe.differs_from(&before)) {
+        let reconfigure =
+            estimate.is_some() && p.probe.is_none_or(|before| probe.differs_from(&before));
+        if reconfigure {
             p.probe = Some(probe);
             p.subscriber.rtc.bwe().set_bitrate(
                 Bitrate::bps(probe.minimum),
                 Bitrate::bps(probe.desired.max(probe.minimum)),
             );
+            self.dirty.insert((id.clone(), PeerRole::Subscriber));
         }
         let mut keyframes = Vec::new();
         let mut messages = Vec::new();
@@ -923,7 +926,6 @@ impl Room {
                 estimate_kbps: estimate.map(|e| (e / 1000) as u32),
             });
         }
-        self.dirty.insert((id.clone(), PeerRole::Subscriber));
         for message in messages {
             self.signal(id, message);
         }
