@@ -5,10 +5,11 @@
 //! wherever this subscriber started — across simulcast layer switches, each
 //! of which the publisher numbers on its own.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::media::Pt;
-use str0m::rtp::SeqNo;
+use str0m::rtp::{ExtensionValues, SeqNo};
 
 use crate::vp8::{PictureIdOffset, Vp8Descriptor};
 
@@ -36,7 +37,27 @@ pub(crate) struct Outgoing {
     pub timestamp: u32,
     /// Added to the VP8 picture ids; zero when nothing needs rewriting.
     pub picture_ids: PictureIdOffset,
+    /// This packet (re)started the stream: packets held while waiting for
+    /// it may follow now.
+    pub started: bool,
 }
+
+/// A packet of the layer a subscriber waits to start on, kept in case it
+/// overtook that layer's keyframe on the way in (networks reorder): sent
+/// right after the keyframe instead of leaving a hole in it.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldPacket {
+    pub incoming: Incoming,
+    pub payload: Arc<[u8]>,
+    pub marker: bool,
+    pub ext_vals: ExtensionValues,
+    /// When the publisher's packet arrived (str0m's send-time reference).
+    pub arrived: Instant,
+}
+
+/// Most packets held per subscription: a keyframe's packets that overtake
+/// its first one are few; anything older is of no use.
+const MAX_HELD: usize = 32;
 
 /// The forwarding state of one subscription (a down-track).
 #[derive(Debug)]
@@ -61,6 +82,24 @@ pub(crate) struct Downstream {
     renumber_at_start: bool,
     /// The subscriber's payload type for the publisher's, as last looked up.
     pt: Option<(Pt, Pt)>,
+    /// Packets of the target layer that came while waiting for its keyframe.
+    held: Vec<HeldPacket>,
+    /// Highest incoming sequence number forwarded since the last (re)start.
+    highest_in: u64,
+    /// The numbering before the last switch or restart, for packets of it
+    /// that arrive late (networks reorder): their numbers were left free.
+    previous: Option<Mapping>,
+}
+
+/// How one run of a layer's packets is numbered for the subscriber.
+#[derive(Debug, Clone, Copy)]
+struct Mapping {
+    layer: usize,
+    first_in: u64,
+    first_out: u64,
+    highest_in: u64,
+    timestamp_offset: u32,
+    picture_ids: PictureIdOffset,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +133,9 @@ impl Default for Downstream {
             picture_ids: PictureIdOffset::default(),
             renumber_at_start: false,
             pt: None,
+            held: Vec::new(),
+            highest_in: 0,
+            previous: None,
         }
     }
 }
@@ -129,13 +171,52 @@ impl Downstream {
             _ => false,
         };
         if lower {
+            self.retire_mapping();
             self.current = None;
             self.renumber_at_start = self.last_out.is_some();
         }
     }
 
+    /// Keeps the current numbering for late packets, and ends it.
+    fn retire_mapping(&mut self) {
+        if let (Some(layer), Some((first_in, first_out))) = (self.current, self.seq_base) {
+            self.previous = Some(Mapping {
+                layer,
+                first_in,
+                first_out,
+                highest_in: self.highest_in,
+                timestamp_offset: self.timestamp_offset,
+                picture_ids: self.picture_ids,
+            });
+        }
+        self.seq_base = None;
+    }
+
+    /// A late packet of the numbering before the last switch or restart.
+    fn late_for_previous(&self, packet: &Incoming) -> Option<Outgoing> {
+        let prev = self.previous?;
+        let seq = *packet.seq;
+        let current_covers = self.current == Some(packet.layer)
+            && self.seq_base.is_some_and(|(first_in, _)| seq >= first_in);
+        if packet.layer != prev.layer
+            || current_covers
+            || !(prev.first_in..=prev.highest_in).contains(&seq)
+        {
+            return None;
+        }
+        Some(Outgoing {
+            seq: SeqNo::from(prev.first_out + (seq - prev.first_in)),
+            timestamp: packet.timestamp.wrapping_add(prev.timestamp_offset),
+            picture_ids: prev.picture_ids,
+            started: false,
+        })
+    }
+
     /// Decides on a packet.
     pub fn admit(&mut self, packet: &Incoming) -> Verdict {
+        if let Some(late) = self.late_for_previous(packet) {
+            return Verdict::Send(late);
+        }
         let Some(target) = self.target else {
             return Verdict::NotForwarded;
         };
@@ -148,12 +229,14 @@ impl Downstream {
             }
             if self.current.is_some() {
                 self.renumber_at_start = true;
+                self.retire_mapping();
             }
             self.current = Some(packet.layer);
             self.seq_base = None;
         }
         let incoming = *packet.seq;
-        if self.seq_base.is_none() {
+        let started = self.seq_base.is_none();
+        if started {
             if packet.gated && !packet.keyframe {
                 return Verdict::WaitForKeyframe;
             }
@@ -166,6 +249,7 @@ impl Downstream {
             return Verdict::Stale;
         };
         let out = first_out + delta;
+        self.highest_in = self.highest_in.max(incoming);
         let timestamp = packet.timestamp.wrapping_add(self.timestamp_offset);
         let sent_descriptor = packet.descriptor.map(|d| self.picture_ids.shift(d));
         if self.last_out.is_none_or(|last| out > last.seq) {
@@ -180,7 +264,28 @@ impl Downstream {
             seq: SeqNo::from(out),
             timestamp,
             picture_ids: self.picture_ids,
+            started,
         })
+    }
+
+    /// Keeps a packet that got `WaitForKeyframe`, in case it belongs after
+    /// the keyframe that has not come yet.
+    pub fn hold(&mut self, packet: HeldPacket) {
+        if self.held.len() == MAX_HELD {
+            self.held.remove(0);
+        }
+        self.held.push(packet);
+    }
+
+    /// After a (re)start at `keyframe`: the held packets of its layer that
+    /// come after it, in order, to send now. The rest are dropped.
+    pub fn release_held(&mut self, keyframe: &Incoming) -> Vec<HeldPacket> {
+        let mut after: Vec<HeldPacket> = std::mem::take(&mut self.held)
+            .into_iter()
+            .filter(|h| h.incoming.layer == keyframe.layer && *h.incoming.seq > *keyframe.seq)
+            .collect();
+        after.sort_by_key(|h| *h.incoming.seq);
+        after
     }
 
     /// Numbers a (re)start: sequence numbers continue right after the last
@@ -195,6 +300,7 @@ impl Downstream {
             None => u64::from(rand::random::<u16>() >> 1) + 1,
         };
         self.seq_base = Some((*packet.seq, next_out));
+        self.highest_in = *packet.seq;
         if !std::mem::take(&mut self.renumber_at_start) {
             return;
         }
@@ -216,7 +322,7 @@ impl Downstream {
     /// The publisher's stream broke (an outage upstream): wait for the next
     /// keyframe and carry on from there, without a hole in the numbering.
     pub fn restart_at_keyframe(&mut self) {
-        self.seq_base = None;
+        self.retire_mapping();
     }
 }
 
@@ -395,6 +501,61 @@ mod tests {
         let resumed = sent(d.admit(&high.packet(true, t0 + ms(2000))));
         assert_eq!(*resumed.seq, *next.seq + 1);
         assert!(resumed.timestamp.wrapping_sub(next.timestamp) >= 90 * 1200);
+    }
+
+    #[test]
+    fn reordered_packets_around_a_switch_keep_their_places() {
+        let t0 = Instant::now();
+        let mut d = Downstream::default();
+        let mut low = Stream {
+            layer: 0,
+            seq: 1000,
+            timestamp: 0,
+            picture_id: 1,
+        };
+        let mut high = Stream {
+            layer: 1,
+            seq: 5000,
+            timestamp: 0,
+            picture_id: 1,
+        };
+        let first = sent(d.admit(&low.packet(true, t0)));
+        low.seq += 2;
+        let third = sent(d.admit(&low.packet(false, t0)));
+        assert_eq!(*third.seq, *first.seq + 2);
+
+        // Up: the second packet of the high keyframe overtakes the first.
+        d.set_target(Some(1));
+        high.seq += 1;
+        let overtaking = high.packet(false, t0);
+        assert_eq!(d.admit(&overtaking), Verdict::WaitForKeyframe);
+        d.hold(HeldPacket {
+            incoming: overtaking,
+            payload: Arc::from(&[0u8][..]),
+            marker: true,
+            ext_vals: ExtensionValues::default(),
+            arrived: t0,
+        });
+        high.seq -= 1;
+        let key = high.packet(true, t0);
+        let switched = sent(d.admit(&key));
+        assert!(switched.started);
+        assert_eq!(*switched.seq, *third.seq + 1);
+        let held = d.release_held(&key);
+        assert_eq!(held.len(), 1);
+        assert_eq!(
+            sent(d.admit(&held[0].incoming)).seq,
+            SeqNo::from(*switched.seq + 1)
+        );
+
+        // The low layer's second packet, late: its number was left free.
+        low.seq -= 1;
+        let late = sent(d.admit(&low.packet(false, t0)));
+        assert_eq!(*late.seq, *first.seq + 1);
+        assert!(!late.started);
+        // Beyond what the low layer had sent: nothing.
+        low.seq += 5;
+        assert_eq!(d.admit(&low.packet(false, t0)), Verdict::NotForwarded);
     }
 
     #[test]

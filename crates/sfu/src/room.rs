@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hotline_proto::{
@@ -12,13 +13,13 @@ use hotline_proto::{
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Event, Input};
 use tracing::{debug, info, info_span, warn};
 
 use crate::allocate::{self, VideoDemand};
-use crate::forward::{Incoming, Verdict};
+use crate::forward::{HeldPacket, Incoming, Outgoing, Verdict};
 use crate::ids::{ParticipantId, TrackId};
 use crate::layers::Layer;
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
@@ -1487,27 +1488,43 @@ impl Room {
                 Verdict::Send(out) => out,
                 Verdict::WaitForKeyframe => {
                     waiting_for_keyframe = true;
+                    downstream.hold(HeldPacket {
+                        incoming,
+                        payload: packet.payload.clone(),
+                        marker: packet.header.marker,
+                        ext_vals: ext_vals.clone(),
+                        arrived: packet.timestamp,
+                    });
                     continue;
                 }
                 Verdict::Stale | Verdict::NotForwarded => continue,
             };
-            let payload = if out.picture_ids == vp8::PictureIdOffset::default() {
-                packet.payload.clone()
-            } else {
-                let mut copy = packet.payload.to_vec();
-                out.picture_ids.apply(&mut copy);
-                copy.into()
+            let write = Forwarded {
+                pt: out_pt,
+                out,
+                payload: &packet.payload,
+                marker: packet.header.marker,
+                ext_vals: &ext_vals,
+                nackable: kind == TrackKind::Video,
+                arrived: packet.timestamp,
             };
-            let mut api = rtc.direct_api();
-            let Some(stream) = api.stream_tx_by_mid(sub_mid, None) else {
-                continue;
-            };
-            stream.write_rtp(
-                RtpWrite::new(out_pt, out.seq, out.timestamp, packet.timestamp, payload)
-                    .marker(packet.header.marker)
-                    .ext_vals(ext_vals.clone())
-                    .nackable(kind == TrackKind::Video),
-            );
+            write.to(rtc, sub_mid);
+            if out.started {
+                // What overtook the keyframe follows it directly.
+                for held in downstream.release_held(&incoming) {
+                    if let Verdict::Send(out) = downstream.admit(&held.incoming) {
+                        let write = Forwarded {
+                            out,
+                            payload: &held.payload,
+                            marker: held.marker,
+                            ext_vals: &held.ext_vals,
+                            arrived: held.arrived,
+                            ..write
+                        };
+                        write.to(rtc, sub_mid);
+                    }
+                }
+            }
             if !sub.written_unreleased {
                 sub.written_unreleased = true;
                 self.to_release.push(sub_id.clone());
@@ -1604,6 +1621,49 @@ impl Room {
                 ServerMessage::ParticipantUpdated { participant: info },
             );
         }
+    }
+}
+
+/// One packet written to one subscriber connection.
+#[derive(Clone, Copy)]
+struct Forwarded<'a> {
+    pt: Pt,
+    out: Outgoing,
+    payload: &'a Arc<[u8]>,
+    marker: bool,
+    ext_vals: &'a ExtensionValues,
+    nackable: bool,
+    arrived: Instant,
+}
+
+impl Forwarded<'_> {
+    /// Writes it on the send stream of `mid`, with the VP8 picture ids
+    /// rewritten where a layer switch needs it (the only time the payload
+    /// is copied).
+    fn to(self, rtc: &mut str0m::Rtc, mid: Mid) {
+        let payload = if self.out.picture_ids == vp8::PictureIdOffset::default() {
+            self.payload.clone()
+        } else {
+            let mut copy = self.payload.to_vec();
+            self.out.picture_ids.apply(&mut copy);
+            copy.into()
+        };
+        let mut api = rtc.direct_api();
+        let Some(stream) = api.stream_tx_by_mid(mid, None) else {
+            return;
+        };
+        stream.write_rtp(
+            RtpWrite::new(
+                self.pt,
+                self.out.seq,
+                self.out.timestamp,
+                self.arrived,
+                payload,
+            )
+            .marker(self.marker)
+            .ext_vals(self.ext_vals.clone())
+            .nackable(self.nackable),
+        );
     }
 }
 
