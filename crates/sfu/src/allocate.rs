@@ -133,13 +133,16 @@ pub(crate) fn allocate(
             if demand.layers[up].is_none() {
                 continue;
             }
-            let extra = cost(demand, up) - cost(demand, chosen);
+            // Measured rates are not ordered: a higher layer can arrive
+            // slower than a lower one for a while (an encoder ramping up).
+            let extra = (cost(demand, up) - cost(demand, chosen)).max(0);
+            let more = rate(demand, up).saturating_sub(rate(demand, chosen));
             if budget.is_none_or(|b| extra <= b) {
                 budget = budget.map(|b| b - extra);
-                probe.minimum += rate(demand, up) - rate(demand, chosen);
+                probe.minimum += more;
                 chosen = up;
             } else {
-                next_step.get_or_insert(rate(demand, up) - rate(demand, chosen));
+                next_step.get_or_insert(more);
                 break;
             }
         }
@@ -309,6 +312,54 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_higher_layer_arriving_slower_than_a_lower_one_is_no_problem() {
+        // Seen with Chromium ramping up its encoders: f below h for a while.
+        let mut ramping = simulcast(Some(0));
+        ramping.layers = vec![Some(150 * KBPS), Some(500 * KBPS), Some(200 * KBPS)];
+        let (d, probe) = allocate(Some(2000 * KBPS), 40 * KBPS, &[ramping.clone()]);
+        assert_eq!(layers(&d), [Some(2)]);
+        assert!(probe.minimum >= 40 * KBPS + 150 * KBPS, "{probe:?}");
+        let (d, _) = allocate(Some(300 * KBPS), 40 * KBPS, &[ramping]);
+        assert_eq!(layers(&d), [Some(0)]);
+    }
+
+    #[test]
+    fn any_rates_sizes_and_estimates_give_a_decision_per_track_without_panicking() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let demands: Vec<VideoDemand> = (0..rng.random_range(0..5))
+                .map(|_| {
+                    let n = rng.random_range(0..5);
+                    VideoDemand {
+                        layers: (0..n)
+                            .map(|_| {
+                                rng.random_bool(0.8)
+                                    .then(|| rng.random_range(0..u64::from(u32::MAX)))
+                            })
+                            .collect(),
+                        widths: (0..rng.random_range(0..6))
+                            .map(|_| rng.random_bool(0.7).then(|| rng.random()))
+                            .collect(),
+                        shown_at: rng.random_bool(0.5).then(|| (rng.random(), rng.random())),
+                        current: rng.random_bool(0.7).then(|| rng.random_range(0..6)),
+                    }
+                })
+                .collect();
+            let estimate = rng
+                .random_bool(0.8)
+                .then(|| rng.random_range(0..u64::from(u32::MAX)));
+            let (decisions, _) = allocate(estimate, rng.random_range(0..1_000_000), &demands);
+            assert_eq!(decisions.len(), demands.len());
+            for (d, demand) in decisions.iter().zip(&demands) {
+                if let Some(layer) = d.layer {
+                    assert!(layer < demand.layers.len().max(1) || demand.current == Some(layer));
+                }
+            }
+        }
     }
 
     #[test]
