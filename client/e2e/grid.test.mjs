@@ -1,9 +1,9 @@
 // A five-person call: everyone sees the four others, by name, with decoding video,
 // and the grid lays five tiles out evenly.
 //
-// The app has no setting for a smaller camera size (it asks for 960x540), so to spare
-// the 2-core machine this test slows the fake camera down to 10 frames per second
-// instead (a Chromium fake-device option) and keeps the call short.
+// The app has no setting for a smaller camera size (it asks for 1280x720, sent in three
+// simulcast layers), so to spare the 2-core machine this test slows the fake camera down to
+// 10 frames per second instead (a Chromium fake-device option) and keeps the call short.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 // The call screen: tiles grid, control bar, chat panel, settings popover.
 
-import { Room } from '../sdk/index.js';
+import { Room, VideoSizeObserver } from '../sdk/index.js';
 import { h, icon, initials, colorFor, formatTime, showError, clearError, toast } from './ui.js';
 import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
 
@@ -38,6 +38,8 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {boolean} speaking        in the server's list of speakers
  * @property {boolean} activeSpeaker   the loudest of them
  * @property {ConnectionQuality | undefined} quality
+ * @property {RemoteTrack | null} track     the received video shown (null: local, or no video)
+ * @property {boolean} videoPaused           the server paused that video: our download is too slow for it
  */
 
 /**
@@ -50,6 +52,8 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {HTMLDivElement} badge
  * @property {HTMLSpanElement} speakingEl
  * @property {HTMLDivElement} qualityEl
+ * @property {HTMLDivElement} pausedEl
+ * @property {VideoSizeObserver | null} sizer   tells the server the size a remote video is shown at
  * @property {MediaStream | null} stream
  */
 
@@ -268,6 +272,7 @@ export class Call {
       rerender();
     });
     room.on('connection_quality', rerender);
+    room.on('video_layer', rerender);
     room.on('track_subscribed', rerender);
     room.on('track_unsubscribed', rerender);
     room.on('local_tracks_changed', rerender);
@@ -636,29 +641,36 @@ export class Call {
       speaking: lp.speaking,
       activeSpeaker: !!lp.id && this.room.activeSpeakers[0] === lp.id,
       quality: lp.quality,
+      track: null,
+      videoPaused: false,
     });
     const screenOf = { micMuted: false, speaking: false, activeSpeaker: false, quality: undefined };
     if (this.screenTrack) {
-      out.push({ key: 'local:screen', participantId: lp.id, name: myName, isLocal: true, isScreen: true, stream: this._localStream(this.screenTrack), reconnecting: false, ...screenOf });
+      out.push({ key: 'local:screen', participantId: lp.id, name: myName, isLocal: true, isScreen: true, stream: this._localStream(this.screenTrack), reconnecting: false, track: null, videoPaused: false, ...screenOf });
     }
+    /** @param {RemoteTrack | undefined} t */
+    const pausedForBandwidth = (t) => !!t?.layer?.paused && t.layer.reason === 'bandwidth';
     for (const p of this.room.participants.values()) {
       const cam = p.subscribed('camera');
+      const camShown = !!cam && !p.isCameraOff;
       out.push({
         key: p.id,
         participantId: p.id,
         name: p.name || p.identity || 'Guest',
         isLocal: false,
         isScreen: false,
-        stream: cam && !p.isCameraOff ? cam.mediaStream : null,
+        stream: camShown ? cam.mediaStream : null,
         micMuted: p.isMicrophoneMuted,
         reconnecting: p.connection === 'reconnecting',
         speaking: p.speaking,
         activeSpeaker: this.room.activeSpeakers[0] === p.id,
         quality: p.quality,
+        track: camShown ? cam : null,
+        videoPaused: camShown && pausedForBandwidth(cam),
       });
       const screen = p.subscribed('screen');
       if (screen) {
-        out.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isLocal: false, isScreen: true, stream: screen.mediaStream, reconnecting: p.connection === 'reconnecting', ...screenOf });
+        out.push({ key: `${p.id}:screen`, participantId: p.id, name: p.name, isLocal: false, isScreen: true, stream: screen.mediaStream, reconnecting: p.connection === 'reconnecting', track: screen, videoPaused: pausedForBandwidth(screen), ...screenOf });
       }
     }
     return out;
@@ -680,6 +692,7 @@ export class Call {
     }
     for (const [key, t] of this.tiles) {
       if (!seen.has(key)) {
+        t.sizer?.dispose();
         t.video.srcObject = null;
         t.el.remove();
         this.tiles.delete(key);
@@ -710,9 +723,14 @@ export class Call {
       h('i'), h('i'), h('i'));
     // Three signal bars: the connection quality the server judged for this participant.
     const qualityEl = h('div', { class: 'quality', 'data-testid': 'quality', role: 'img', hidden: true }, h('i'), h('i'), h('i'));
-    const el = h('div', attrs, video, avatar, badge, qualityEl, h('div', { class: 'label' }, micIcon, speakingEl, nameEl));
+    // Shown while the server holds this video back because our download is too slow for it.
+    const pausedEl = h('div', { class: 'video-paused-note', 'data-testid': 'video-paused', role: 'status', hidden: true },
+      icon('videoOff'), h('span', { text: 'Video paused — your connection is slow' }));
+    const el = h('div', attrs, video, avatar, badge, pausedEl, qualityEl, h('div', { class: 'label' }, micIcon, speakingEl, nameEl));
     video.addEventListener('resize', () => el.classList.toggle('portrait', video.videoHeight > video.videoWidth));
-    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, stream: null };
+    // Remote video only: the server sends no larger layer than the tile shows, and none while it is not visible.
+    const sizer = e.isLocal ? null : new VideoSizeObserver(this.room, video);
+    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, pausedEl, sizer, stream: null };
   }
 
   /** @param {TileView} t @param {TileEntry} e */
@@ -734,6 +752,10 @@ export class Call {
     }
     t.el.classList.toggle('video-off', !e.stream);
     t.el.dataset.cameraOff = String(!e.stream);
+    t.sizer?.setTrack(e.track);
+    // The reconnecting badge says more (their video stopped anyway) and takes the same place.
+    t.pausedEl.hidden = !e.videoPaused || e.reconnecting;
+    t.el.dataset.videoPaused = String(e.videoPaused);
     t.el.dataset.micMuted = String(e.micMuted);
     t.micIcon.hidden = e.isScreen || !e.micMuted;
     t.badge.hidden = !e.reconnecting;
@@ -893,7 +915,10 @@ export class Call {
     this._pendingMain = null;
     this._ro?.disconnect();
     for (const t of [this.micTrack, this.camTrack, this.screenTrack, this.screenAudioTrack]) t?.stop();
-    for (const t of this.tiles.values()) t.video.srcObject = null;
+    for (const t of this.tiles.values()) {
+      t.sizer?.dispose();
+      t.video.srcObject = null;
+    }
     for (const a of this.audioEls.values()) a.srcObject = null;
     clearError();
     document.querySelector('.toasts')?.remove();

@@ -9,5 +9,6 @@ export {
   describeCloseCode,
   describeErrorCode,
 } from './signal.js';
-export { Room, defaultSignalUrl, CONNECTION_QUALITIES } from './room.js';
+export { Room, defaultSignalUrl, CONNECTION_QUALITIES, CAMERA_SIMULCAST_ENCODINGS } from './room.js';
+export { VideoSizeObserver, VIDEO_SIZE_DEBOUNCE_MS } from './adaptive.js';
 export { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication } from './participant.js';

@@ -7,6 +7,18 @@
  * @typedef {import('./signal.js').ParticipantInfo} ParticipantInfo
  * @typedef {import('./signal.js').Grants} Grants
  * @typedef {import('./signal.js').ConnectionQuality} ConnectionQuality
+ * @typedef {import('./signal.js').LayerReason} LayerReason
+ */
+
+/**
+ * @typedef {object} VideoLayer
+ *   Which layer of a received video track the server forwards to this client, and why.
+ * @property {boolean} paused               no video forwarded at all
+ * @property {string | undefined} rid       the simulcast layer forwarded (undefined when paused or single-encoding)
+ * @property {number | undefined} width     that layer's size, from its last keyframe
+ * @property {number | undefined} height
+ * @property {LayerReason} reason           `best`, `bandwidth` (this client's download is short), `size` (shown small), `hidden`
+ * @property {number | undefined} estimateKbps  the server's estimate of this client's download when it chose
  */
 
 /**
@@ -26,6 +38,8 @@ export class RemoteTrack {
     this.transceiver = init.transceiver;
     /** A stream holding only this track, ready for `video.srcObject`. */
     this.mediaStream = new MediaStream([init.mediaStreamTrack]);
+    /** Video: the layer the server forwards, as it last said (`video_layer`); null until it tells. @type {VideoLayer | null} */
+    this.layer = null;
   }
 }
 
@@ -97,7 +111,7 @@ export class RemoteParticipant {
 /** A track this client publishes. */
 export class LocalTrackPublication {
   /**
-   * @param {{track: MediaStreamTrack, source: TrackSource, transceiver: RTCRtpTransceiver, stream: MediaStream}} init
+   * @param {{track: MediaStreamTrack, source: TrackSource, transceiver: RTCRtpTransceiver, stream: MediaStream, layers?: string[] | null}} init
    */
   constructor(init) {
     /** The MediaStreamTrack currently sent (changes with replaceTrack). */
@@ -108,6 +122,15 @@ export class LocalTrackPublication {
     /** @type {TrackKind} */
     this.kind = /** @type {TrackKind} */ (init.track.kind);
     this.muted = false;
+    /** Simulcast: the rids of the encodings sent, lowest quality first; null for a single encoding. @type {string[] | null} */
+    this.layers = init.layers ?? null;
+    /**
+     * The encodings the server wants sent (dynacast): layers nobody receives are paused to spare
+     * the uplink and the CPU. Null until the server says. @type {string[] | null}
+     */
+    this.activeLayers = null;
+    /** Serializes getParameters/setParameters on the sender. @type {Promise<void>} */
+    this._parametersQueue = Promise.resolve();
   }
 
   /** The m-line id, known once the offer has been created. @returns {string | null} */

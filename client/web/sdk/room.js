@@ -17,6 +17,9 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  * @typedef {import('./signal.js').CloseInfo} CloseInfo
  * @typedef {import('./signal.js').ConnectionQuality} ConnectionQuality
  * @typedef {import('./signal.js').ParticipantQuality} ParticipantQuality
+ * @typedef {import('./signal.js').VideoLayerMsg} VideoLayerMsg
+ * @typedef {import('./signal.js').PublishLayersMsg} PublishLayersMsg
+ * @typedef {import('./participant.js').VideoLayer} VideoLayer
  */
 
 /**
@@ -48,6 +51,10 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   `participants` are the ones this room knows (the local participant included), in that order
  * @typedef {{participant: AnyParticipant, quality: ConnectionQuality | undefined}} QualityChange
  *   a participant's new connection quality (undefined: no longer known, e.g. after leaving)
+ * @typedef {{participant: RemoteParticipant | null, track: RemoteTrack, layer: VideoLayer}} VideoLayerChange
+ *   the server changed which layer of a received video track it forwards (`track.layer` holds it);
+ *   `participant` is null while the sender is not announced yet
+ * @typedef {{width: number, height: number}} VideoSize   device pixels; 0x0: not visible
  * @typedef {{
  *   participant_joined: RemoteParticipant,
  *   participant_left: {participant: RemoteParticipant, reason: string},
@@ -66,6 +73,7 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   media_path_changed: MediaPath,
  *   active_speakers: ActiveSpeakersInfo,
  *   connection_quality: QualityChange[],
+ *   video_layer: VideoLayerChange,
  * }} RoomEvents
  */
 
@@ -122,6 +130,36 @@ export async function selectedPairIdleMs(pc) {
   return Math.max(0, pair.timestamp - pair.lastPacketReceivedTimestamp);
 }
 
+/**
+ * A send-only transceiver sending `track` in the simulcast encodings, with temporal layers where the
+ * browser takes them, without where it refuses them; a single encoding if it refuses simulcast.
+ * `layers`: the rids really configured, lowest quality first (null for a single encoding).
+ * @param {RTCPeerConnection} pc
+ * @param {MediaStreamTrack} track
+ * @param {MediaStream} stream
+ * @returns {{transceiver: RTCRtpTransceiver, layers: string[] | null}}
+ */
+export function addSimulcastTransceiver(pc, track, stream) {
+  const tries = [
+    CAMERA_SIMULCAST_ENCODINGS.map((e) => ({ ...e, scalabilityMode: SIMULCAST_SCALABILITY_MODE })),
+    CAMERA_SIMULCAST_ENCODINGS.map((e) => ({ ...e })),
+  ];
+  for (const sendEncodings of tries) {
+    let transceiver;
+    try {
+      transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings });
+    } catch (e) {
+      console.info('hotline: simulcast encodings refused, trying without temporal layers', e);
+      continue;
+    }
+    // What the browser really kept (it may keep fewer encodings than asked for).
+    const kept = transceiver.sender.getParameters().encodings ?? [];
+    const rids = CAMERA_SIMULCAST_ENCODINGS.map((e) => /** @type {string} */ (e.rid)).filter((rid) => kept.some((k) => k.rid === rid));
+    return { transceiver, layers: rids.length > 1 ? rids : null };
+  }
+  return { transceiver: pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }), layers: null };
+}
+
 /** @returns {string} */
 export function defaultSignalUrl() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -150,6 +188,20 @@ export const ICE_RESTART_MIN_INTERVAL_MS = 5000;
 const ICE_CHECK_MS = 250;
 /** How often the media path (UDP or TCP) is read from getStats. */
 export const MEDIA_PATH_REFRESH_MS = 3000;
+/**
+ * Camera video is sent in three encodings (simulcast), lowest quality first as `layers` says; the
+ * server forwards to each subscriber the one its download and the size it shows the video at allow.
+ * Browsers drop the upper layers of a small input, so cameras are asked for 1280x720.
+ * @type {readonly RTCRtpEncodingParameters[]}
+ */
+export const CAMERA_SIMULCAST_ENCODINGS = Object.freeze([
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+]);
+/** Temporal layers within each simulcast encoding, where the browser takes it. */
+export const SIMULCAST_SCALABILITY_MODE = 'L1T3';
+
 /** The connection qualities the server reports, best first. */
 export const CONNECTION_QUALITIES = /** @type {readonly ConnectionQuality[]} */ (['excellent', 'good', 'poor']);
 
@@ -225,6 +277,12 @@ export class Room extends Emitter {
     this.activeSpeakers = [];
     /** Latest connection quality by participant id, also for ids not announced yet. @type {Map<string, ConnectionQuality>} */
     this._qualityById = new Map();
+    /** Size at which the app shows each received video, by track id (`setVideoSize`). @type {Map<string, VideoSize>} */
+    this._videoSizes = new Map();
+    /** What the server was told on this socket ("WxH"), by track id. @type {Map<string, string>} */
+    this._sentVideoSizes = new Map();
+    /** `video_layer` news for a track not subscribed here yet, by track id. @type {Map<string, VideoLayer>} */
+    this._pendingLayers = new Map();
   }
 
   /** The participant speaking loudest (possibly the local one), or null when nobody speaks. @returns {AnyParticipant | null} */
@@ -289,6 +347,7 @@ export class Room extends Emitter {
     lp.name = welcome.name;
     lp.grants = welcome.grants;
 
+    this._sentVideoSizes.clear();
     this._createPeerConnections();
     signal.on('message', (m) => this._onMessage(signal, m));
     signal.on('close', (info) => this._onSignalClose(signal, info));
@@ -330,6 +389,10 @@ export class Room extends Emitter {
       }
     }
     this._unsentMutes.clear();
+    // The server keeps the video sizes over a resume, but one sent while the socket was dying may
+    // have been lost: send them all again.
+    this._sentVideoSizes.clear();
+    for (const t of this._subsByMid.values()) this._sendVideoSize(t.trackId);
     return resumed;
   }
 
@@ -595,6 +658,12 @@ export class Room extends Emitter {
       case 'connection_quality':
         this._applyQualities(Array.isArray(msg.participants) ? msg.participants : []);
         break;
+      case 'video_layer':
+        this._applyVideoLayer(msg);
+        break;
+      case 'publish_layers':
+        this._applyPublishLayers(msg);
+        break;
       case 'ice_servers':
         // Fresh relay credentials: used at the next ICE gathering (a restart).
         for (const pc of [this.publisherPc, this.subscriberPc]) {
@@ -659,6 +728,104 @@ export class Room extends Emitter {
     if (changes.length) this.emit('connection_quality', changes);
   }
 
+  /**
+   * Keep the server's choice of layer on the received track (`track.layer`) and emit `video_layer`;
+   * kept aside for a track whose subscription is not open here yet.
+   * @param {VideoLayerMsg} msg
+   */
+  _applyVideoLayer(msg) {
+    if (typeof msg.track_id !== 'string') return;
+    const num = (/** @type {unknown} */ v) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+    /** @type {VideoLayer} */
+    const layer = {
+      paused: !!msg.paused,
+      rid: typeof msg.rid === 'string' ? msg.rid : undefined,
+      width: num(msg.width),
+      height: num(msg.height),
+      reason: msg.reason,
+      estimateKbps: num(msg.estimate_kbps),
+    };
+    const track = this._subscriptionOf(msg.track_id);
+    if (!track) {
+      this._pendingLayers.set(msg.track_id, layer);
+      return;
+    }
+    track.layer = layer;
+    this.emit('video_layer', { participant: this.participants.get(track.participantId) ?? null, track, layer });
+  }
+
+  /**
+   * Dynacast: send only the simulcast encodings the server says anyone receives (the others are
+   * paused with `active: false`; a resumed one starts with a keyframe).
+   * @param {PublishLayersMsg} msg
+   */
+  _applyPublishLayers(msg) {
+    if (typeof msg.mid !== 'string' || !Array.isArray(msg.active)) return;
+    const pub = this.localParticipant.publications.find((p) => p.layers && p.transceiver.mid === msg.mid);
+    if (!pub) return;
+    const active = msg.active.filter((rid) => typeof rid === 'string');
+    pub.activeLayers = active;
+    const sender = pub.transceiver.sender;
+    pub._parametersQueue = pub._parametersQueue.then(async () => {
+      const params = sender.getParameters();
+      if (!params.encodings?.length) return;
+      let changed = false;
+      for (const enc of params.encodings) {
+        const on = enc.rid ? active.includes(enc.rid) : true;
+        if (enc.active !== on) {
+          enc.active = on;
+          changed = true;
+        }
+      }
+      if (changed) await sender.setParameters(params);
+    }).catch((e) => console.warn('hotline: could not pause or resume simulcast layers', e));
+  }
+
+  /**
+   * The open subscription of a track, if any.
+   * @param {string} trackId
+   * @returns {RemoteTrack | undefined}
+   */
+  _subscriptionOf(trackId) {
+    for (const t of this._subsByMid.values()) if (t.trackId === trackId) return t;
+    return undefined;
+  }
+
+  /**
+   * Tell the server at what size the app shows a received video, in device pixels (CSS pixels
+   * times `devicePixelRatio`); 0x0 when it is not visible at all (the server then pauses it, so
+   * only when it really is not seen). The server forwards no larger layer than that needs. Sent
+   * only when it changed, and sent again after a resume and when the track is subscribed again.
+   * `VideoSizeObserver` calls this for a `<video>` element.
+   * @param {RemoteTrack} track
+   * @param {number} width
+   * @param {number} height
+   */
+  setVideoSize(track, width, height) {
+    if (track.kind !== 'video') return;
+    const w = Math.max(0, Math.round(width) || 0);
+    const h = Math.max(0, Math.round(height) || 0);
+    // One of them 0 is not visible either: the server takes 0x0 as the signal.
+    this._videoSizes.set(track.trackId, w && h ? { width: w, height: h } : { width: 0, height: 0 });
+    this._sendVideoSize(track.trackId);
+  }
+
+  /**
+   * Send the app's size of a received video if the server does not have it yet. Only for an open
+   * subscription: the server knows no other track.
+   * @param {string} trackId
+   */
+  _sendVideoSize(trackId) {
+    const size = this._videoSizes.get(trackId);
+    const track = this._subscriptionOf(trackId);
+    if (!size || !track || track.kind !== 'video') return;
+    const key = `${size.width}x${size.height}`;
+    if (this._sentVideoSizes.get(trackId) === key) return;
+    if (this.signal?.send({ type: 'video_size', track_id: trackId, width: size.width, height: size.height })) {
+      this._sentVideoSizes.set(trackId, key);
+    }
+  }
+
   /** @param {ParticipantInfo} info */
   _addParticipant(info) {
     const existing = this.participants.get(info.participant_id);
@@ -695,6 +862,11 @@ export class Room extends Emitter {
     }
     this.participants.delete(id);
     this._qualityById.delete(id);
+    for (const t of p.tracks) {
+      this._videoSizes.delete(t.track_id);
+      this._sentVideoSizes.delete(t.track_id);
+      this._pendingLayers.delete(t.track_id);
+    }
     p.speaking = false;
     this.emit('participant_left', { participant: p, reason });
     // Someone gone speaks no more (the server says so too; this keeps the list right meanwhile).
@@ -754,6 +926,14 @@ export class Room extends Emitter {
         transceiver: tr,
       });
       this._subsByMid.set(mid, rt);
+      const early = this._pendingLayers.get(rt.trackId);
+      if (early) {
+        rt.layer = early;
+        this._pendingLayers.delete(rt.trackId);
+      }
+      // A new subscription on the server: it has no size for this track yet.
+      this._sentVideoSizes.delete(rt.trackId);
+      this._sendVideoSize(rt.trackId);
       const p = this.participants.get(st.participant_id);
       if (p) {
         p.subscribedTracks.set(rt.trackId, rt);
@@ -779,16 +959,19 @@ export class Room extends Emitter {
   /**
    * Publish a local track. Resolves once the server accepted the offer.
    * Rejects with a HotlineError (code `publish_not_allowed` when the token lacks the grant).
+   * `simulcast` (default: true for a camera) sends the video in the three encodings of
+   * CAMERA_SIMULCAST_ENCODINGS; a screen share is one encoding.
    * @param {MediaStreamTrack} track
-   * @param {{source: TrackSource, stream?: MediaStream, muted?: boolean}} opts
+   * @param {{source: TrackSource, stream?: MediaStream, muted?: boolean, simulcast?: boolean}} opts
    * @returns {Promise<LocalTrackPublication>}
    */
   async publishTrack(track, opts) {
     const pc = this.publisherPc;
     if (!pc || this.state !== 'connected') throw new HotlineError('not_connected', 'You are not connected to the call.');
     const stream = opts.stream ?? new MediaStream([track]);
-    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    const pub = new LocalTrackPublication({ track, source: opts.source, transceiver, stream });
+    const simulcast = track.kind === 'video' && (opts.simulcast ?? opts.source === 'camera');
+    const { transceiver, layers } = simulcast ? addSimulcastTransceiver(pc, track, stream) : { transceiver: pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }), layers: null };
+    const pub = new LocalTrackPublication({ track, source: opts.source, transceiver, stream, layers });
     if (opts.muted) {
       pub.muted = true;
       track.enabled = false;
@@ -889,7 +1072,7 @@ export class Room extends Emitter {
     for (const p of this.localParticipant.publications) {
       const mid = p.transceiver.mid;
       if (mid == null) continue;
-      tracks.push({ mid, kind: p.kind, source: p.source, muted: p.muted });
+      tracks.push(p.layers ? { mid, kind: p.kind, source: p.source, muted: p.muted, layers: [...p.layers] } : { mid, kind: p.kind, source: p.source, muted: p.muted });
     }
     const sdp = pc.localDescription?.sdp ?? offer.sdp ?? '';
     /** @type {PendingPublish | null} */
@@ -1003,6 +1186,9 @@ export class Room extends Emitter {
     // Out of the call: nobody speaks, and our own quality is no longer known.
     this._setActiveSpeakers([]);
     this._qualityById.clear();
+    this._videoSizes.clear();
+    this._sentVideoSizes.clear();
+    this._pendingLayers.clear();
     const lp = this.localParticipant;
     if (lp.quality !== undefined) {
       lp.quality = undefined;

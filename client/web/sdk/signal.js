@@ -21,7 +21,8 @@ const SILENCE_CHECK_MS = 250;
  * @typedef {{publish: boolean, subscribe: boolean, publish_data: boolean}} Grants
  * @typedef {{track_id: string, kind: TrackKind, source: TrackSource, muted: boolean}} TrackInfo
  * @typedef {{participant_id: string, identity: string, name: string, connection: 'connected' | 'reconnecting', tracks: TrackInfo[]}} ParticipantInfo
- * @typedef {{mid: string, kind: TrackKind, source: TrackSource, muted: boolean}} PublishedTrack
+ * @typedef {{mid: string, kind: TrackKind, source: TrackSource, muted: boolean, layers?: string[]}} PublishedTrack
+ *   `layers`: the rids of a simulcast video track's encodings, lowest quality first; omitted for one encoding
  * @typedef {{mid: string, track_id: string, participant_id: string, kind: TrackKind, source: TrackSource}} SubscribedTrack
  */
 
@@ -36,7 +37,9 @@ const SILENCE_CHECK_MS = 250;
  * @typedef {{type: 'ping'}} PingMsg
  * @typedef {{type: 'leave'}} LeaveMsg
  * @typedef {{type: 'restart_ice'}} RestartIceMsg
- * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg} ClientMessage
+ * @typedef {{type: 'video_size', track_id: string, width: number, height: number}} VideoSizeMsg
+ *   the size (device pixels) at which a received video track is shown; 0x0 when not visible
+ * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg} ClientMessage
  */
 
 /**
@@ -60,7 +63,14 @@ const SILENCE_CHECK_MS = 250;
  * @typedef {{participant_id: string, quality: ConnectionQuality}} ParticipantQuality
  * @typedef {{type: 'connection_quality', participants: ParticipantQuality[]}} ConnectionQualityMsg
  *   the participants whose connection quality changed (this client's own included)
- * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg} ServerMessage
+ * @typedef {'best' | 'bandwidth' | 'size' | 'hidden'} LayerReason
+ *   why the server forwards the layer it does: the best one sent, no room in the download estimate,
+ *   the video is shown small, or not shown at all
+ * @typedef {{type: 'publish_layers', mid: string, active: string[]}} PublishLayersMsg
+ *   which simulcast encodings of one of this client's published tracks anyone receives: send only these
+ * @typedef {{type: 'video_layer', track_id: string, paused: boolean, rid?: string, width?: number, height?: number, reason: LayerReason, estimate_kbps?: number}} VideoLayerMsg
+ *   which layer of a received video track the server forwards to this client; sent when it changes
+ * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg} ServerMessage
  */
 
 /** Close codes -> sentences a user understands. */

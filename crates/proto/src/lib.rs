@@ -288,6 +288,14 @@ pub enum ServerMessage {
     ConnectionQuality {
         participants: Vec<ParticipantQuality>,
     },
+    /// Which simulcast layers of one of this participant's published
+    /// tracks anyone receives: the client sends only these (the others are
+    /// paused with `RTCRtpEncodingParameters.active = false`, saving its
+    /// uplink and CPU) until told otherwise.
+    PublishLayers {
+        mid: String,
+        active: Vec<String>,
+    },
     /// Which layer of a received video track the server now forwards to
     /// this participant, and why; sent when the choice changes.
     VideoLayer {

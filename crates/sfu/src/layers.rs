@@ -32,6 +32,11 @@ pub(crate) struct Layer {
     /// Throttles keyframe requests so that many subscribers asking at once
     /// cost the publisher one keyframe.
     pub last_keyframe_request: Option<Instant>,
+    /// The server asked the publisher to stop sending it (nobody needs
+    /// it: dynacast).
+    pub paused_at_publisher: bool,
+    /// Since when no subscriber has needed it.
+    pub unneeded_since: Option<Instant>,
     /// Highest sequence number received, and when.
     last_packet: Option<(u64, Instant)>,
     rate: RateMeter,
@@ -43,6 +48,8 @@ impl Layer {
             rid,
             size: None,
             last_keyframe_request: None,
+            paused_at_publisher: false,
+            unneeded_since: None,
             last_packet: None,
             rate: RateMeter::default(),
         }
@@ -72,6 +79,22 @@ impl Layer {
             return None;
         }
         self.rate.smoothed
+    }
+
+    /// What the layer would take if a subscriber chose it: its bitrate as
+    /// it arrives, or as it was before the server paused it.
+    pub fn offered_bitrate(&self, now: Instant) -> Option<u64> {
+        match self.bitrate(now) {
+            Some(rate) => Some(rate),
+            None if self.paused_at_publisher => self.rate.smoothed,
+            None => None,
+        }
+    }
+
+    /// Whether the server may pause it at the publisher: it has been
+    /// measured, so that subscribers can still choose it while paused.
+    pub fn pausable(&self) -> bool {
+        self.rate.smoothed.is_some()
     }
 }
 

@@ -30,6 +30,19 @@ pub(crate) struct PublishedTrack {
 }
 
 impl PublishedTrack {
+    /// Tells the publisher which of its simulcast layers to send.
+    pub fn publish_layers(&self) -> hotline_proto::ServerMessage {
+        hotline_proto::ServerMessage::PublishLayers {
+            mid: self.mid.to_string(),
+            active: self
+                .layers
+                .iter()
+                .filter(|l| !l.paused_at_publisher)
+                .filter_map(|l| Some(l.rid?.to_string()))
+                .collect(),
+        }
+    }
+
     /// The index of the layer with this rid (`None` for a single encoding).
     pub fn layer_index(&self, rid: Option<Rid>) -> Option<usize> {
         match self.layers.as_slice() {

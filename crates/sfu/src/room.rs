@@ -1,6 +1,6 @@
 //! The room core: participants, their tracks, and forwarding between them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +41,11 @@ const RTX_CACHE_PACKETS: usize = 512;
 /// What str0m's pacer is set to for a subscriber that gives no
 /// transport-wide feedback (so no estimate): out of the way.
 const UNESTIMATED_PACING: Bitrate = Bitrate::mbps(1000);
+
+/// A simulcast layer nobody has needed for this long is paused at its
+/// publisher; long enough that layers do not flap as subscribers come,
+/// resize and go.
+const DYNACAST_AFTER: Duration = Duration::from_secs(3);
 
 /// How often every subscriber's layers are chosen again, besides when its
 /// bandwidth estimate or a video's shown size changes.
@@ -384,6 +389,15 @@ impl Room {
         if let Some(offer) = offer {
             self.signal(who, offer);
         }
+        // The layers to send may have been told while the socket was down.
+        for message in self
+            .participants
+            .get(who)
+            .map(publish_layers)
+            .unwrap_or_default()
+        {
+            self.signal(who, message);
+        }
         if was_reconnecting {
             self.broadcast_update(who);
         }
@@ -531,6 +545,7 @@ impl Room {
             for id in &ids {
                 self.allocate_layers(now, id);
             }
+            self.update_dynacast(now);
         }
         self.drive(now);
     }
@@ -856,7 +871,7 @@ impl Room {
                 let s = &p.subscriptions[i];
                 let layers = track_of(s).map_or(&[][..], |t| t.layers.as_slice());
                 VideoDemand {
-                    layers: layers.iter().map(|l| l.bitrate(now)).collect(),
+                    layers: layers.iter().map(|l| l.offered_bitrate(now)).collect(),
                     widths: layers.iter().map(|l| l.size.map(|(w, _)| w)).collect(),
                     shown_at: s.shown_at,
                     current: s.downstream.target,
@@ -930,8 +945,70 @@ impl Room {
         for message in messages {
             self.signal(id, message);
         }
+        let resume = keyframes.iter().any(|(track, layer)| {
+            self.published_track(track)
+                .and_then(|t| t.layers.get(*layer))
+                .is_some_and(|l| l.paused_at_publisher)
+        });
         for (track, layer) in keyframes {
             self.request_keyframe(now, &track, layer);
+        }
+        if resume {
+            self.update_dynacast(now);
+        }
+    }
+
+    fn published_track(&self, track: &TrackId) -> Option<&participant::PublishedTrack> {
+        self.participants
+            .values()
+            .flat_map(|p| p.published.iter())
+            .find(|t| &t.id == track)
+    }
+
+    /// Dynacast: asks each publisher to pause the simulcast layers no
+    /// subscriber has needed for a while (its uplink and CPU are spared),
+    /// and to resume one as soon as a subscriber needs it again.
+    fn update_dynacast(&mut self, now: Instant) {
+        let mut needed: HashSet<(TrackId, usize)> = HashSet::new();
+        for p in self.participants.values() {
+            for s in &p.subscriptions {
+                if s.kind != TrackKind::Video || s.live_mid().is_none() {
+                    continue;
+                }
+                for layer in [s.downstream.target, s.downstream.current()]
+                    .into_iter()
+                    .flatten()
+                {
+                    needed.insert((s.track.clone(), layer));
+                }
+            }
+        }
+        let mut messages = Vec::new();
+        for p in self.participants.values_mut() {
+            for t in p.published.iter_mut().filter(|t| t.layers.len() > 1) {
+                let mut changed = false;
+                for (i, l) in t.layers.iter_mut().enumerate() {
+                    if needed.contains(&(t.id.clone(), i)) {
+                        l.unneeded_since = None;
+                        changed |= std::mem::replace(&mut l.paused_at_publisher, false);
+                    } else if !l.paused_at_publisher && l.pausable() {
+                        let since = *l.unneeded_since.get_or_insert(now);
+                        if now.saturating_duration_since(since) >= DYNACAST_AFTER {
+                            l.paused_at_publisher = true;
+                            changed = true;
+                        }
+                    }
+                }
+                if changed {
+                    let message = t.publish_layers();
+                    p.span
+                        .in_scope(|| info!(track = %t.id, ?message, "dynacast"));
+                    messages.push((p.id.clone(), message));
+                }
+            }
+        }
+        for (to, message) in messages {
+            self.signal(&to, message);
         }
     }
 
@@ -1665,6 +1742,16 @@ impl Forwarded<'_> {
             .nackable(self.nackable),
         );
     }
+}
+
+/// The `publish_layers` of each of a participant's simulcast tracks with a
+/// layer paused.
+fn publish_layers(p: &Participant) -> Vec<ServerMessage> {
+    p.published
+        .iter()
+        .filter(|t| t.layers.iter().any(|l| l.paused_at_publisher))
+        .map(participant::PublishedTrack::publish_layers)
+        .collect()
 }
 
 /// A layer's rid and picture size, as told to subscribers.

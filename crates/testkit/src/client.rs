@@ -31,6 +31,8 @@ struct Outgoing {
     /// The simulcast layer it is, with its own shape; `None` for a single
     /// encoding shaped like the client's video.
     layer: Option<(Rid, VideoShape)>,
+    /// Sent: the server may pause a layer nobody receives (dynacast).
+    active: bool,
     kind: TrackKind,
     source: TrackSource,
     /// Payload type of the codec, once the offer is made.
@@ -80,6 +82,8 @@ pub struct SimClient {
     video: VideoShape,
     /// Simulcast layers of the camera, lowest first, when it sends them.
     simulcast: Vec<(Rid, VideoShape)>,
+    /// The latest `publish_layers` for each of its tracks, by mid.
+    pub publish_layers: BTreeMap<String, Vec<String>>,
     /// The latest `video_layer` of each received video track.
     pub video_layers: BTreeMap<String, VideoLayerSeen>,
     /// RTP packets written by the publisher.
@@ -160,6 +164,7 @@ impl SimClient {
             video: VideoShape::default(),
             simulcast: Vec::new(),
             video_layers: BTreeMap::new(),
+            publish_layers: BTreeMap::new(),
             packets_sent: 0,
             participants: BTreeMap::new(),
             chats: Vec::new(),
@@ -311,6 +316,7 @@ impl SimClient {
                 self.outgoing.push(Outgoing {
                     mid,
                     layer,
+                    active: true,
                     kind,
                     source,
                     pt,
@@ -537,6 +543,22 @@ impl SimClient {
                     self.qualities.insert(p.participant_id, p.quality);
                 }
             }
+            ServerMessage::PublishLayers { mid, active } => {
+                for o in &mut self.outgoing {
+                    let Some((rid, _)) = o.layer else {
+                        continue;
+                    };
+                    if o.mid.to_string() != mid {
+                        continue;
+                    }
+                    let on = active.iter().any(|a| *a == rid.to_string());
+                    // A resumed encoding starts with a keyframe, as a
+                    // browser's does.
+                    o.keyframe_requested |= on && !o.active;
+                    o.active = on;
+                }
+                self.publish_layers.insert(mid, active);
+            }
             ServerMessage::VideoLayer {
                 track_id,
                 rid,
@@ -686,6 +708,14 @@ impl SimClient {
             };
             let shape = o.layer.map_or(self.video, |(_, shape)| shape);
             let frame_interval = shape.frame_interval();
+            if !o.active {
+                // A paused encoding: frames are captured, not sent.
+                while o.next_at <= now {
+                    o.frames += 1;
+                    o.next_at += frame_interval;
+                }
+                continue;
+            }
             let keyframe_every = (shape.keyframe_interval.as_millis()
                 / frame_interval.as_millis().max(1))
             .max(1) as u64;

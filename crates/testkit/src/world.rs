@@ -57,6 +57,12 @@ impl World {
 
     /// Adds a client and joins it to the room (as a verified token would).
     pub fn join(&mut self, name: &str, grants: Grants) -> usize {
+        self.join_with(name, grants, true)
+    }
+
+    /// `join`, saying whether the server estimates the client's download
+    /// bandwidth (without, its layers follow the sizes it shows only).
+    pub fn join_with(&mut self, name: &str, grants: Grants, estimate_bandwidth: bool) -> usize {
         let n = self.clients.len() as u8 + 1;
         let client = SimClient::new(
             name,
@@ -70,7 +76,7 @@ impl World {
             .join(
                 self.now,
                 JoinRequest {
-                    estimate_bandwidth: true,
+                    estimate_bandwidth,
                     identity: name.to_lowercase(),
                     name: name.to_string(),
                     grants,

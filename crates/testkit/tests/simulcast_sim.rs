@@ -33,6 +33,11 @@ struct Call {
 
 /// Client 0 publishes simulcast, client 1 receives it.
 fn call(seed: u64) -> Call {
+    call_with(seed, true)
+}
+
+/// `call`, the subscriber's bandwidth estimated or not.
+fn call_with(seed: u64, estimate_bandwidth: bool) -> Call {
     // Jitter reorders the packets of a frame: those that overtake a
     // keyframe's first packet must still reach the subscriber.
     let link = LinkConfig {
@@ -44,7 +49,7 @@ fn call(seed: u64) -> Call {
     let publisher = world.join("Pat", Grants::default());
     world.client_mut(publisher).set_simulcast(&layers());
     world.publish(publisher);
-    world.join("Sam", Grants::default());
+    world.join_with("Sam", Grants::default(), estimate_bandwidth);
     let publisher_id = world.clients[0].participant_id.clone().expect("joined");
     let flowing = world.run_until(Duration::from_secs(10), |w| {
         w.clients[1].frames_from(&publisher_id, TrackKind::Video) > 30
@@ -206,4 +211,45 @@ fn a_video_not_shown_is_paused_and_resumes_when_shown() {
     call.settle();
     let counter = &call.world.clients[1].received[&camera];
     assert_eq!(counter.lost(), 0, "the pause left no gap: {counter:?}");
+}
+
+#[test]
+fn layers_nobody_receives_are_paused_at_the_publisher_and_resumed_when_needed() {
+    // Layers follow the shown size only: what is measured is how fast a
+    // paused layer comes back, not how fast an estimate grows.
+    let mut call = call_with(24, false);
+    let camera = call.camera.clone();
+    // Shown small: only the quarter layer is needed.
+    call.world.client_mut(1).show_video(&camera, 320, 180);
+    assert!(call.wait_for(Duration::from_secs(5), "q", 320).is_some());
+    let paused = call.world.run_until(Duration::from_secs(6), |w| {
+        w.clients[0]
+            .publish_layers
+            .values()
+            .any(|active| active == &["q".to_string()])
+    });
+    assert!(
+        paused,
+        "h and f paused: {:?}",
+        call.world.clients[0].publish_layers
+    );
+    // The publisher really stopped them: it sends about the quarter layer
+    // and audio only.
+    call.world.client_mut(0).reset_counters();
+    call.world.run_for(Duration::from_secs(2));
+    let sent = call.world.clients[0].packets_sent;
+    assert!(sent < 250, "{sent} packets in 2 s");
+
+    // Shown large again: the full layer comes back, from a keyframe.
+    call.world.client_mut(1).show_video(&camera, 1280, 720);
+    let back = call.wait_for(Duration::from_secs(5), "f", 1280);
+    assert!(back.is_some(), "{:?}", call.seen());
+    assert!(call.world.clients[0]
+        .publish_layers
+        .values()
+        .any(|active| active.iter().any(|rid| rid == "f")));
+    println!("full layer back {:?} after it was asked for", back.unwrap());
+    call.settle();
+    let counter = &call.world.clients[1].received[&camera];
+    assert_eq!(counter.lost(), 0, "{counter:?}");
 }
