@@ -84,10 +84,16 @@ pub(crate) fn allocate(
     for (demand, cap) in demands.iter().zip(&caps) {
         let Some((top, reason)) = *cap else {
             decisions.push(match demand.shown_at {
-                Some((0, _)) | Some((_, 0)) => Decision {
-                    layer: None,
-                    reason: LayerReason::Hidden,
-                },
+                Some((0, _)) | Some((_, 0)) => {
+                    // Not shown now, likely shown again soon: keep the
+                    // estimator looking for room for it, or the estimate
+                    // shrinks to the audio while it is hidden.
+                    probe.desired += demand.layers.iter().flatten().max().copied().unwrap_or(0);
+                    Decision {
+                        layer: None,
+                        reason: LayerReason::Hidden,
+                    }
+                }
                 // Nothing arrives yet: keep what was chosen.
                 _ => Decision {
                     layer: demand.current.or(Some(0)),
@@ -294,7 +300,9 @@ mod tests {
         hidden.shown_at = Some((0, 0));
         let mut huge = simulcast(Some(2));
         huge.shown_at = Some((2560, 1440));
-        let (d, _) = allocate(None, 0, &[small, hidden, huge]);
+        let (d, probe) = allocate(None, 0, &[small, hidden, huge]);
+        // The hidden one's best layer stays in what the estimator looks for.
+        assert_eq!(probe.desired, (500 + 1500 + 1500) * KBPS);
         assert_eq!(
             d,
             [
