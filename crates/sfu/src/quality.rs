@@ -22,7 +22,16 @@ pub(crate) struct LinkHealth {
     pub jitter: Option<Duration>,
     /// The quality last announced.
     pub announced: Option<Quality>,
+    /// A better quality seen in this many reports in a row, not announced
+    /// yet.
+    better_for: u8,
 }
+
+/// A better quality is announced only once it holds for this many reports
+/// in a row (each connection reports every 2 s), so that a link on a
+/// boundary does not flip the indicator every few seconds; a worse one is
+/// announced at once.
+const BETTER_AFTER_REPORTS: u8 = 3;
 
 impl LinkHealth {
     /// The quality these figures amount to; `None` before any came in.
@@ -51,9 +60,12 @@ impl LinkHealth {
     /// The quality to announce, when it differs from the last announced.
     pub fn poll_change(&mut self) -> Option<Quality> {
         let quality = self.quality()?;
-        if self.announced == Some(quality) {
+        let better = self.announced.is_some_and(|announced| quality > announced);
+        if self.announced == Some(quality) || better && self.better_for + 1 < BETTER_AFTER_REPORTS {
+            self.better_for = if better { self.better_for + 1 } else { 0 };
             return None;
         }
+        self.better_for = 0;
         self.announced = Some(quality);
         Some(quality)
     }
@@ -75,7 +87,21 @@ mod tests {
         h.download_loss = Some(0.05);
         assert_eq!(h.poll_change(), Some(Quality::Good));
         h.download_loss = Some(0.12);
+        assert_eq!(h.poll_change(), Some(Quality::Poor), "worse: at once");
+        h.download_loss = Some(0.0);
+        for _ in 1..BETTER_AFTER_REPORTS {
+            assert_eq!(h.poll_change(), None, "better: not yet");
+        }
+        assert_eq!(h.poll_change(), Some(Quality::Excellent));
+        // A better report between worse ones does not count up.
+        h.download_loss = Some(0.12);
         assert_eq!(h.poll_change(), Some(Quality::Poor));
+        h.download_loss = Some(0.0);
+        assert_eq!(h.poll_change(), None);
+        h.download_loss = Some(0.12);
+        assert_eq!(h.poll_change(), None, "still poor");
+        h.download_loss = Some(0.0);
+        assert_eq!(h.poll_change(), None, "counting starts again");
         h.download_loss = Some(0.0);
         h.rtt = Some(ms(500));
         assert_eq!(h.quality(), Some(Quality::Poor));

@@ -88,4 +88,14 @@ fn connection_quality_follows_loss() {
         "{:?}",
         world.clients[0].qualities
     );
+    // The loss goes away: the indicator comes back up, once the better
+    // figures have held for a few reports.
+    world.net.link.loss = 0.0;
+    let since = world.elapsed();
+    assert!(
+        world.run_until(Duration::from_secs(20), |w| all_are(w, Quality::Excellent)),
+        "{:?}",
+        world.clients[0].qualities
+    );
+    assert!(world.elapsed() - since >= Duration::from_secs(2));
 }
