@@ -653,3 +653,45 @@ export function recordRoomEvents(page) {
 
 /** @param {import('playwright-core').Page} page @returns {Promise<any[]>} */
 export const eventsOf = (page) => page.evaluate(() => /** @type {any} */ (window).__events);
+
+/**
+ * Before the app loads (use as `beforeLoad`): keep, with the time, every signaling message of the
+ * types `received` that the page receives and of the types `sent` that it sends, in
+ * `window.__signals` as `{t, dir: 'in' | 'out', m}`. Read them with `signalsOf`.
+ * @param {{received: string[], sent: string[]}} types
+ * @returns {(page: import('playwright-core').Page) => Promise<void>}
+ */
+export function recordSignals(types) {
+  return (page) =>
+    page.addInitScript((types) => {
+      const w = /** @type {any} */ (window);
+      w.__signals = [];
+      const Base = w.WebSocket;
+      w.WebSocket = class extends Base {
+        /** @param {any[]} args */
+        constructor(...args) {
+          // @ts-ignore
+          super(...args);
+          this.addEventListener('message', (/** @type {MessageEvent} */ ev) => {
+            try {
+              const m = JSON.parse(ev.data);
+              if (types.received.includes(m.type)) w.__signals.push({ t: Date.now(), dir: 'in', m });
+            } catch { /* not ours */ }
+          });
+        }
+        /** @param {any} data */
+        send(data) {
+          if (typeof data === 'string') {
+            try {
+              const m = JSON.parse(data);
+              if (types.sent.includes(m.type)) w.__signals.push({ t: Date.now(), dir: 'out', m });
+            } catch { /* not JSON */ }
+          }
+          super.send(data);
+        }
+      };
+    }, types);
+}
+
+/** @param {import('playwright-core').Page} page @returns {Promise<{t: number, dir: 'in' | 'out', m: any}[]>} */
+export const signalsOf = (page) => page.evaluate(() => /** @type {any} */ (window).__signals ?? []);

@@ -15,7 +15,7 @@ import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf } from './harness.mjs';
+import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf, recordSignals, signalsOf } from './harness.mjs';
 
 const run = promisify(execFile);
 /** The rids the app publishes, lowest first, and the width of each from a 1280x720 camera. */
@@ -26,39 +26,10 @@ const VIEWER_CONTEXT = { viewport: { width: 1280, height: 720 }, deviceScaleFact
 /** The server's bandwidth estimate of a new subscriber starts low and ramps up: the full layer may take this long. */
 const BWE_RAMP_MS = 45000;
 
-/**
- * Before the app loads: keep every `video_layer` the page receives and every `video_size` it sends,
- * with the time (window.__video).
- * @param {import('playwright-core').Page} page
- */
-function logVideoSignals(page) {
-  return page.addInitScript(() => {
-    const w = /** @type {any} */ (window);
-    w.__video = [];
-    const Base = w.WebSocket;
-    w.WebSocket = class extends Base {
-      /** @param {any[]} args */
-      constructor(...args) {
-        // @ts-ignore
-        super(...args);
-        this.addEventListener('message', (/** @type {MessageEvent} */ ev) => {
-          try {
-            const m = JSON.parse(ev.data);
-            if (m.type === 'video_layer') w.__video.push({ t: Date.now(), dir: 'in', m });
-          } catch { /* not ours */ }
-        });
-      }
-      /** @param {any} data */
-      send(data) {
-        if (typeof data === 'string' && data.includes('"video_size"')) w.__video.push({ t: Date.now(), dir: 'out', m: JSON.parse(data) });
-        super.send(data);
-      }
-    };
-  });
-}
+/** Records the `video_layer` messages a page receives and the `video_size` it sends (`videoSignals`). */
+const logVideoSignals = recordSignals({ received: ['video_layer'], sent: ['video_size'] });
 
-/** @param {import('playwright-core').Page} page @returns {Promise<{t: number, dir: 'in' | 'out', m: any}[]>} */
-const videoSignals = (page) => page.evaluate(() => /** @type {any} */ (window).__video);
+const videoSignals = signalsOf;
 
 /**
  * The camera's outbound RTP streams of `page`, by rid.

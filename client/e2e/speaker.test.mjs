@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Harness, chromiumArgs, ensureArtifactsDir } from './harness.mjs';
+import { Harness, chromiumArgs, ensureArtifactsDir, recordSignals, signalsOf } from './harness.mjs';
 
 const NAMES = ['Alice', 'Bob', 'Carol'];
 /** How long the server may take to show a change of speaker on every page. */
@@ -47,36 +47,8 @@ function toneWav(o = {}) {
   return buf;
 }
 
-/**
- * Before the app loads: keep every `active_speakers` and `connection_quality` message the page
- * receives, and every `update_track` it sends, with the time (window.__signals).
- * @param {import('playwright-core').Page} page
- */
-function logSignals(page) {
-  return page.addInitScript(() => {
-    const w = /** @type {any} */ (window);
-    w.__signals = [];
-    const Base = w.WebSocket;
-    w.WebSocket = class extends Base {
-      /** @param {any[]} args */
-      constructor(...args) {
-        // @ts-ignore
-        super(...args);
-        this.addEventListener('message', (/** @type {MessageEvent} */ ev) => {
-          try {
-            const m = JSON.parse(ev.data);
-            if (m.type === 'active_speakers' || m.type === 'connection_quality') w.__signals.push({ t: Date.now(), dir: 'in', m });
-          } catch { /* not ours */ }
-        });
-      }
-      /** @param {any} data */
-      send(data) {
-        if (typeof data === 'string' && data.includes('"update_track"')) w.__signals.push({ t: Date.now(), dir: 'out', m: JSON.parse(data) });
-        super.send(data);
-      }
-    };
-  });
-}
+/** Records the `active_speakers` and `connection_quality` a page receives, the `update_track` it sends. */
+const logSignals = recordSignals({ received: ['active_speakers', 'connection_quality'], sent: ['update_track'] });
 
 /**
  * Wait until `fn(arg)` is true in the page; returns how long it took from `since`.
@@ -192,7 +164,7 @@ describe('active speaker and connection quality', { timeout: 180000 }, () => {
     const timeline = async () => {
       const lines = [];
       for (const [name, page] of Object.entries(pages)) {
-        const sigs = await page.evaluate(() => /** @type {any} */ (window).__signals).catch(() => []);
+        const sigs = await signalsOf(page).catch(() => []);
         for (const s of sigs) {
           const m = s.m;
           const what =
@@ -294,7 +266,7 @@ describe('active speaker and connection quality', { timeout: 180000 }, () => {
     ];
     const bad = [];
     for (const [name, page] of Object.entries(pages)) {
-      const sigs = await page.evaluate(() => /** @type {any} */ (window).__signals);
+      const sigs = await signalsOf(page);
       for (const s of sigs) {
         if (s.dir !== 'in' || s.m.type !== 'active_speakers') continue;
         for (const span of mutedSpans) {
