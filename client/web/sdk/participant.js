@@ -18,6 +18,7 @@
  * @property {number | undefined} width     that layer's size, from its last keyframe
  * @property {number | undefined} height
  * @property {LayerReason} reason           `best`, `bandwidth` (this client's download is short), `size` (shown small), `hidden`
+ * @property {boolean} baseFrameRate  only the base temporal layer comes: a lower frame rate
  * @property {number | undefined} estimateKbps  the server's estimate of this client's download when it chose
  */
 

@@ -743,6 +743,7 @@ export class Room extends Emitter {
       width: num(msg.width),
       height: num(msg.height),
       reason: msg.reason,
+      baseFrameRate: msg.base_frame_rate === true,
       estimateKbps: num(msg.estimate_kbps),
     };
     const track = this._subscriptionOf(msg.track_id);

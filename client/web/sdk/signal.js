@@ -68,7 +68,7 @@ const SILENCE_CHECK_MS = 250;
  *   the video is shown small, or not shown at all
  * @typedef {{type: 'publish_layers', mid: string, active: string[]}} PublishLayersMsg
  *   which simulcast encodings of one of this client's published tracks anyone receives: send only these
- * @typedef {{type: 'video_layer', track_id: string, paused: boolean, rid?: string, width?: number, height?: number, reason: LayerReason, estimate_kbps?: number}} VideoLayerMsg
+ * @typedef {{type: 'video_layer', track_id: string, paused: boolean, rid?: string, width?: number, height?: number, reason: LayerReason, base_frame_rate?: boolean, estimate_kbps?: number}} VideoLayerMsg
  *   which layer of a received video track the server forwards to this client; sent when it changes
  * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg} ServerMessage
  */

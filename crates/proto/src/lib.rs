@@ -312,6 +312,10 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         height: Option<u32>,
         reason: LayerReason,
+        /// Only the layer's base temporal layer is forwarded: a lower frame
+        /// rate (a quarter, for L1T3), when not even the full one fits.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        base_frame_rate: bool,
         /// The server's estimate of this participant's download bandwidth,
         /// in kbit/s, when it chose.
         #[serde(default, skip_serializing_if = "Option::is_none")]

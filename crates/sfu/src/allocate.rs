@@ -1,8 +1,9 @@
 //! Sharing one subscriber's download bandwidth across the video it
 //! receives. Audio is served first (it is small and matters most); then
 //! video in priority order (screen share, the active speaker, the rest)
-//! each gets its lowest layer, then layers go up in the same order while
-//! the estimate has room. Nothing is sent larger than it is shown.
+//! each gets its lowest layer (at a lower frame rate, or none, when even
+//! that does not fit), then layers go up in the same order while the
+//! estimate has room. Nothing is sent larger than it is shown.
 
 use hotline_proto::LayerReason;
 
@@ -25,8 +26,13 @@ pub(crate) struct VideoDemand {
     /// The size the subscriber shows it at (device pixels); `None` when
     /// not said (no cap), zero width when not shown.
     pub shown_at: Option<(u32, u32)>,
+    /// Bit/s of each layer's base temporal layer alone (a quarter of the
+    /// frame rate in L1T3); `None` without temporal layers.
+    pub base_layers: Vec<Option<u64>>,
     /// The layer chosen last time.
     pub current: Option<usize>,
+    /// Whether it was limited to the base temporal layer last time.
+    pub current_base_only: bool,
 }
 
 /// The layer to forward for one track, and why.
@@ -34,6 +40,8 @@ pub(crate) struct VideoDemand {
 pub(crate) struct Decision {
     /// `None` pauses the video.
     pub layer: Option<usize>,
+    /// Only the base temporal layer (a lower frame rate).
+    pub base_only: bool,
     pub reason: LayerReason,
 }
 
@@ -91,12 +99,14 @@ pub(crate) fn allocate(
                     probe.desired += demand.layers.iter().flatten().max().copied().unwrap_or(0);
                     Decision {
                         layer: None,
+                        base_only: false,
                         reason: LayerReason::Hidden,
                     }
                 }
                 // Nothing arrives yet: keep what was chosen.
                 _ => Decision {
                     layer: demand.current.or(Some(0)),
+                    base_only: false,
                     reason: LayerReason::Best,
                 },
             });
@@ -107,11 +117,43 @@ pub(crate) fn allocate(
         let cost = cost(demand, lowest);
         let fits = budget.is_none_or(|b| cost <= b + headroom);
         let first = decisions.iter().all(|d| d.layer.is_none());
-        if fits || first || demand.layers.len() == 1 {
+        // A lower frame rate comes before no video.
+        let base = demand.base_layers.get(lowest).copied().flatten();
+        let base_cost = base.map(|rate| {
+            let kept = demand.current == Some(lowest) && demand.current_base_only;
+            (if kept {
+                rate as f64
+            } else {
+                rate as f64 * UPGRADE_MARGIN
+            }) as i64
+        });
+        let base_fits = base_cost.is_some_and(|c| budget.is_none_or(|b| c <= b + headroom));
+        if fits {
             budget = budget.map(|b| b - cost);
             probe.minimum += rate(demand, lowest);
             decisions.push(Decision {
                 layer: Some(lowest),
+                base_only: false,
+                reason: if lowest == top {
+                    reason
+                } else {
+                    LayerReason::Bandwidth
+                },
+            });
+        } else if base_fits || (base.is_some() && first) {
+            budget = budget.map(|b| b - base_cost.unwrap_or(0));
+            probe.minimum += rate(demand, lowest);
+            decisions.push(Decision {
+                layer: Some(lowest),
+                base_only: true,
+                reason: LayerReason::Bandwidth,
+            });
+        } else if first || demand.layers.len() == 1 {
+            budget = budget.map(|b| b - cost);
+            probe.minimum += rate(demand, lowest);
+            decisions.push(Decision {
+                layer: Some(lowest),
+                base_only: false,
                 reason: if lowest == top {
                     reason
                 } else {
@@ -119,9 +161,10 @@ pub(crate) fn allocate(
                 },
             });
         } else {
-            probe.minimum += rate(demand, lowest);
+            probe.minimum += base.unwrap_or_else(|| rate(demand, lowest));
             decisions.push(Decision {
                 layer: None,
+                base_only: false,
                 reason: LayerReason::Bandwidth,
             });
             // Later tracks get nothing either: priority is kept.
@@ -135,6 +178,11 @@ pub(crate) fn allocate(
         let (Some((top, reason)), Some(mut chosen)) = (*cap, decision.layer) else {
             continue;
         };
+        if decision.base_only {
+            // Not even the full frame rate of the lowest layer fits.
+            next_step.get_or_insert(rate(demand, chosen));
+            continue;
+        }
         for up in chosen + 1..=top {
             if demand.layers[up].is_none() {
                 continue;
@@ -154,6 +202,7 @@ pub(crate) fn allocate(
         }
         *decision = Decision {
             layer: Some(chosen),
+            base_only: false,
             reason: if chosen == top {
                 reason
             } else {
@@ -220,7 +269,9 @@ mod tests {
             layers: vec![Some(150 * KBPS), Some(500 * KBPS), Some(1500 * KBPS)],
             widths: vec![Some(320), Some(640), Some(1280)],
             shown_at: None,
+            base_layers: vec![None; 3],
             current,
+            current_base_only: false,
         }
     }
 
@@ -243,6 +294,7 @@ mod tests {
             d,
             [Decision {
                 layer: Some(0),
+                base_only: false,
                 reason: LayerReason::Bandwidth
             }]
         );
@@ -280,7 +332,9 @@ mod tests {
             layers: vec![Some(800 * KBPS)],
             widths: vec![None],
             shown_at: None,
+            base_layers: vec![None],
             current: Some(0),
+            current_base_only: false,
         };
         let (d, _) = allocate(
             Some(100 * KBPS),
@@ -290,6 +344,42 @@ mod tests {
         assert_eq!(layers(&d), [Some(0), Some(0), None]);
         assert_eq!(d[0].reason, LayerReason::Bandwidth);
         assert_eq!(d[2].reason, LayerReason::Bandwidth);
+    }
+
+    #[test]
+    fn a_lower_frame_rate_comes_before_no_video() {
+        // L1T3: the base layer is about a quarter of each layer's rate.
+        let with_temporal = |current| VideoDemand {
+            base_layers: vec![Some(40 * KBPS), Some(130 * KBPS), Some(400 * KBPS)],
+            ..simulcast(current)
+        };
+        // 60 k after audio: not the 150 k of the lowest layer, but its base
+        // (40 k, 46 k with the margin of a change); the second gets nothing.
+        let (d, probe) = allocate(
+            Some(100 * KBPS),
+            40 * KBPS,
+            &[with_temporal(Some(0)), with_temporal(Some(0))],
+        );
+        assert_eq!(
+            d[0],
+            Decision {
+                layer: Some(0),
+                base_only: true,
+                reason: LayerReason::Bandwidth
+            }
+        );
+        assert_eq!(d[1].layer, None);
+        assert!(probe.minimum >= 40 * KBPS + 150 * KBPS, "{probe:?}");
+        // A little more: both at the lower frame rate.
+        let (d, _) = allocate(
+            Some(140 * KBPS),
+            40 * KBPS,
+            &[with_temporal(Some(0)), with_temporal(Some(0))],
+        );
+        assert!(d.iter().all(|d| d.layer == Some(0) && d.base_only), "{d:?}");
+        // With room for the full rate of the lowest layer, the full rate.
+        let (d, _) = allocate(Some(250 * KBPS), 40 * KBPS, &[with_temporal(Some(0))]);
+        assert_eq!((d[0].layer, d[0].base_only), (Some(0), false));
     }
 
     #[test]
@@ -308,14 +398,17 @@ mod tests {
             [
                 Decision {
                     layer: Some(1),
+                    base_only: false,
                     reason: LayerReason::Size
                 },
                 Decision {
                     layer: None,
+                    base_only: false,
                     reason: LayerReason::Hidden
                 },
                 Decision {
                     layer: Some(2),
+                    base_only: false,
                     reason: LayerReason::Best
                 },
             ]
@@ -353,7 +446,14 @@ mod tests {
                             .map(|_| rng.random_bool(0.7).then(|| rng.random()))
                             .collect(),
                         shown_at: rng.random_bool(0.5).then(|| (rng.random(), rng.random())),
+                        base_layers: (0..n)
+                            .map(|_| {
+                                rng.random_bool(0.5)
+                                    .then(|| rng.random_range(0..u64::from(u32::MAX)))
+                            })
+                            .collect(),
                         current: rng.random_bool(0.7).then(|| rng.random_range(0..6)),
+                        current_base_only: rng.random_bool(0.3),
                     }
                 })
                 .collect();

@@ -5,6 +5,7 @@
 //! wherever this subscriber started — across simulcast layer switches, each
 //! of which the publisher numbers on its own.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -59,47 +60,118 @@ pub(crate) struct HeldPacket {
 /// its first one are few; anything older is of no use.
 const MAX_HELD: usize = 32;
 
+/// Most temporal layers a VP8 stream has (L1T3: 0, 1, 2).
+pub(crate) const ALL_TEMPORAL_LAYERS: u8 = u8::MAX;
+
+/// Packets and pictures left out by temporal filtering that a mapping
+/// remembers, to number what follows them.
+const MAX_SKIPPED: usize = 1024;
+
 /// The forwarding state of one subscription (a down-track).
 #[derive(Debug)]
 pub(crate) struct Downstream {
     /// The layer to forward; `None` pauses the video. Switches happen at
     /// the target layer's next keyframe.
     pub target: Option<usize>,
+    /// The highest temporal layer to forward (`ALL_TEMPORAL_LAYERS`: all).
+    pub temporal_target: u8,
+    /// The temporal limit in force: it goes down at any frame start, up at
+    /// the start of a base-layer frame (which depends on nothing above it).
+    temporal: u8,
     /// The layer being forwarded; `None` before the first packet, while
     /// paused, and while waiting for a keyframe after an outage.
     current: Option<usize>,
-    /// Incoming extended sequence number at the last (re)start, and the
-    /// outgoing number it got.
-    seq_base: Option<(u64, u64)>,
+    /// How the current run of packets is numbered; `None` until its
+    /// (re)start at a keyframe.
+    mapping: Option<Mapping>,
     /// Highest outgoing sequence number sent, with the timestamp, picture
     /// ids and time of that packet.
     last_out: Option<LastSent>,
-    /// Added to the publisher's timestamps (mod 2^32).
-    timestamp_offset: u32,
-    picture_ids: PictureIdOffset,
     /// The next start is a switch from another layer (or a resume), whose
-    /// timestamps and picture ids must be made to follow the last sent.
+    /// timestamps must be made to follow the last sent.
     renumber_at_start: bool,
     /// The subscriber's payload type for the publisher's, as last looked up.
     pt: Option<(Pt, Pt)>,
     /// Packets of the target layer that came while waiting for its keyframe.
     held: Vec<HeldPacket>,
-    /// Highest incoming sequence number forwarded since the last (re)start.
-    highest_in: u64,
     /// The numbering before the last switch or restart, for packets of it
     /// that arrive late (networks reorder): their numbers were left free.
     previous: Option<Mapping>,
 }
 
 /// How one run of a layer's packets is numbered for the subscriber.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Mapping {
     layer: usize,
     first_in: u64,
     first_out: u64,
     highest_in: u64,
+    /// Added to the publisher's timestamps (mod 2^32).
     timestamp_offset: u32,
     picture_ids: PictureIdOffset,
+    /// Packets left out (temporal layers above the limit), in order: the
+    /// ones after them are numbered as if they never were.
+    skipped: VecDeque<u64>,
+    /// Picture ids of the frames left out, in order, likewise.
+    skipped_pictures: VecDeque<u16>,
+    /// Below this, packets can no longer be numbered (what was skipped
+    /// before it is forgotten).
+    floor: u64,
+}
+
+impl Mapping {
+    /// The outgoing number of `seq`; `None` before the mapping began.
+    fn number(&self, seq: u64) -> Option<u64> {
+        if seq < self.floor {
+            return None;
+        }
+        let delta = seq.checked_sub(self.first_in)?;
+        let skipped = self.skipped.partition_point(|&s| s < seq) as u64;
+        Some(self.first_out + delta - skipped)
+    }
+
+    /// The picture-id offset for a packet of picture `picture_id`: the
+    /// mapping's, less the frames skipped before it.
+    fn picture_offset(&self, picture_id: Option<u16>) -> PictureIdOffset {
+        let Some(id) = picture_id else {
+            return self.picture_ids;
+        };
+        let skipped = self
+            .skipped_pictures
+            .iter()
+            .filter(|&&p| {
+                let ahead = id.wrapping_sub(p) & 0x7fff;
+                ahead != 0 && ahead < 0x4000
+            })
+            .count() as u16;
+        PictureIdOffset {
+            picture_id: self.picture_ids.picture_id.wrapping_sub(skipped),
+            ..self.picture_ids
+        }
+    }
+
+    /// Leaves a packet out. Only packets beyond the highest seen can be:
+    /// one that comes late has had its number counted already.
+    fn skip(&mut self, seq: u64, picture_id: Option<u16>) {
+        if seq <= self.highest_in {
+            return;
+        }
+        self.highest_in = seq;
+        self.skipped.push_back(seq);
+        if self.skipped.len() > MAX_SKIPPED {
+            if let Some(oldest) = self.skipped.pop_front() {
+                self.floor = oldest + 1;
+            }
+        }
+        if let Some(id) = picture_id {
+            if self.skipped_pictures.back() != Some(&id) {
+                self.skipped_pictures.push_back(id);
+                if self.skipped_pictures.len() > MAX_SKIPPED {
+                    self.skipped_pictures.pop_front();
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -126,15 +198,14 @@ impl Default for Downstream {
     fn default() -> Self {
         Downstream {
             target: Some(0),
+            temporal_target: ALL_TEMPORAL_LAYERS,
+            temporal: ALL_TEMPORAL_LAYERS,
             current: None,
-            seq_base: None,
+            mapping: None,
             last_out: None,
-            timestamp_offset: 0,
-            picture_ids: PictureIdOffset::default(),
             renumber_at_start: false,
             pt: None,
             held: Vec::new(),
-            highest_in: 0,
             previous: None,
         }
     }
@@ -159,18 +230,13 @@ impl Downstream {
         self.current
     }
 
-    /// Forward `layer` from its next keyframe on, or pause (`None`). Going
-    /// down stops the current layer at once: it is too much for the link,
-    /// and every packet more of it would be lost or delay the keyframe the
-    /// switch waits for.
+    /// Forward `layer` from its next keyframe on, or pause (`None`, at
+    /// once). Until that keyframe the current layer goes on, down as well
+    /// as up: stopping it would freeze the picture for the time a keyframe
+    /// takes to come, which on a lossy link with a long round trip is long.
     pub fn set_target(&mut self, layer: Option<usize>) {
         self.target = layer;
-        let lower = match (layer, self.current) {
-            (Some(new), Some(current)) => new < current,
-            (None, Some(_)) => true,
-            _ => false,
-        };
-        if lower {
+        if layer.is_none() && self.current.is_some() {
             self.retire_mapping();
             self.current = None;
             self.renumber_at_start = self.last_out.is_some();
@@ -179,35 +245,28 @@ impl Downstream {
 
     /// Keeps the current numbering for late packets, and ends it.
     fn retire_mapping(&mut self) {
-        if let (Some(layer), Some((first_in, first_out))) = (self.current, self.seq_base) {
-            self.previous = Some(Mapping {
-                layer,
-                first_in,
-                first_out,
-                highest_in: self.highest_in,
-                timestamp_offset: self.timestamp_offset,
-                picture_ids: self.picture_ids,
-            });
+        if let Some(mapping) = self.mapping.take() {
+            self.previous = Some(mapping);
         }
-        self.seq_base = None;
     }
 
     /// A late packet of the numbering before the last switch or restart.
     fn late_for_previous(&self, packet: &Incoming) -> Option<Outgoing> {
-        let prev = self.previous?;
+        let prev = self.previous.as_ref()?;
         let seq = *packet.seq;
         let current_covers = self.current == Some(packet.layer)
-            && self.seq_base.is_some_and(|(first_in, _)| seq >= first_in);
+            && self.mapping.as_ref().is_some_and(|m| seq >= m.first_in);
         if packet.layer != prev.layer
             || current_covers
             || !(prev.first_in..=prev.highest_in).contains(&seq)
+            || prev.skipped.binary_search(&seq).is_ok()
         {
             return None;
         }
         Some(Outgoing {
-            seq: SeqNo::from(prev.first_out + (seq - prev.first_in)),
+            seq: SeqNo::from(prev.number(seq)?),
             timestamp: packet.timestamp.wrapping_add(prev.timestamp_offset),
-            picture_ids: prev.picture_ids,
+            picture_ids: prev.picture_offset(packet.descriptor.and_then(|d| d.picture_id)),
             started: false,
         })
     }
@@ -232,38 +291,54 @@ impl Downstream {
                 self.retire_mapping();
             }
             self.current = Some(packet.layer);
-            self.seq_base = None;
         }
         let incoming = *packet.seq;
-        let started = self.seq_base.is_none();
+        let started = self.mapping.is_none();
         if started {
             if packet.gated && !packet.keyframe {
                 return Verdict::WaitForKeyframe;
             }
             self.start(packet);
         }
-        let Some((first_in, first_out)) = self.seq_base else {
+        let descriptor = packet.descriptor;
+        if let Some(tid) = descriptor.and_then(|d| d.temporal_layer) {
+            if descriptor.is_some_and(|d| d.starts_frame())
+                && (self.temporal_target < self.temporal
+                    || self.temporal_target > self.temporal && tid == 0)
+            {
+                self.temporal = self.temporal_target;
+            }
+            if tid > self.temporal {
+                if let Some(mapping) = self.mapping.as_mut() {
+                    mapping.skip(incoming, descriptor.and_then(|d| d.picture_id));
+                }
+                return Verdict::NotForwarded;
+            }
+        }
+        let Some(mapping) = self.mapping.as_mut() else {
             return Verdict::Stale;
         };
-        let Some(delta) = incoming.checked_sub(first_in) else {
+        if mapping.skipped.binary_search(&incoming).is_ok() {
+            return Verdict::NotForwarded;
+        }
+        let Some(out) = mapping.number(incoming) else {
             return Verdict::Stale;
         };
-        let out = first_out + delta;
-        self.highest_in = self.highest_in.max(incoming);
-        let timestamp = packet.timestamp.wrapping_add(self.timestamp_offset);
-        let sent_descriptor = packet.descriptor.map(|d| self.picture_ids.shift(d));
+        mapping.highest_in = mapping.highest_in.max(incoming);
+        let timestamp = packet.timestamp.wrapping_add(mapping.timestamp_offset);
+        let picture_ids = mapping.picture_offset(descriptor.and_then(|d| d.picture_id));
         if self.last_out.is_none_or(|last| out > last.seq) {
             self.last_out = Some(LastSent {
                 seq: out,
                 timestamp,
-                descriptor: sent_descriptor,
+                descriptor: descriptor.map(|d| picture_ids.shift(d)),
                 at: packet.now,
             });
         }
         Verdict::Send(Outgoing {
             seq: SeqNo::from(out),
             timestamp,
-            picture_ids: self.picture_ids,
+            picture_ids,
             started,
         })
     }
@@ -290,8 +365,9 @@ impl Downstream {
 
     /// Numbers a (re)start: sequence numbers continue right after the last
     /// packet sent, so that the subscriber sees no hole it would ask to be
-    /// filled; after a switch, timestamps advance by the time that passed
-    /// and picture ids by one.
+    /// filled, and picture ids right after the last picture; after a switch
+    /// (or a resume) timestamps advance by the time that passed, after an
+    /// outage of the same stream they go on as the publisher's do.
     fn start(&mut self, packet: &Incoming) {
         let next_out = match self.last_out {
             Some(last) => last.seq + 1,
@@ -299,24 +375,34 @@ impl Downstream {
             // counter starts at zero (str0m needs no out-of-band ROC then).
             None => u64::from(rand::random::<u16>() >> 1) + 1,
         };
-        self.seq_base = Some((*packet.seq, next_out));
-        self.highest_in = *packet.seq;
-        if !std::mem::take(&mut self.renumber_at_start) {
-            return;
+        let renumber = std::mem::take(&mut self.renumber_at_start);
+        let mut timestamp_offset = self.previous.as_ref().map_or(0, |p| p.timestamp_offset);
+        let mut picture_ids = PictureIdOffset::default();
+        if let Some(last) = self.last_out {
+            if renumber {
+                let elapsed = packet.now.saturating_duration_since(last.at);
+                let ticks =
+                    (elapsed.as_micros() * u128::from(packet.clock_rate) / 1_000_000) as u32;
+                timestamp_offset = last
+                    .timestamp
+                    .wrapping_add(ticks.max(1))
+                    .wrapping_sub(packet.timestamp);
+            }
+            if let (Some(last), Some(next)) = (last.descriptor, packet.descriptor) {
+                picture_ids = PictureIdOffset::continuing(&last, &next);
+            }
         }
-        let Some(last) = self.last_out else {
-            return;
-        };
-        let elapsed = packet.now.saturating_duration_since(last.at);
-        let ticks = (elapsed.as_micros() * u128::from(packet.clock_rate) / 1_000_000) as u32;
-        self.timestamp_offset = last
-            .timestamp
-            .wrapping_add(ticks.max(1))
-            .wrapping_sub(packet.timestamp);
-        self.picture_ids = match (last.descriptor, packet.descriptor) {
-            (Some(last), Some(next)) => PictureIdOffset::continuing(&last, &next),
-            _ => PictureIdOffset::default(),
-        };
+        self.mapping = Some(Mapping {
+            layer: packet.layer,
+            first_in: *packet.seq,
+            first_out: next_out,
+            highest_in: *packet.seq,
+            timestamp_offset,
+            picture_ids,
+            skipped: VecDeque::new(),
+            skipped_pictures: VecDeque::new(),
+            floor: 0,
+        });
     }
 
     /// The publisher's stream broke (an outage upstream): wait for the next
@@ -342,7 +428,7 @@ mod tests {
     impl Stream {
         fn packet(&self, keyframe: bool, now: Instant) -> Incoming {
             let mut payload = Vec::new();
-            crate::vp8::write_descriptor(&mut payload, true, self.picture_id);
+            crate::vp8::write_descriptor(&mut payload, true, self.picture_id, None);
             Incoming {
                 seq: SeqNo::from(self.seq),
                 timestamp: self.timestamp,
@@ -453,23 +539,17 @@ mod tests {
             high.advance();
             sent(d.admit(&high.packet(false, t0 + ms(33 * i))));
         }
-        // Down to the low layer: the high one stops at once (the link has
-        // no room for it), the low one starts at its keyframe with the very
-        // next numbers.
+        // Down to the low layer: the high one goes on until the low one's
+        // keyframe, which gets the very next numbers.
+        d.set_target(Some(0));
+        low.advance();
+        assert_eq!(
+            d.admit(&low.packet(false, t0 + ms(660))),
+            Verdict::WaitForKeyframe
+        );
         high.advance();
         let last = sent(d.admit(&high.packet(false, t0 + ms(660))));
         let last_picture_id = high.picture_id;
-        d.set_target(Some(0));
-        high.advance();
-        assert_eq!(
-            d.admit(&high.packet(false, t0 + ms(693))),
-            Verdict::NotForwarded
-        );
-        low.advance();
-        assert_eq!(
-            d.admit(&low.packet(false, t0 + ms(693))),
-            Verdict::WaitForKeyframe
-        );
         low.advance();
         let switched = sent(d.admit(&low.packet(true, t0 + ms(693))));
         assert_eq!(*switched.seq, *last.seq + 1);
@@ -478,8 +558,9 @@ mod tests {
             .picture_ids
             .shift(low.packet(true, t0).descriptor.unwrap());
         assert_eq!(shifted.picture_id, Some((last_picture_id + 1) & 0x7fff));
-        // The old layer's late packets are not forwarded any more; the new
+        // The old layer's next packets are not forwarded any more; the new
         // one's follow on (sequence numbers wrap upstream, not downstream).
+        high.advance();
         assert_eq!(
             d.admit(&high.packet(false, t0 + ms(700))),
             Verdict::NotForwarded
@@ -556,6 +637,77 @@ mod tests {
         // Beyond what the low layer had sent: nothing.
         low.seq += 5;
         assert_eq!(d.admit(&low.packet(false, t0)), Verdict::NotForwarded);
+    }
+
+    /// One-packet frames of an L1T3 stream: temporal layers 0, 2, 1, 2, …
+    fn l1t3(n: u64, t0: Instant) -> Incoming {
+        let tid = [0u8, 2, 1, 2][(n % 4) as usize];
+        let picture_id = (100 + n) as u16 & 0x7fff;
+        let payload = [
+            0x90,
+            0xe0,
+            0x80 | (picture_id >> 8) as u8,
+            picture_id as u8,
+            (n / 4) as u8,
+            tid << 6,
+        ];
+        Incoming {
+            seq: SeqNo::from(5000 + n),
+            timestamp: (n * 3000) as u32,
+            layer: 0,
+            gated: true,
+            keyframe: n == 0,
+            descriptor: Vp8Descriptor::parse(&payload),
+            clock_rate: 90_000,
+            now: t0 + Duration::from_millis(33 * n),
+        }
+    }
+
+    /// Sequence numbers and picture ids as the subscriber sees them.
+    fn seen(out: Outgoing, packet: &Incoming) -> (u64, u16) {
+        let picture = out.picture_ids.shift(packet.descriptor.unwrap());
+        (*out.seq, picture.picture_id.unwrap())
+    }
+
+    #[test]
+    fn a_lower_frame_rate_leaves_no_gap_in_numbers_or_picture_ids() {
+        let t0 = Instant::now();
+        let mut d = Downstream::default();
+        let mut sent = Vec::new();
+        for n in 0..8 {
+            let p = l1t3(n, t0);
+            sent.push(seen(self::sent(d.admit(&p)), &p));
+        }
+        // Base layer only: frames 8, 12, 16 go, the others do not; the
+        // limit takes effect at the next frame.
+        d.temporal_target = 0;
+        for n in 8..20 {
+            let p = l1t3(n, t0);
+            match d.admit(&p) {
+                Verdict::Send(out) => {
+                    assert_eq!(n % 4, 0, "frame {n} is not base layer");
+                    sent.push(seen(out, &p));
+                }
+                Verdict::NotForwarded => assert_ne!(n % 4, 0, "frame {n} is base layer"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Back to all layers: from the next base-layer frame on.
+        d.temporal_target = ALL_TEMPORAL_LAYERS;
+        for n in 20..24 {
+            let p = l1t3(n, t0);
+            sent.push(seen(self::sent(d.admit(&p)), &p));
+        }
+        // A late packet of a skipped frame stays out.
+        assert_eq!(d.admit(&l1t3(13, t0)), Verdict::NotForwarded);
+        let numbers: Vec<u64> = sent.iter().map(|s| s.0).collect();
+        let pictures: Vec<u16> = sent.iter().map(|s| s.1).collect();
+        assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "{numbers:?}");
+        assert!(
+            pictures.windows(2).all(|w| w[1] == w[0] + 1),
+            "{pictures:?}"
+        );
+        assert_eq!(sent.len(), 8 + 3 + 4);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub(crate) struct Layer {
     /// Highest sequence number received, and when.
     last_packet: Option<(u64, Instant)>,
     rate: RateMeter,
+    /// The part of `rate` in the base temporal layer, when the stream has
+    /// temporal layers (a quarter of the frame rate in L1T3).
+    base_rate: Option<RateMeter>,
 }
 
 impl Layer {
@@ -52,13 +55,26 @@ impl Layer {
             unneeded_since: None,
             last_packet: None,
             rate: RateMeter::default(),
+            base_rate: None,
         }
     }
 
-    /// Notes a received packet of `bytes` payload; returns whether it
-    /// follows an outage.
-    pub fn note_packet(&mut self, seq: u64, bytes: usize, now: Instant) -> bool {
-        self.rate.add(bytes as u64 + PACKET_OVERHEAD_BYTES, now);
+    /// Notes a received packet of `bytes` payload, of temporal layer
+    /// `temporal` when the stream has them; returns whether it follows an
+    /// outage.
+    pub fn note_packet(
+        &mut self,
+        seq: u64,
+        bytes: usize,
+        temporal: Option<u8>,
+        now: Instant,
+    ) -> bool {
+        let wire = bytes as u64 + PACKET_OVERHEAD_BYTES;
+        self.rate.add(wire, now);
+        if let Some(tid) = temporal {
+            let base = self.base_rate.get_or_insert_with(RateMeter::default);
+            base.add(if tid == 0 { wire } else { 0 }, now);
+        }
         let outage = match self.last_packet {
             Some((last, at)) if seq > last + 1 => {
                 now.saturating_duration_since(at) >= OUTAGE_TIME || seq - last > OUTAGE_PACKETS
@@ -89,6 +105,13 @@ impl Layer {
             None if self.paused_at_publisher => self.rate.smoothed,
             None => None,
         }
+    }
+
+    /// What its base temporal layer alone would take (a lower frame rate);
+    /// `None` without temporal layers, or when the layer is not offered.
+    pub fn offered_base_bitrate(&self, now: Instant) -> Option<u64> {
+        self.offered_bitrate(now)?;
+        self.base_rate.as_ref()?.smoothed
     }
 
     /// Whether the server may pause it at the publisher: it has been
@@ -133,22 +156,25 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut layer = Layer::new(None);
-        assert!(!layer.note_packet(100, 1000, t0));
+        assert!(!layer.note_packet(100, 1000, None, t0));
         assert!(
-            !layer.note_packet(103, 1000, t0 + ms(10)),
+            !layer.note_packet(103, 1000, None, t0 + ms(10)),
             "a few lost packets: NACK repairs them"
         );
-        assert!(!layer.note_packet(102, 1000, t0 + ms(11)), "a late one");
         assert!(
-            layer.note_packet(110, 1000, t0 + ms(400)),
+            !layer.note_packet(102, 1000, None, t0 + ms(11)),
+            "a late one"
+        );
+        assert!(
+            layer.note_packet(110, 1000, None, t0 + ms(400)),
             "silence of 400 ms"
         );
         assert!(
-            layer.note_packet(300, 1000, t0 + ms(410)),
+            layer.note_packet(300, 1000, None, t0 + ms(410)),
             "a burst of 190 lost"
         );
         assert!(
-            !layer.note_packet(301, 1000, t0 + ms(2000)),
+            !layer.note_packet(301, 1000, None, t0 + ms(2000)),
             "no packet lost"
         );
     }
@@ -160,7 +186,7 @@ mod tests {
         assert_eq!(layer.bitrate(t0), None);
         // 100 packets a second of 565 bytes payload: 500 kbit/s on the wire.
         for i in 0..300u64 {
-            layer.note_packet(i, 565, t0 + Duration::from_millis(i * 10));
+            layer.note_packet(i, 565, None, t0 + Duration::from_millis(i * 10));
         }
         let now = t0 + Duration::from_millis(2990);
         let rate = layer.bitrate(now).expect("measured");

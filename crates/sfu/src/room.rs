@@ -19,7 +19,7 @@ use str0m::{Event, Input};
 use tracing::{debug, info, info_span, warn};
 
 use crate::allocate::{self, VideoDemand};
-use crate::forward::{HeldPacket, Incoming, Outgoing, Verdict};
+use crate::forward::{HeldPacket, Incoming, Outgoing, Verdict, ALL_TEMPORAL_LAYERS};
 use crate::ids::{ParticipantId, TrackId};
 use crate::layers::Layer;
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
@@ -874,7 +874,9 @@ impl Room {
                     layers: layers.iter().map(|l| l.offered_bitrate(now)).collect(),
                     widths: layers.iter().map(|l| l.size.map(|(w, _)| w)).collect(),
                     shown_at: s.shown_at,
+                    base_layers: layers.iter().map(|l| l.offered_base_bitrate(now)).collect(),
                     current: s.downstream.target,
+                    current_base_only: s.downstream.temporal_target == 0,
                 }
             })
             .collect();
@@ -912,6 +914,11 @@ impl Room {
                     keyframes.push((s.track.clone(), layer));
                 }
             }
+            s.downstream.temporal_target = if decision.base_only {
+                0
+            } else {
+                ALL_TEMPORAL_LAYERS
+            };
             if s.announced == Some(decision) {
                 continue;
             }
@@ -928,6 +935,7 @@ impl Room {
                     layer = ?decision.layer,
                     rid = rid.as_deref().unwrap_or("-"),
                     reason = ?decision.reason,
+                    base_only = decision.base_only,
                     estimate_kbps = estimate.map(|e| e / 1000),
                     "video layer chosen"
                 )
@@ -939,6 +947,7 @@ impl Room {
                 width: size.map(|(w, _)| u32::from(w)),
                 height: size.map(|(_, h)| u32::from(h)),
                 reason: decision.reason,
+                base_frame_rate: decision.base_only,
                 estimate_kbps: estimate.map(|e| (e / 1000) as u32),
             });
         }
@@ -988,7 +997,9 @@ impl Room {
             for t in p.published.iter_mut().filter(|t| t.layers.len() > 1) {
                 let mut changed = false;
                 for (i, l) in t.layers.iter_mut().enumerate() {
-                    if needed.contains(&(t.id.clone(), i)) {
+                    // The lowest layer always goes on: it is what any
+                    // subscriber falls back to under pressure, at once.
+                    if i == 0 || needed.contains(&(t.id.clone(), i)) {
                         l.unneeded_since = None;
                         changed |= std::mem::replace(&mut l.paused_at_publisher, false);
                     } else if !l.paused_at_publisher && l.pausable() {
@@ -1068,6 +1079,12 @@ impl Room {
                     // conceals a loss better than a late resend.)
                     if let Some(stream) = api.stream_tx_by_mid(m, None) {
                         stream.set_rtx_cache(RTX_CACHE_PACKETS, RTX_CACHE_AGE, None);
+                        // Forwarded as it comes, not held to a steady rate
+                        // by str0m's pacer: the estimate still comes from
+                        // the feedback, layers keep the rate in line, and
+                        // nothing queues up to go out late after a switch
+                        // down (pacing also cost ~1.8x the CPU a packet).
+                        stream.set_unpaced(true);
                     }
                     opened.push(s.track.clone());
                 }
@@ -1499,9 +1516,19 @@ impl Room {
         // decoders ask for a keyframe).
         let vp8 = kind == TrackKind::Video && params.spec().codec == Codec::Vp8;
         let keyframe = vp8 && vp8::is_keyframe_start(&packet.payload);
+        let descriptor = if vp8 {
+            vp8::Vp8Descriptor::parse(&packet.payload)
+        } else {
+            None
+        };
         let track_id = track.id.clone();
         let incoming_layer = &mut track.layers[layer];
-        let gap = incoming_layer.note_packet(*packet.seq_no, packet.payload.len(), now);
+        let gap = incoming_layer.note_packet(
+            *packet.seq_no,
+            packet.payload.len(),
+            descriptor.and_then(|d| d.temporal_layer),
+            now,
+        );
         let outage = gap && kind == TrackKind::Video;
         if keyframe {
             incoming_layer.size = vp8::keyframe_size(&packet.payload).or(incoming_layer.size);
@@ -1518,11 +1545,7 @@ impl Room {
             layer,
             gated: vp8,
             keyframe,
-            descriptor: if vp8 {
-                vp8::Vp8Descriptor::parse(&packet.payload)
-            } else {
-                None
-            },
+            descriptor,
             clock_rate: params.spec().clock_rate.get(),
             now,
         };

@@ -172,13 +172,23 @@ impl PictureIdOffset {
     }
 }
 
-/// Writes a descriptor with a 15-bit picture id: 4 bytes.
-pub fn write_descriptor(out: &mut Vec<u8>, starts_frame: bool, picture_id: u16) {
+/// Writes a descriptor with a 15-bit picture id (4 bytes), and with
+/// `temporal` = (TL0PICIDX, temporal layer) their two bytes too.
+pub fn write_descriptor(
+    out: &mut Vec<u8>,
+    starts_frame: bool,
+    picture_id: u16,
+    temporal: Option<(u8, u8)>,
+) {
     let picture_id = picture_id & 0x7fff;
     out.push(0x80 | if starts_frame { 0x10 } else { 0 });
-    out.push(0x80);
+    out.push(if temporal.is_some() { 0xe0 } else { 0x80 });
     out.push(0x80 | (picture_id >> 8) as u8);
     out.push(picture_id as u8);
+    if let Some((tl0_pic_idx, layer)) = temporal {
+        out.push(tl0_pic_idx);
+        out.push((layer & 0x03) << 6);
+    }
 }
 
 #[cfg(test)]
@@ -188,7 +198,7 @@ mod tests {
     #[test]
     fn descriptor_round_trip_and_keyframes() {
         let mut payload = Vec::new();
-        write_descriptor(&mut payload, true, 0x1234);
+        write_descriptor(&mut payload, true, 0x1234, None);
         payload.extend_from_slice(&[0x10, 0, 0, 0x9d, 0x01, 0x2a]);
         let d = Vp8Descriptor::parse(&payload).unwrap();
         assert_eq!(d.picture_id, Some(0x1234));
@@ -200,7 +210,7 @@ mod tests {
         assert!(!is_keyframe_start(&payload));
 
         let mut middle = Vec::new();
-        write_descriptor(&mut middle, false, 7);
+        write_descriptor(&mut middle, false, 7, None);
         middle.push(0x10);
         assert!(!is_keyframe_start(&middle));
     }
@@ -208,7 +218,7 @@ mod tests {
     #[test]
     fn keyframe_sizes_are_read_from_the_frame_header() {
         let mut payload = Vec::new();
-        write_descriptor(&mut payload, true, 1);
+        write_descriptor(&mut payload, true, 1, None);
         // Frame tag (keyframe), start code, 1280 x 720 with scale bits set.
         payload.extend_from_slice(&[0x10, 0, 0, 0x9d, 0x01, 0x2a, 0x00, 0x45, 0xd0, 0x82]);
         assert_eq!(keyframe_size(&payload), Some((1280, 720)));

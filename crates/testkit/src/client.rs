@@ -50,6 +50,8 @@ pub struct VideoLayerSeen {
     pub rid: Option<String>,
     pub paused: bool,
     pub reason: hotline_proto::LayerReason,
+    /// Only the base temporal layer: a lower frame rate.
+    pub base_frame_rate: bool,
     pub estimate_kbps: Option<u32>,
 }
 
@@ -564,6 +566,7 @@ impl SimClient {
                 rid,
                 paused,
                 reason,
+                base_frame_rate,
                 estimate_kbps,
                 ..
             } => {
@@ -573,6 +576,7 @@ impl SimClient {
                         rid,
                         paused,
                         reason,
+                        base_frame_rate,
                         estimate_kbps,
                     },
                 );

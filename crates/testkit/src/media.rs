@@ -19,6 +19,9 @@ const STAMP_LEN: usize = 8;
 /// An Opus packet of a 32 kbit/s voice stream every 20 ms.
 const AUDIO_PAYLOAD: usize = 80;
 pub(crate) const AUDIO_INTERVAL: Duration = Duration::from_millis(20);
+/// How far back a counter tells a duplicate from a late packet.
+const SEEN_WINDOW: u64 = 1024;
+
 /// A gap between two decoded video frames longer than this is a freeze.
 pub const FREEZE_GAP: Duration = Duration::from_millis(500);
 
@@ -32,6 +35,9 @@ pub struct VideoShape {
     /// The picture size its keyframes announce.
     pub width: u16,
     pub height: u16,
+    /// Temporal layers, as in L1T3 (3) or none (1): frames of layers 0,
+    /// 2, 1, 2 in turn, marked in the payload descriptor.
+    pub temporal_layers: u8,
 }
 
 impl Default for VideoShape {
@@ -42,6 +48,7 @@ impl Default for VideoShape {
             keyframe_interval: Duration::from_secs(3),
             width: 640,
             height: 360,
+            temporal_layers: 1,
         }
     }
 }
@@ -104,7 +111,13 @@ pub fn video_frame(shape: &VideoShape, n: u64, key: bool, sent_us: u64) -> Vec<S
     let len = shape.frame_len(key, n);
     let rtp_time = (n * 90_000 / u64::from(shape.fps.max(1))) as u32;
     let picture_id = (n & 0x7fff) as u16;
-    let chunk = MAX_VIDEO_PAYLOAD - 4 - STAMP_LEN;
+    let temporal = (shape.temporal_layers > 1).then(|| {
+        // L1T3's pattern (fewer layers take its lower part).
+        let layer = [0u8, 2, 1, 2][(n % 4) as usize].min(shape.temporal_layers - 1);
+        ((n / 4) as u8, layer)
+    });
+    let descriptor_len = if temporal.is_some() { 6 } else { 4 };
+    let chunk = MAX_VIDEO_PAYLOAD - descriptor_len - STAMP_LEN;
     let count = len.div_ceil(chunk).max(1);
     let mut packets = Vec::with_capacity(count);
     for i in 0..count {
@@ -113,8 +126,8 @@ pub fn video_frame(shape: &VideoShape, n: u64, key: bool, sent_us: u64) -> Vec<S
         } else {
             chunk
         };
-        let mut payload = Vec::with_capacity(4 + body + STAMP_LEN);
-        vp8::write_descriptor(&mut payload, i == 0, picture_id);
+        let mut payload = Vec::with_capacity(descriptor_len + body + STAMP_LEN);
+        vp8::write_descriptor(&mut payload, i == 0, picture_id, temporal);
         let start = payload.len();
         payload.resize(start + body, 0x5a);
         if i == 0 {
@@ -154,6 +167,11 @@ pub struct MediaCounter {
     pub out_of_order: u64,
     /// Gaps between video frames longer than [`FREEZE_GAP`].
     pub freezes: u64,
+    /// Packets that came again (a retransmission of one that was not lost,
+    /// or a sender's padding made of old packets): not counted otherwise.
+    pub duplicates: u64,
+    /// Which of the last `SEEN_WINDOW` sequence numbers arrived.
+    seen: [u64; SEEN_WINDOW as usize / 64],
     /// Extended sequence number of the first packet counted.
     first_seq: Option<u64>,
     /// Highest extended sequence number seen, also before a reset; 0 before
@@ -187,6 +205,8 @@ impl MediaCounter {
                 }
                 self.first_seq = Some(extended);
                 self.highest_seq = extended;
+                self.seen = Default::default();
+                self.mark_seen(extended);
             }
             Some(first) => {
                 let extended = extend_seq(self.highest_seq, seq);
@@ -194,8 +214,16 @@ impl MediaCounter {
                     return;
                 }
                 if extended > self.highest_seq {
+                    for passed in (self.highest_seq + 1..extended).take(SEEN_WINDOW as usize) {
+                        self.forget_seen(passed);
+                    }
                     self.highest_seq = extended;
+                    self.mark_seen(extended);
+                } else if self.highest_seq - extended < SEEN_WINDOW && self.was_seen(extended) {
+                    self.duplicates += 1;
+                    return;
                 } else {
+                    self.mark_seen(extended);
                     self.out_of_order += 1;
                 }
             }
@@ -237,6 +265,21 @@ impl MediaCounter {
                 self.delays_us.push(delay.min(u64::from(u32::MAX)) as u32);
             }
         }
+    }
+
+    fn mark_seen(&mut self, seq: u64) {
+        let bit = seq % SEEN_WINDOW;
+        self.seen[(bit / 64) as usize] |= 1 << (bit % 64);
+    }
+
+    fn forget_seen(&mut self, seq: u64) {
+        let bit = seq % SEEN_WINDOW;
+        self.seen[(bit / 64) as usize] &= !(1 << (bit % 64));
+    }
+
+    fn was_seen(&self, seq: u64) -> bool {
+        let bit = seq % SEEN_WINDOW;
+        self.seen[(bit / 64) as usize] & (1 << (bit % 64)) != 0
     }
 
     /// Packets the sender sent in the span seen so far.
@@ -313,6 +356,7 @@ mod tests {
             keyframe_interval: Duration::from_secs(2),
             width: 1280,
             height: 720,
+            temporal_layers: 3,
         };
         let key = video_frame(&shape, 0, true, 42);
         assert!(vp8::is_keyframe_start(&key[0].payload));
@@ -367,6 +411,14 @@ mod tests {
             (c.expected(), c.packets, c.lost(), c.out_of_order),
             (3, 3, 0, 1)
         );
+        // The same packets again (padding made of old ones): not counted,
+        // neither as packets nor as frames, and they hide no loss.
+        for seq in [9, 10, 8] {
+            c.count_header(at, TrackKind::Video, seq, true, 100);
+        }
+        assert_eq!((c.packets, c.frames, c.duplicates), (3, 0, 3));
+        c.count_header(at, TrackKind::Video, 12, true, 100);
+        assert_eq!((c.lost(), c.duplicates), (1, 3));
     }
 
     #[test]

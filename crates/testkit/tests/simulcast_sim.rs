@@ -17,6 +17,7 @@ fn layers() -> [(&'static str, VideoShape); 3] {
         keyframe_interval: Duration::from_secs(3),
         width,
         height,
+        temporal_layers: 3,
     };
     [
         ("q", shape(120_000, 320, 180)),
@@ -252,4 +253,49 @@ fn layers_nobody_receives_are_paused_at_the_publisher_and_resumed_when_needed() 
     call.settle();
     let counter = &call.world.clients[1].received[&camera];
     assert_eq!(counter.lost(), 0, "{counter:?}");
+}
+
+#[test]
+fn a_link_too_slow_for_the_lowest_layer_gets_a_lower_frame_rate() {
+    let mut call = call(25);
+    let camera = call.camera.clone();
+    let publisher_id = call.publisher_id.clone();
+    // 130 kbit/s: audio (~55 k) and the quarter layer (~140 k) do not fit,
+    // its base temporal layer (a quarter of the frames) does.
+    call.world.limit_download(1, Some(130_000));
+    let slower = call.world.run_until(Duration::from_secs(30), |w| {
+        w.clients[1]
+            .video_layers
+            .get(&camera)
+            .is_some_and(|l| l.rid.as_deref() == Some("q") && l.base_frame_rate)
+    });
+    assert!(
+        slower,
+        "{:?}",
+        call.world.clients[1].video_layers.get(&camera)
+    );
+    // Frames keep coming, at about a quarter of 30 per second.
+    call.world.run_for(Duration::from_secs(2));
+    let before = call.world.clients[1].frames_from(&publisher_id, TrackKind::Video);
+    call.world.run_for(Duration::from_secs(4));
+    let frames = call.world.clients[1].frames_from(&publisher_id, TrackKind::Video) - before;
+    assert!((16..=40).contains(&frames), "{frames} frames in 4 s");
+
+    // The cap lifted: the full frame rate (and larger layers) again.
+    call.world.limit_download(1, None);
+    let back = call.world.run_until(Duration::from_secs(30), |w| {
+        w.clients[1]
+            .video_layers
+            .get(&camera)
+            .is_some_and(|l| !l.base_frame_rate && !l.paused)
+    });
+    assert!(
+        back,
+        "{:?}",
+        call.world.clients[1].video_layers.get(&camera)
+    );
+    let before = call.world.clients[1].frames_from(&publisher_id, TrackKind::Video);
+    call.world.run_for(Duration::from_secs(2));
+    let frames = call.world.clients[1].frames_from(&publisher_id, TrackKind::Video) - before;
+    assert!(frames >= 50, "{frames} frames in 2 s");
 }
