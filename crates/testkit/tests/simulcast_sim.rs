@@ -150,10 +150,10 @@ fn a_subscriber_whose_link_drops_gets_the_low_layer_and_the_high_one_back() {
         back.unwrap()
     );
 
-    // Every switch continued the numbering: whatever went missing was lost
-    // to the cap, not skipped by the server.
+    // One stream all along (≥ 10 s at 30 frames a second), each switch at
+    // a keyframe. (That switches leave no gap is the next test's.)
     let counter = &call.world.clients[1].received[&call.camera];
-    assert!(counter.expected() > 500);
+    assert!(counter.expected() > 250, "{counter:?}");
     assert!(counter.keyframes >= 2, "each switch starts at a keyframe");
 }
 
