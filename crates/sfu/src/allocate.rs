@@ -33,6 +33,10 @@ pub(crate) struct VideoDemand {
     pub current: Option<usize>,
     /// Whether it was limited to the base temporal layer last time.
     pub current_base_only: bool,
+    /// Whether it may go above `current` now (not soon after the estimate
+    /// forced it down: estimates overshoot while they recover, and going
+    /// back up into the same wall costs another keyframe each way).
+    pub may_go_up: bool,
 }
 
 /// The layer to forward for one track, and why.
@@ -115,7 +119,9 @@ pub(crate) fn allocate(
         let lowest = lowest_arriving(demand).unwrap_or(top);
         probe.desired += rate(demand, top);
         let cost = cost(demand, lowest);
-        let fits = budget.is_none_or(|b| cost <= b + headroom);
+        let held_at_base =
+            !demand.may_go_up && demand.current_base_only && demand.current == Some(lowest);
+        let fits = budget.is_none_or(|b| cost <= b + headroom) && !held_at_base;
         let first = decisions.iter().all(|d| d.layer.is_none());
         // A lower frame rate comes before no video.
         let base = demand.base_layers.get(lowest).copied().flatten();
@@ -186,6 +192,10 @@ pub(crate) fn allocate(
         for up in chosen + 1..=top {
             if demand.layers[up].is_none() {
                 continue;
+            }
+            if !demand.may_go_up && demand.current.is_none_or(|current| up > current) {
+                next_step.get_or_insert(rate(demand, up).saturating_sub(rate(demand, chosen)));
+                break;
             }
             // Measured rates are not ordered: a higher layer can arrive
             // slower than a lower one for a while (an encoder ramping up).
@@ -272,6 +282,7 @@ mod tests {
             base_layers: vec![None; 3],
             current,
             current_base_only: false,
+            may_go_up: true,
         }
     }
 
@@ -335,6 +346,7 @@ mod tests {
             base_layers: vec![None],
             current: Some(0),
             current_base_only: false,
+            may_go_up: true,
         };
         let (d, _) = allocate(
             Some(100 * KBPS),
@@ -344,6 +356,22 @@ mod tests {
         assert_eq!(layers(&d), [Some(0), Some(0), None]);
         assert_eq!(d[0].reason, LayerReason::Bandwidth);
         assert_eq!(d[2].reason, LayerReason::Bandwidth);
+    }
+
+    #[test]
+    fn soon_after_a_forced_step_down_nothing_goes_back_up() {
+        let mut held = simulcast(Some(0));
+        held.may_go_up = false;
+        let (d, probe) = allocate(Some(5000 * KBPS), 40 * KBPS, &[held.clone()]);
+        assert_eq!(layers(&d), [Some(0)]);
+        assert!(
+            probe.minimum > 40 * KBPS + 150 * KBPS,
+            "still probing for the next: {probe:?}"
+        );
+        // Down is still allowed.
+        held.current = Some(2);
+        let (d, _) = allocate(Some(300 * KBPS), 40 * KBPS, &[held]);
+        assert_eq!(layers(&d), [Some(0)]);
     }
 
     #[test]
@@ -454,6 +482,7 @@ mod tests {
                             .collect(),
                         current: rng.random_bool(0.7).then(|| rng.random_range(0..6)),
                         current_base_only: rng.random_bool(0.3),
+                        may_go_up: rng.random_bool(0.7),
                     }
                 })
                 .collect();

@@ -80,6 +80,9 @@ pub(crate) struct Subscription {
     pub shown_at: Option<(u32, u32)>,
     /// The layer decision last told to the subscriber.
     pub announced: Option<Decision>,
+    /// Not above the current layer before this (after the estimate forced
+    /// it down).
+    pub held_down_until: Option<Instant>,
 }
 
 impl Subscription {
@@ -99,6 +102,7 @@ impl Subscription {
             downstream: Downstream::default(),
             shown_at: None,
             announced: None,
+            held_down_until: None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hotline_proto::{
-    ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, LeaveReason,
+    ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, LayerReason, LeaveReason,
     ParticipantQuality, PublishedTrack, ServerMessage, TrackKind, TrackSource, MAX_CHAT_CHARS,
     PROTOCOL_VERSION,
 };
@@ -46,6 +46,11 @@ const UNESTIMATED_PACING: Bitrate = Bitrate::mbps(1000);
 /// publisher; long enough that layers do not flap as subscribers come,
 /// resize and go.
 const DYNACAST_AFTER: Duration = Duration::from_secs(3);
+
+/// After the estimate forces a video down, it goes back up no sooner than
+/// this: an estimate overshoots while it recovers, and each step into the
+/// same wall and back costs two keyframes and a burst of loss.
+const HOLD_DOWN_AFTER_STEP_DOWN: Duration = Duration::from_secs(8);
 
 /// How often every subscriber's layers are chosen again, besides when its
 /// bandwidth estimate or a video's shown size changes.
@@ -877,6 +882,7 @@ impl Room {
                     base_layers: layers.iter().map(|l| l.offered_base_bitrate(now)).collect(),
                     current: s.downstream.target,
                     current_base_only: s.downstream.temporal_target == 0,
+                    may_go_up: s.held_down_until.is_none_or(|until| now >= until),
                 }
             })
             .collect();
@@ -908,6 +914,17 @@ impl Room {
         let mut messages = Vec::new();
         for ((&(_, i), decision), labels) in order.iter().zip(decisions).zip(labels) {
             let s = &mut p.subscriptions[i];
+            let forced_down = decision.reason == LayerReason::Bandwidth
+                && match (decision.layer, s.downstream.target) {
+                    (Some(new), Some(old)) => {
+                        new < old || decision.base_only && s.downstream.temporal_target != 0
+                    }
+                    (None, Some(_)) => true,
+                    _ => false,
+                };
+            if forced_down {
+                s.held_down_until = Some(now + HOLD_DOWN_AFTER_STEP_DOWN);
+            }
             if s.downstream.target != decision.layer {
                 s.downstream.set_target(decision.layer);
                 if let Some(layer) = decision.layer {

@@ -161,8 +161,13 @@ pub struct MediaCounter {
     /// Audio packets, or video frames (marker bits).
     pub frames: u64,
     pub keyframes: u64,
-    /// The picture size of the latest keyframe.
+    /// The picture size of the latest keyframe in stream order (a late
+    /// retransmission of an earlier one does not count).
     pub keyframe_size: Option<(u16, u16)>,
+    /// Extended sequence number of the keyframe `keyframe_size` is from.
+    keyframe_seq: u64,
+    /// Extended sequence number of the packet counted last, if it was.
+    last_counted: Option<u64>,
     /// Packets whose sequence number came after a higher one.
     pub out_of_order: u64,
     /// Gaps between video frames longer than [`FREEZE_GAP`].
@@ -194,6 +199,7 @@ impl MediaCounter {
         marker: bool,
         len: usize,
     ) {
+        self.last_counted = None;
         match self.first_seq {
             None => {
                 let extended = match self.highest_seq {
@@ -205,6 +211,7 @@ impl MediaCounter {
                 }
                 self.first_seq = Some(extended);
                 self.highest_seq = extended;
+                self.last_counted = Some(extended);
                 self.seen = Default::default();
                 self.mark_seen(extended);
             }
@@ -226,6 +233,7 @@ impl MediaCounter {
                     self.mark_seen(extended);
                     self.out_of_order += 1;
                 }
+                self.last_counted = Some(extended);
             }
         }
         self.packets += 1;
@@ -257,7 +265,12 @@ impl MediaCounter {
     ) {
         if kind == TrackKind::Video && vp8::is_keyframe_start(payload) {
             self.keyframes += 1;
-            self.keyframe_size = vp8::keyframe_size(payload).or(self.keyframe_size);
+            if let Some(seq) = self.last_counted.filter(|&seq| seq > self.keyframe_seq) {
+                if let Some(size) = vp8::keyframe_size(payload) {
+                    self.keyframe_size = Some(size);
+                    self.keyframe_seq = seq;
+                }
+            }
         }
         if kind == TrackKind::Audio || marker {
             if let Some(sent) = read_stamp(payload) {
@@ -300,6 +313,7 @@ impl MediaCounter {
             highest_seq: self.highest_seq,
             last_frame_at: self.last_frame_at,
             keyframe_size: self.keyframe_size,
+            keyframe_seq: self.keyframe_seq,
             ..MediaCounter::default()
         };
     }

@@ -102,7 +102,7 @@ impl World {
         let host = self.clients[index].subscriber_addr().ip();
         let bottleneck = rate_bps.map(|rate_bps| Bottleneck {
             rate_bps,
-            max_queue: Duration::from_millis(300),
+            max_queue: Duration::from_millis(100),
         });
         self.net.set_bottleneck(self.now, host, bottleneck);
     }

@@ -119,18 +119,19 @@ fn a_subscriber_whose_link_drops_gets_the_low_layer_and_the_high_one_back() {
     call.world.client_mut(1).reset_counters();
 
     call.world.limit_download(1, Some(300_000));
-    // str0m reports its estimate smoothed over 3 s, and what was queued
-    // for the wider link drains first: seconds, not milliseconds.
+    // str0m reports its estimate smoothed over 3 s: seconds, not
+    // milliseconds.
     let down = call.wait_for(Duration::from_secs(10), "q", 320);
     let layer = call.world.clients[1].video_layers[&call.camera].clone();
     assert!(down.is_some(), "the low layer at 300 kbit/s: {layer:?}");
     assert_eq!(layer.reason, LayerReason::Bandwidth);
     // Chosen for an estimate far below what the full layer takes.
     assert!(layer.estimate_kbps.is_some_and(|e| e < 800), "{layer:?}");
-    // Nothing larger while the link is capped. (Right after a sharp drop
-    // str0m's estimate undershoots for some seconds: then the video may
-    // pause, and comes back when the estimate recovers.)
-    for _ in 0..20 {
+    // Nothing larger while the link is capped, at least while a step down
+    // holds (8 s): the estimate recovering above the link does not bounce
+    // the video back up into it. (After that it may try again: str0m's
+    // estimate sometimes overshoots a capped link, 1 run in 20 here.)
+    for _ in 0..14 {
         call.world.run_for(Duration::from_millis(500));
         let (rid, size) = call.seen();
         assert!(rid.is_none() || rid.as_deref() == Some("q"), "{rid:?}");
