@@ -420,9 +420,13 @@ describe('simulcast and adaptive stream (loopback)', { timeout: 480000 }, () => 
         const room = /** @type {any} */ (window).hotlineRoom;
         room._onMessage(room.signal, m);
       }, m);
-      await deliver({ type: 'video_layer', track_id: trackId, paused: true, reason: 'bandwidth', estimate_kbps: 90 });
       const note = tileOf(vic, 'Alice').locator('[data-testid=video-paused]');
-      await note.waitFor({ state: 'visible', timeout: 5000 });
+      // The server's own video_layer (when its estimate moves) may overtake the one handed in: hand
+      // it in again until the note shows.
+      await waitFor(async () => {
+        await deliver({ type: 'video_layer', track_id: trackId, paused: true, reason: 'bandwidth', estimate_kbps: 90 });
+        return note.isVisible();
+      }, { timeout: 10000, interval: 500, message: 'the note on the paused tile' });
       assert.match(await note.innerText(), /video paused.*connection is slow/i);
       assert.equal(await tileOf(vic, 'Alice').getAttribute('data-video-paused'), 'true');
       await vic.screenshot({ path: join(await ensureArtifactsDir(), 'video-paused-bandwidth.png') });
