@@ -13,20 +13,16 @@
 // Needs root; skipped otherwise.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { chromium } from 'playwright-core';
-import { Harness, BIN, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom } from './harness.mjs';
+import { Harness, BIN, CHROMIUM_ARGS, waitFor, waitForVideoFrom } from './harness.mjs';
+import { BrowserNamespace, IS_ROOT } from './browser-netns.mjs';
 
-const run = promisify(execFile);
 const PID = process.pid;
-const NS = `hli${PID}`;
-const VETH_ROOT = `hlir${PID}`;
-const VETH_NS = `hlin${PID}`;
+/** The viewer's namespace, impaired both ways on its veth end. */
+const viewerNs = new BrowserNamespace('hli', 202);
 const NFT_TABLE = `hotline_impaired_${PID}`;
 /** NFQUEUE queues belong to a network namespace: this one is alone in its own. */
 const QUEUE = 7;
@@ -49,44 +45,6 @@ const MIN_FPS_RATIO = 0.8;
 const SAMPLE_MS = 100;
 /** scripts/test exports HOTLINE_NFQ_DELAY; otherwise it is looked for next to the hotline binary. */
 const DELAYER = process.env.HOTLINE_NFQ_DELAY || join(dirname(BIN), 'hotline-nfq-delay');
-const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
-
-/** Third octet of 10.202.X.0/24: from the pid, skipping subnets already on this machine. */
-function pickSubnet() {
-  const used = execFileSync('ip', ['-o', '-4', 'addr', 'show']).toString();
-  for (let i = 0; i < 256; i++) {
-    const b = ((PID + i) % 254) + 1;
-    if (!used.includes(` 10.202.${b}.`)) return b;
-  }
-  throw new Error('no free 10.202.X.0/24 subnet');
-}
-
-/**
- * Remove this run's namespace and veth (with them the nft table and iptables rules inside). A
- * namespace left by an earlier run with this pid may still hold its processes (a delayer, a
- * browser): those are this test's own, by the namespace's name, and are killed first.
- */
-function cleanupNetworkSync() {
-  try {
-    const pids = execFileSync('ip', ['netns', 'pids', NS], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  } catch {
-    // no such namespace
-  }
-  for (const args of [['netns', 'del', NS], ['link', 'del', VETH_ROOT]]) {
-    try {
-      execFileSync('ip', args, { stdio: 'ignore' });
-    } catch {
-      // not there
-    }
-  }
-}
 
 /**
  * @typedef {object} Sample
@@ -269,23 +227,16 @@ describe('video through a lossy, jittery network (network namespace, nftables, N
   /** @type {import('node:child_process').ChildProcess | null} */
   let delayer = null;
   let delayerLog = '';
-  let tmp = '';
-  let subnet = 0;
-  const ip = (/** @type {number} */ host) => `10.202.${subnet}.${host}`;
+  const ip = (/** @type {number} */ host) => viewerNs.ip(host);
   /** @param {string[]} args */
-  const inNs = (...args) => run('ip', ['netns', 'exec', NS, ...args]);
+  const inNs = (...args) => viewerNs.exec(...args);
   const iptablesRules = () => [
-    ['INPUT', '-i', VETH_NS, '-p', 'udp', '-j', 'NFQUEUE', '--queue-num', String(QUEUE)],
-    ['OUTPUT', '-o', VETH_NS, '-p', 'udp', '-j', 'NFQUEUE', '--queue-num', String(QUEUE)],
+    ['INPUT', '-i', viewerNs.vethNs, '-p', 'udp', '-j', 'NFQUEUE', '--queue-num', String(QUEUE)],
+    ['OUTPUT', '-o', viewerNs.vethNs, '-p', 'udp', '-j', 'NFQUEUE', '--queue-num', String(QUEUE)],
   ];
-  const onExit = () => {
-    if (delayer && delayer.exitCode === null && delayer.signalCode === null) delayer.kill('SIGKILL');
-    cleanupNetworkSync();
-  };
-
   /** Start the delayer in the namespace and wait until its queue is bound. */
   async function startDelayer() {
-    const proc = spawn('ip', ['netns', 'exec', NS, DELAYER, '--queue', String(QUEUE), '--delay-ms', String(DELAY_MS), '--jitter-ms', String(JITTER_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('ip', ['netns', 'exec', viewerNs.name, DELAYER, '--queue', String(QUEUE), '--delay-ms', String(DELAY_MS), '--jitter-ms', String(JITTER_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
     delayer = proc;
     delayerLog = '';
     proc.stdout.on('data', (c) => (delayerLog += c));
@@ -334,17 +285,7 @@ describe('video through a lossy, jittery network (network namespace, nftables, N
 
   before(async () => {
     if (!existsSync(DELAYER)) throw new Error(`no delayer at ${DELAYER}: cargo build -p hotline-nfq-delay (or set HOTLINE_NFQ_DELAY)`);
-    cleanupNetworkSync(); // leftovers of an earlier run with this pid
-    process.once('exit', onExit);
-    subnet = pickSubnet();
-    await run('ip', ['netns', 'add', NS]);
-    await run('ip', ['link', 'add', VETH_ROOT, 'type', 'veth', 'peer', 'name', VETH_NS]);
-    await run('ip', ['link', 'set', VETH_NS, 'netns', NS]);
-    await run('ip', ['addr', 'add', `${ip(1)}/24`, 'dev', VETH_ROOT]);
-    await run('ip', ['link', 'set', VETH_ROOT, 'up']);
-    await run('ip', ['-n', NS, 'addr', 'add', `${ip(2)}/24`, 'dev', VETH_NS]);
-    await run('ip', ['-n', NS, 'link', 'set', VETH_NS, 'up']);
-    await run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+    await viewerNs.create();
 
     // The server on the veth's root address: the publisher's browser, in the root namespace,
     // reaches it through the local route (loopback, unimpaired), the viewer's through the veth.
@@ -353,20 +294,14 @@ describe('video through a lossy, jittery network (network namespace, nftables, N
     const insecureOk = `--unsafely-treat-insecure-origin-as-secure=${hx.url}`;
     hx.opts.chromiumArgs = [...CHROMIUM_ARGS, insecureOk];
     await hx.launchBrowser();
-    tmp = await mkdtemp(join(tmpdir(), 'hotline-impaired-'));
-    const wrapper = join(tmp, 'chromium-in-netns.sh');
-    await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} ${CHROMIUM} "$@"\n`);
-    await chmod(wrapper, 0o755);
-    viewerBrowser = await chromium.launch({ executablePath: wrapper, headless: true, args: [...CHROMIUM_ARGS, insecureOk] });
+    viewerBrowser = await viewerNs.launchChromium([...CHROMIUM_ARGS, insecureOk]);
   });
 
   after(async () => {
     await unimpair();
     await viewerBrowser?.close().catch(() => {});
     await hx?.close();
-    cleanupNetworkSync();
-    process.off('exit', onExit);
-    if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await viewerNs.destroy();
   });
 
   // Not met yet (issue 5): under 10 % loss with a ~200 ms round trip the viewer decodes 30-75 % of
@@ -403,10 +338,10 @@ describe('video through a lossy, jittery network (network namespace, nftables, N
       // Loss before the queue (priority -10 < iptables' 0): dropped packets are not delayed first.
       const rules =
         `table inet ${NFT_TABLE} {\n` +
-        ` chain in { type filter hook input priority -10; iifname "${VETH_NS}" meta l4proto udp numgen random mod 100 < ${LOSS_PERCENT} drop; }\n` +
-        ` chain out { type filter hook output priority -10; oifname "${VETH_NS}" meta l4proto udp numgen random mod 100 < ${LOSS_PERCENT} drop; }\n` +
+        ` chain in { type filter hook input priority -10; iifname "${viewerNs.vethNs}" meta l4proto udp numgen random mod 100 < ${LOSS_PERCENT} drop; }\n` +
+        ` chain out { type filter hook output priority -10; oifname "${viewerNs.vethNs}" meta l4proto udp numgen random mod 100 < ${LOSS_PERCENT} drop; }\n` +
         `}\n`;
-      const rulesFile = join(tmp, 'loss.nft');
+      const rulesFile = join(viewerNs.tmp, 'loss.nft');
       await writeFile(rulesFile, rules);
       // The delayer binds its queue before packets are sent to it (an unbound queue drops them).
       await startDelayer();

@@ -8,41 +8,18 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, waitForAudioFrom, cameraFramesByName, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf } from './harness.mjs';
+import { BrowserNamespace } from './browser-netns.mjs';
+import { Harness, CHROMIUM_ARGS, waitFor, waitForVideoFrom, waitForAudioFrom, cameraFramesByName, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf } from './harness.mjs';
 
 const run = promisify(execFile);
 const PID = process.pid;
-const NS = `hl${PID}`;
-const VETH_ROOT = `hlr${PID}`;
-const VETH_NS = `hln${PID}`;
+/** The victim's namespace. */
+const victimNs = new BrowserNamespace('hl', 200);
 const NFT_TABLE = `hotline_netns_${PID}`;
 /** How long every packet of the victim is dropped in test (a). */
 const OUTAGE_MS = 3000;
-
-/** Third octet of 10.200.X.0/24: from the pid, skipping subnets already on this machine. */
-function pickSubnet() {
-  const used = execFileSync('ip', ['-o', '-4', 'addr', 'show']).toString();
-  for (let i = 0; i < 256; i++) {
-    const b = (PID + i) % 254 + 1;
-    if (!used.includes(` 10.200.${b}.`)) return b;
-  }
-  throw new Error('no free 10.200.X.0/24 subnet');
-}
-
-/** Remove this run's namespace and veth (and so the nft table inside); ignores what is not there. */
-function cleanupNetworkSync() {
-  for (const args of [['netns', 'del', NS], ['link', 'del', VETH_ROOT]]) {
-    try {
-      execFileSync('ip', args, { stdio: 'ignore' });
-    } catch {
-      // not there
-    }
-  }
-}
 
 /**
  * Wait until `page` decodes new frames of `name`'s camera (beyond `from`); returns when.
@@ -99,27 +76,13 @@ describe('real networks (network namespace)', { timeout: 180000 }, () => {
   let hx;
   /** @type {import('playwright-core').Browser | null} */
   let victimBrowser = null;
-  let tmp = '';
-  let subnet = 0;
-  const ip = (/** @type {number} */ host) => `10.200.${subnet}.${host}`;
+  const ip = (/** @type {number} */ host) => victimNs.ip(host);
   /** @param {string[]} args */
-  const inNs = (...args) => run('ip', ['netns', 'exec', NS, ...args]);
-  const onExit = () => cleanupNetworkSync();
+  const inNs = (...args) => victimNs.exec(...args);
 
   before(async () => {
-    cleanupNetworkSync(); // leftovers of an earlier run with this pid
-    process.once('exit', onExit);
-    subnet = pickSubnet();
-    await run('ip', ['netns', 'add', NS]);
-    await run('ip', ['link', 'add', VETH_ROOT, 'type', 'veth', 'peer', 'name', VETH_NS]);
-    await run('ip', ['link', 'set', VETH_NS, 'netns', NS]);
-    await run('ip', ['addr', 'add', `${ip(1)}/24`, 'dev', VETH_ROOT]);
-    await run('ip', ['link', 'set', VETH_ROOT, 'up']);
     // Deleting the first address of a subnet must keep the second one (test b).
-    await inNs('sysctl', '-q', '-w', `net.ipv4.conf.${VETH_NS}.promote_secondaries=1`);
-    await run('ip', ['-n', NS, 'addr', 'add', `${ip(2)}/24`, 'dev', VETH_NS]);
-    await run('ip', ['-n', NS, 'link', 'set', VETH_NS, 'up']);
-    await run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+    await victimNs.create({ beforeAddress: (ns) => ns.exec('sysctl', '-q', '-w', `net.ipv4.conf.${ns.vethNs}.promote_secondaries=1`) });
 
     // The relay on 443, as on a real deployment where a strict network lets only that port out
     // (the server binds on the veth address, so only a wildcard listener on 443 would be in the way).
@@ -130,20 +93,14 @@ describe('real networks (network namespace)', { timeout: 180000 }, () => {
     await hx.launchBrowser();
 
     // The victim's Chromium, inside the namespace.
-    tmp = await mkdtemp(join(tmpdir(), 'hotline-netns-'));
-    const wrapper = join(tmp, 'chromium-in-netns.sh');
-    await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} ${CHROMIUM} "$@"\n`);
-    await chmod(wrapper, 0o755);
-    victimBrowser = await chromium.launch({ executablePath: wrapper, headless: true, args: [...CHROMIUM_ARGS, insecureOk] });
+    victimBrowser = await victimNs.launchChromium([...CHROMIUM_ARGS, insecureOk]);
   });
 
   after(async () => {
     await victimBrowser?.close().catch(() => {});
     await hx?.close();
-    await run('ip', ['netns', 'exec', NS, 'nft', 'delete', 'table', 'inet', NFT_TABLE]).catch(() => {});
-    cleanupNetworkSync();
-    process.off('exit', onExit);
-    if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await inNs('nft', 'delete', 'table', 'inet', NFT_TABLE).catch(() => {});
+    await victimNs.destroy();
   });
 
   /** Alice (root namespace) and Bob (the victim, in the namespace) in a call, both decoding. */
@@ -191,7 +148,7 @@ describe('real networks (network namespace)', { timeout: 180000 }, () => {
       })();
 
       const rules = `table inet ${NFT_TABLE} {\n chain in { type filter hook input priority -300; policy drop; }\n chain out { type filter hook output priority -300; policy drop; }\n}\n`;
-      const rulesFile = join(tmp, 'drop-all.nft');
+      const rulesFile = join(victimNs.tmp, 'drop-all.nft');
       await writeFile(rulesFile, rules);
       await inNs('nft', '-f', rulesFile);
       const cutAt = Date.now();
@@ -245,7 +202,7 @@ describe('real networks (network namespace)', { timeout: 180000 }, () => {
       ` chain in { type filter hook input priority 0; policy drop;\n  iif lo accept\n  meta l4proto udp drop\n  ct state established,related accept\n }\n` +
       ` chain out { type filter hook output priority 0; policy drop;\n  oif lo accept\n  meta l4proto udp drop\n  tcp dport { ${httpPort}, ${turnPort} } accept\n  ct state established,related accept\n }\n` +
       `}\n`;
-    const rulesFile = join(tmp, 'relay-tcp-only.nft');
+    const rulesFile = join(victimNs.tmp, 'relay-tcp-only.nft');
     await writeFile(rulesFile, rules);
     await inNs('nft', '-f', rulesFile);
     const room = 'netns-relay-tcp';
@@ -314,8 +271,8 @@ describe('real networks (network namespace)', { timeout: 180000 }, () => {
       const logBefore = hx.log().length;
       const framesA = (await cameraFramesByName(alice)).Bob ?? 0;
       const framesB = (await cameraFramesByName(bob)).Alice ?? 0;
-      await run('ip', ['-n', NS, 'addr', 'add', `${ip(3)}/24`, 'dev', VETH_NS]);
-      await run('ip', ['-n', NS, 'addr', 'del', `${ip(2)}/24`, 'dev', VETH_NS]);
+      await run('ip', ['-n', victimNs.name, 'addr', 'add', `${ip(3)}/24`, 'dev', victimNs.vethNs]);
+      await run('ip', ['-n', victimNs.name, 'addr', 'del', `${ip(2)}/24`, 'dev', victimNs.vethNs]);
       const changedAt = Date.now();
       // Media stops (frames stall) and then comes back through the new address.
       const newPath = new RegExp(`media path.*${ip(3).replace(/\./g, '\\.')}`);

@@ -9,13 +9,11 @@
 // ratio of 2, so a half-window tile needs the full layer.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, writeFile, chmod, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { Harness, CHROMIUM, CHROMIUM_ARGS, waitFor, waitForVideoFrom, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf, recordSignals, signalsOf } from './harness.mjs';
+import { Harness, CHROMIUM_ARGS, waitFor, waitForVideoFrom, tileOf, ensureArtifactsDir, recordRoomEvents, eventsOf, recordSignals, signalsOf } from './harness.mjs';
+import { BrowserNamespace, IS_ROOT } from './browser-netns.mjs';
 
 const run = promisify(execFile);
 /** The rids the app publishes, lowest first, and the width of each from a 1280x720 camera. */
@@ -442,61 +440,23 @@ describe('simulcast and adaptive stream (loopback)', { timeout: 480000 }, () => 
 
 // ------------------------------------------------------------------ impaired real network
 
-const PID = process.pid;
-const NS = `hls${PID}`;
-const VETH_ROOT = `hlsr${PID}`;
-const VETH_NS = `hlsn${PID}`;
+/** The viewer's namespace; its download is capped on the root end of the veth (tc tbf). */
+const viewerNs = new BrowserNamespace('hls', 201);
 /** The subscriber's download while capped (tc tbf on the root side of the veth). */
 const CAP = '500kbit';
 /** Before the cap, the full layer must hold this long without a change (the estimate has settled). */
 const STEADY_MS = 5000;
-const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
-
-/** Third octet of 10.201.X.0/24: from the pid, skipping subnets already on this machine. */
-function pickSubnet() {
-  const used = execFileSync('ip', ['-o', '-4', 'addr', 'show']).toString();
-  for (let i = 0; i < 256; i++) {
-    const b = ((PID + i) % 254) + 1;
-    if (!used.includes(` 10.201.${b}.`)) return b;
-  }
-  throw new Error('no free 10.201.X.0/24 subnet');
-}
-
-/** Remove this run's namespace and veth (the qdisc goes with the veth); ignores what is not there. */
-function cleanupNetworkSync() {
-  for (const args of [['netns', 'del', NS], ['link', 'del', VETH_ROOT]]) {
-    try {
-      execFileSync('ip', args, { stdio: 'ignore' });
-    } catch {
-      // not there
-    }
-  }
-}
 
 describe('simulcast on a slow download (network namespace, tc)', { timeout: 420000, skip: IS_ROOT ? false : 'needs root (network namespaces, veth, tc): run as root' }, () => {
   /** @type {Harness} */
   let hx;
   /** @type {import('playwright-core').Browser | null} */
   let viewerBrowser = null;
-  let tmp = '';
-  let subnet = 0;
-  const ip = (/** @type {number} */ host) => `10.201.${subnet}.${host}`;
-  const onExit = () => cleanupNetworkSync();
-  const uncap = () => run('tc', ['qdisc', 'del', 'dev', VETH_ROOT, 'root']).catch(() => {});
+  const ip = (/** @type {number} */ host) => viewerNs.ip(host);
+  const uncap = () => run('tc', ['qdisc', 'del', 'dev', viewerNs.vethRoot, 'root']).catch(() => {});
 
   before(async () => {
-    cleanupNetworkSync(); // leftovers of an earlier run with this pid
-    process.once('exit', onExit);
-    subnet = pickSubnet();
-    await run('ip', ['netns', 'add', NS]);
-    await run('ip', ['link', 'add', VETH_ROOT, 'type', 'veth', 'peer', 'name', VETH_NS]);
-    await run('ip', ['link', 'set', VETH_NS, 'netns', NS]);
-    await run('ip', ['addr', 'add', `${ip(1)}/24`, 'dev', VETH_ROOT]);
-    await run('ip', ['link', 'set', VETH_ROOT, 'up']);
-    await run('ip', ['-n', NS, 'addr', 'add', `${ip(2)}/24`, 'dev', VETH_NS]);
-    await run('ip', ['-n', NS, 'link', 'set', VETH_NS, 'up']);
-    await run('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-
+    await viewerNs.create();
     // The server on the veth address; the publisher's browser reaches it from the root namespace
     // (through the local route: unimpaired), the viewer's from the namespace, through the veth.
     hx = new Harness({ listen: `${ip(1)}:0` });
@@ -504,20 +464,14 @@ describe('simulcast on a slow download (network namespace, tc)', { timeout: 4200
     const insecureOk = `--unsafely-treat-insecure-origin-as-secure=${hx.url}`;
     hx.opts.chromiumArgs = [...CHROMIUM_ARGS, insecureOk];
     await hx.launchBrowser();
-    tmp = await mkdtemp(join(tmpdir(), 'hotline-simulcast-'));
-    const wrapper = join(tmp, 'chromium-in-netns.sh');
-    await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} ${CHROMIUM} "$@"\n`);
-    await chmod(wrapper, 0o755);
-    viewerBrowser = await chromium.launch({ executablePath: wrapper, headless: true, args: [...CHROMIUM_ARGS, insecureOk] });
+    viewerBrowser = await viewerNs.launchChromium([...CHROMIUM_ARGS, insecureOk]);
   });
 
   after(async () => {
     await uncap();
     await viewerBrowser?.close().catch(() => {});
     await hx?.close();
-    cleanupNetworkSync();
-    process.off('exit', onExit);
-    if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await viewerNs.destroy();
   });
 
   it(`the download capped to ${CAP}: a lower layer, the publisher unaffected; uncapped: the full layer again`, { timeout: 360000 }, async (t) => {
@@ -544,7 +498,7 @@ describe('simulcast on a slow download (network namespace, tc)', { timeout: 4200
 
       // Capped at once, from the full layer: the server moves Vic to a lower layer for bandwidth,
       // and smaller frames arrive.
-      await run('tc', ['qdisc', 'add', 'dev', VETH_ROOT, 'root', 'tbf', 'rate', CAP, 'burst', '16kb', 'latency', '50ms']);
+      await run('tc', ['qdisc', 'add', 'dev', viewerNs.vethRoot, 'root', 'tbf', 'rate', CAP, 'burst', '16kb', 'latency', '50ms']);
       const cappedAt = Date.now();
       const atCap = (await videoSignals(vic)).filter((s) => s.dir === 'in' && s.m.track_id === trackId && s.t < cappedAt).pop();
       assert.equal(atCap?.m.rid, 'f', `on layer f when the cap came: ${JSON.stringify(atCap)}`);

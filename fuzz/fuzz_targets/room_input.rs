@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut room = Room::new("fuzz", config, now, 0);
     let join = |identity: &str| JoinRequest {
+        estimate_bandwidth: true,
         identity: identity.into(),
         name: identity.into(),
         grants: Grants::default(),
