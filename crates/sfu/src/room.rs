@@ -820,11 +820,9 @@ impl Room {
             .iter_mut()
             .find(|s| s.kind == TrackKind::Video && s.track.to_string() == track_id)
         else {
-            return self.signal_error(
-                from,
-                ErrorCode::UnknownTrack,
-                "no received video track has this id",
-            );
+            // A size for a track that just went away (its publisher left while
+            // the message was on its way): nothing to do, nothing to tell.
+            return debug!(track = track_id, "video size for no received video track");
         };
         s.shown_at = Some((width, height));
         self.allocate_layers(now, from);

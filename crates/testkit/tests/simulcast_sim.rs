@@ -210,7 +210,16 @@ fn a_video_not_shown_is_paused_and_resumes_when_shown() {
     assert_eq!(during, before, "no video while hidden");
     call.world.client_mut(1).show_video(&camera, 1280, 720);
     assert!(call.wait_for(Duration::from_secs(5), "f", 1280).is_some());
+    // A size for a track that is gone (or never was) is no error to show.
+    call.world
+        .client_mut(1)
+        .show_video("p0000000000000-9", 640, 360);
     call.settle();
+    assert!(
+        call.world.clients[1].errors.is_empty(),
+        "{:?}",
+        call.world.clients[1].errors
+    );
     let counter = &call.world.clients[1].received[&camera];
     assert_eq!(counter.lost(), 0, "the pause left no gap: {counter:?}");
 }
