@@ -18,6 +18,9 @@ const STOPPED_AFTER: Duration = Duration::from_secs(1);
 /// Bitrates are measured over windows of this length and smoothed.
 const RATE_WINDOW: Duration = Duration::from_millis(500);
 
+/// Measurement windows (10 s) before a layer's rate counts as settled.
+const SETTLED_WINDOWS: u32 = 20;
+
 /// What a packet costs on the wire beyond its payload: RTP header and
 /// extensions, SRTP tag, UDP and IP headers. Bandwidth estimates count it.
 const PACKET_OVERHEAD_BYTES: u64 = 60;
@@ -114,10 +117,12 @@ impl Layer {
         self.base_rate.as_ref()?.smoothed
     }
 
-    /// Whether the server may pause it at the publisher: it has been
-    /// measured, so that subscribers can still choose it while paused.
+    /// Whether the server may pause it at the publisher: its rate has been
+    /// measured long enough to be its own (a new layer's first seconds are
+    /// mostly its first keyframe), since subscribers choose a paused layer
+    /// by the rate it had.
     pub fn pausable(&self) -> bool {
-        self.rate.smoothed.is_some()
+        self.rate.smoothed.is_some() && self.rate.windows >= SETTLED_WINDOWS
     }
 }
 
@@ -128,6 +133,8 @@ struct RateMeter {
     window_start: Option<Instant>,
     window_bytes: u64,
     smoothed: Option<u64>,
+    /// Windows measured so far.
+    windows: u32,
 }
 
 impl RateMeter {
@@ -142,6 +149,7 @@ impl RateMeter {
             });
             self.window_start = Some(now);
             self.window_bytes = 0;
+            self.windows = self.windows.saturating_add(1);
         }
         self.window_bytes += bytes;
     }
