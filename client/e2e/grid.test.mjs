@@ -64,8 +64,13 @@ describe('five-person call', { timeout: 240000 }, () => {
       }),
     );
 
-    // Layout: five tiles, all inside the grid, none overlapping, the same size, names not cut off.
+    // The grid, not the active speaker's spotlight: the fake microphones beep, and whoever beeps
+    // loudest for a second is enlarged. Everyone mutes, and the grid is even again.
+    for (const p of pages) await p.click('[data-testid=mic-toggle]');
     const page = pages[0];
+    await page.waitForFunction(() => !document.querySelector('[data-testid=grid]')?.classList.contains('speaker-view'), null, { timeout: 15000 });
+
+    // Layout: five tiles, all inside the grid, none overlapping, the same size, names not cut off.
     const layout = await page.evaluate(() => {
       const grid = /** @type {HTMLElement} */ (document.querySelector('[data-testid=grid]'));
       const g = grid.getBoundingClientRect();
