@@ -338,24 +338,29 @@ describe('simulcast and adaptive stream (loopback)', { timeout: 480000 }, () => 
       assert.ok(after.f.framesEncoded - before.f.framesEncoded <= 2 && after.h.framesEncoded - before.h.framesEncoded <= 2, `h and f stopped: ${JSON.stringify({ before, after })}`);
       t.diagnostic(`h and f paused at the publisher ${pausedAt - smallAt} ms after the tile went small`);
 
-      // Shown large again: the upper layers are sent again and Vic gets a larger picture.
-      await tileOf(vic, 'Alice').locator('video').evaluate((el) => {
-        el.style.width = '';
-        el.style.height = '';
-      });
-      const largeAt = Date.now();
-      // Which layer comes back depends on Vic's bandwidth estimate (on a busy machine it may be h).
-      const upper = /** @type {string[]} */ (await waitFor(async () => {
-        const active = (await activeLayers()) ?? [];
-        const up = active.filter((rid) => rid !== 'q');
-        return up.length > 0 ? up : null;
-      }, { timeout: 20000, message: 'Alice told to send a layer above q again' }).catch(fail));
-      const resumed = await waitFor(async () => {
-        const o = await outboundLayers(alice);
-        return upper.some((rid) => o[rid].framesEncoded > after[rid].framesEncoded + 5) ? o : null;
-      }, { timeout: 15000, message: `layer ${upper.join('/')} encoding again` });
-      const larger = await waitReceived(vic, 'Alice', (r) => !!r.layer && !r.layer.paused && r.layer.rid !== 'q' && r.frameWidth > 320, { timeout: BWE_RAMP_MS, message: 'Vic decodes a layer above q again' }).catch(fail);
-      t.diagnostic(`${upper.join('/')} encoding again ${Date.now() - largeAt} ms after the tile grew (${upper.map((rid) => `${rid} ${resumed[rid].frameWidth} px`).join(', ')}); Vic on ${larger.layer?.rid} at ${larger.frameWidth} px`);
+      // Someone new joins with a large tile: the upper layers are needed again, and sent again. (A
+      // new viewer's bandwidth estimate starts at 1 Mbit/s, room for a layer above q; Vic's own,
+      // after a spell on q alone, may take a while to grow back.)
+      if (!hx.browser) throw new Error('no browser');
+      const ctx = await hx.browser.newContext(VIEWER_CONTEXT);
+      hx.contexts.push(ctx);
+      const joinedAt = Date.now();
+      const val = await hx.join({ room: 'simulcast-dynacast', identity: 'val', name: 'Val', noPublish: true, context: ctx });
+      try {
+        const upper = /** @type {string[]} */ (await waitFor(async () => {
+          const active = (await activeLayers()) ?? [];
+          const up = active.filter((rid) => rid !== 'q');
+          return up.length > 0 ? up : null;
+        }, { timeout: 20000, message: 'Alice told to send a layer above q again' }).catch(fail));
+        const resumed = await waitFor(async () => {
+          const o = await outboundLayers(alice);
+          return upper.some((rid) => o[rid].framesEncoded > after[rid].framesEncoded + 5) ? o : null;
+        }, { timeout: 15000, message: `layer ${upper.join('/')} encoding again` });
+        const larger = await waitReceived(val, 'Alice', (r) => !!r.layer && !r.layer.paused && r.layer.rid !== 'q' && r.frameWidth > 320, { timeout: BWE_RAMP_MS, message: 'Val decodes a layer above q' }).catch(fail);
+        t.diagnostic(`${upper.join('/')} encoding again ${Date.now() - joinedAt} ms after a new viewer joined (${upper.map((rid) => `${rid} ${resumed[rid].frameWidth} px`).join(', ')}); Val on ${larger.layer?.rid} at ${larger.frameWidth} px`);
+      } finally {
+        await val.close();
+      }
     } finally {
       await alice.close();
       await vic.close();
