@@ -695,3 +695,32 @@ export function recordSignals(types) {
 
 /** @param {import('playwright-core').Page} page @returns {Promise<{t: number, dir: 'in' | 'out', m: any}[]>} */
 export const signalsOf = (page) => page.evaluate(() => /** @type {any} */ (window).__signals ?? []);
+
+/**
+ * A mono 16-bit PCM WAV of a sine tone (for `--use-file-for-fake-audio-capture`; amplitude 0 is
+ * silence).
+ * @param {{hz?: number, seconds?: number, rate?: number, amplitude?: number}} [o]
+ */
+export function toneWav(o = {}) {
+  const { hz = 440, seconds = 4, rate = 48000, amplitude = 0.5 } = o;
+  const samples = Math.round(rate * seconds);
+  const buf = Buffer.alloc(44 + samples * 2);
+  buf.write('RIFF', 0, 'ascii');
+  buf.writeUInt32LE(36 + samples * 2, 4);
+  buf.write('WAVE', 8, 'ascii');
+  buf.write('fmt ', 12, 'ascii');
+  buf.writeUInt32LE(16, 16); // fmt chunk size
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28); // bytes per second
+  buf.writeUInt16LE(2, 32); // bytes per frame
+  buf.writeUInt16LE(16, 34); // bits per sample
+  buf.write('data', 36, 'ascii');
+  buf.writeUInt32LE(samples * 2, 40);
+  // A whole number of periods, so the loop has no click.
+  for (let i = 0; i < samples; i++) {
+    buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * amplitude * 32767), 44 + i * 2);
+  }
+  return buf;
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Harness, chromiumArgs, ensureArtifactsDir, recordSignals, signalsOf } from './harness.mjs';
+import { Harness, chromiumArgs, ensureArtifactsDir, recordSignals, signalsOf, toneWav } from './harness.mjs';
 
 const NAMES = ['Alice', 'Bob', 'Carol'];
 /** How long the server may take to show a change of speaker on every page. */
@@ -18,34 +18,6 @@ const SPEAKER_TIMEOUT_MS = 10000;
 const QUALITY_TIMEOUT_MS = 10000;
 /** After an update_track muted, an active_speakers list naming the muted one is a bug past this. */
 const MUTE_GRACE_MS = 2000;
-
-/**
- * A mono 16-bit PCM WAV of a sine tone.
- * @param {{hz?: number, seconds?: number, rate?: number, amplitude?: number}} [o]
- */
-function toneWav(o = {}) {
-  const { hz = 440, seconds = 4, rate = 48000, amplitude = 0.5 } = o;
-  const samples = Math.round(rate * seconds);
-  const buf = Buffer.alloc(44 + samples * 2);
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + samples * 2, 4);
-  buf.write('WAVE', 8, 'ascii');
-  buf.write('fmt ', 12, 'ascii');
-  buf.writeUInt32LE(16, 16); // fmt chunk size
-  buf.writeUInt16LE(1, 20); // PCM
-  buf.writeUInt16LE(1, 22); // mono
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28); // bytes per second
-  buf.writeUInt16LE(2, 32); // bytes per frame
-  buf.writeUInt16LE(16, 34); // bits per sample
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(samples * 2, 40);
-  // A whole number of periods, so the loop has no click.
-  for (let i = 0; i < samples; i++) {
-    buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * amplitude * 32767), 44 + i * 2);
-  }
-  return buf;
-}
 
 /** Records the `active_speakers` and `connection_quality` a page receives, the `update_track` it sends. */
 const logSignals = recordSignals({ received: ['active_speakers', 'connection_quality'], sent: ['update_track'] });
