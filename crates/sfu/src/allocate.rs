@@ -134,33 +134,20 @@ pub(crate) fn allocate(
             }) as i64
         });
         let base_fits = base_cost.is_some_and(|c| budget.is_none_or(|b| c <= b + headroom));
-        if fits {
-            budget = budget.map(|b| b - cost);
+        let base_only = !fits && (base_fits || (base.is_some() && first));
+        let full = fits || (!base_only && (first || demand.layers.len() == 1));
+        if full || base_only {
+            let taken = if base_only {
+                base_cost.unwrap_or(0)
+            } else {
+                cost
+            };
+            budget = budget.map(|b| b - taken);
             probe.minimum += rate(demand, lowest);
             decisions.push(Decision {
                 layer: Some(lowest),
-                base_only: false,
-                reason: if lowest == top {
-                    reason
-                } else {
-                    LayerReason::Bandwidth
-                },
-            });
-        } else if base_fits || (base.is_some() && first) {
-            budget = budget.map(|b| b - base_cost.unwrap_or(0));
-            probe.minimum += rate(demand, lowest);
-            decisions.push(Decision {
-                layer: Some(lowest),
-                base_only: true,
-                reason: LayerReason::Bandwidth,
-            });
-        } else if first || demand.layers.len() == 1 {
-            budget = budget.map(|b| b - cost);
-            probe.minimum += rate(demand, lowest);
-            decisions.push(Decision {
-                layer: Some(lowest),
-                base_only: false,
-                reason: if lowest == top {
+                base_only,
+                reason: if !base_only && lowest == top {
                     reason
                 } else {
                     LayerReason::Bandwidth
