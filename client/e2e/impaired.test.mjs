@@ -64,7 +64,7 @@ const DELAYER = process.env.HOTLINE_NFQ_DELAY || join(dirname(BIN), 'hotline-nfq
  * @property {number | null} retransmittedPacketsReceived
  * @property {number} keyFramesDecoded
  * @property {number | null} rtt  seconds, of the selected candidate pair
- * @property {string} layer  the layer the server says it forwards (`track.layer`): rid, or `paused`, or `?`
+ * @property {string} layer  the layer the server says it forwards (`track.layer`): rid (and whether at its base frame rate only), or `paused`, or `?`
  * @property {string} reason  and why (`best`, `size`, `bandwidth`, `hidden`; `?` when not told)
  * @property {number | null} estimateKbps  the viewer's download estimate the server gave with it
  */
@@ -89,7 +89,7 @@ function sampleCamera(page, name, ms) {
         const mid = track?.mid;
         const stats = [...(await room.subscriberPc.getStats()).values()];
         const layer = track?.layer;
-        const s = { t, layer: layer ? (layer.paused ? 'paused' : layer.rid ?? '-') : '?', reason: layer?.reason ?? '?', estimateKbps: /** @type {number | null} */ (layer?.estimateKbps ?? null), framesDecoded: 0, framesReceived: 0, framesDropped: 0, jitterBufferDelay: 0, jitterBufferEmittedCount: 0, frameWidth: 0, freezeCount: /** @type {number | null} */ (null), totalFreezesDuration: /** @type {number | null} */ (null), nackCount: 0, pliCount: 0, packetsLost: 0, packetsReceived: 0, retransmittedPacketsReceived: /** @type {number | null} */ (null), keyFramesDecoded: 0, rtt: /** @type {number | null} */ (null) };
+        const s = { t, layer: layer ? (layer.paused ? 'paused' : `${layer.rid ?? '-'}${layer.baseFrameRate ? ' at its base frame rate' : ''}`) : '?', reason: layer?.reason ?? '?', estimateKbps: /** @type {number | null} */ (layer?.estimateKbps ?? null), framesDecoded: 0, framesReceived: 0, framesDropped: 0, jitterBufferDelay: 0, jitterBufferEmittedCount: 0, frameWidth: 0, freezeCount: /** @type {number | null} */ (null), totalFreezesDuration: /** @type {number | null} */ (null), nackCount: 0, pliCount: 0, packetsLost: 0, packetsReceived: 0, retransmittedPacketsReceived: /** @type {number | null} */ (null), keyFramesDecoded: 0, rtt: /** @type {number | null} */ (null) };
         // Summed over the mid's inbound streams, should the stream ever be replaced.
         for (const r of stats) {
           if (r.type !== 'inbound-rtp' || r.kind !== 'video' || r.mid !== mid) continue;

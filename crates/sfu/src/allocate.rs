@@ -70,13 +70,21 @@ impl Probe {
 /// Chooses a layer for each of `demands`, given in priority order.
 /// `estimate` is the subscriber's download estimate (bit/s), `None` when
 /// there is none yet (then only sizes limit); `audio` is what its audio
-/// takes. The first video (the most important) and a track with one
+/// takes.
+///
+/// An estimate below the lowest layers (at their full frame rate) is only
+/// believed while the download is `congested` (its receiver reports loss
+/// that retransmission does not repair). The delay-based estimate collapses
+/// on links that jitter or reorder without being full, and a lower frame
+/// rate or no video there would cost far more than it saves.
+/// The first video (the most important) and a track with one
 /// encoding are never paused for bandwidth: the estimate lags the link by
 /// seconds (str0m smooths it over 3 s) and undershoots after a sharp drop,
 /// and the pacer sends audio first anyway; and a single encoding has
 /// nothing smaller to offer.
 pub(crate) fn allocate(
     estimate: Option<u64>,
+    congested: bool,
     audio: u64,
     demands: &[VideoDemand],
 ) -> (Vec<Decision>, Probe) {
@@ -121,7 +129,7 @@ pub(crate) fn allocate(
         let cost = cost(demand, lowest);
         let held_at_base =
             !demand.may_go_up && demand.current_base_only && demand.current == Some(lowest);
-        let fits = budget.is_none_or(|b| cost <= b + headroom) && !held_at_base;
+        let fits = !congested || budget.is_none_or(|b| cost <= b + headroom) && !held_at_base;
         let first = decisions.iter().all(|d| d.layer.is_none());
         // A lower frame rate comes before no video.
         let base = demand.base_layers.get(lowest).copied().flatten();
@@ -279,7 +287,7 @@ mod tests {
 
     #[test]
     fn without_an_estimate_everyone_gets_the_best_layer() {
-        let (d, probe) = allocate(None, 0, &[simulcast(None), simulcast(Some(0))]);
+        let (d, probe) = allocate(None, true, 0, &[simulcast(None), simulcast(Some(0))]);
         assert_eq!(layers(&d), [Some(2), Some(2)]);
         assert!(d.iter().all(|d| d.reason == LayerReason::Best));
         assert_eq!(probe.desired, 3000 * KBPS);
@@ -287,7 +295,7 @@ mod tests {
 
     #[test]
     fn a_low_estimate_gets_the_low_layer_and_probes_for_the_next() {
-        let (d, probe) = allocate(Some(300 * KBPS), 40 * KBPS, &[simulcast(Some(2))]);
+        let (d, probe) = allocate(Some(300 * KBPS), true, 40 * KBPS, &[simulcast(Some(2))]);
         assert_eq!(
             d,
             [Decision {
@@ -307,6 +315,7 @@ mod tests {
         let estimate = ((40 + 2 * 150 + (500 * 115 / 100 - 150) + 20) * KBPS) as f64 / HEADROOM;
         let (d, _) = allocate(
             Some(estimate as u64),
+            true,
             40 * KBPS,
             &[simulcast(Some(0)), simulcast(Some(0))],
         );
@@ -317,10 +326,10 @@ mod tests {
     fn a_layer_is_kept_near_its_boundary_and_taken_only_with_margin() {
         // 1.6 Mbit/s after headroom holds the top layer once chosen...
         let estimate = (1600 * KBPS) as f64 / HEADROOM;
-        let (d, _) = allocate(Some(estimate as u64), 0, &[simulcast(Some(2))]);
+        let (d, _) = allocate(Some(estimate as u64), true, 0, &[simulcast(Some(2))]);
         assert_eq!(layers(&d), [Some(2)]);
         // ...but is not enough to move up to it.
-        let (d, _) = allocate(Some(estimate as u64), 0, &[simulcast(Some(1))]);
+        let (d, _) = allocate(Some(estimate as u64), true, 0, &[simulcast(Some(1))]);
         assert_eq!(layers(&d), [Some(1)]);
     }
 
@@ -337,6 +346,7 @@ mod tests {
         };
         let (d, _) = allocate(
             Some(100 * KBPS),
+            true,
             40 * KBPS,
             &[simulcast(Some(0)), single, simulcast(Some(0))],
         );
@@ -346,10 +356,33 @@ mod tests {
     }
 
     #[test]
+    fn an_estimate_below_the_lowest_layers_is_believed_only_on_a_congested_download() {
+        let with_temporal = |current| VideoDemand {
+            base_layers: vec![Some(60 * KBPS), Some(200 * KBPS), Some(600 * KBPS)],
+            ..simulcast(current)
+        };
+        let demands = [with_temporal(Some(2)), with_temporal(Some(1))];
+        // Not congested: every video its lowest layer at the full frame
+        // rate, nothing above.
+        let (d, _) = allocate(Some(100 * KBPS), false, 40 * KBPS, &demands);
+        assert_eq!(layers(&d), [Some(0), Some(0)]);
+        assert!(d
+            .iter()
+            .all(|d| !d.base_only && d.reason == LayerReason::Bandwidth));
+        // Congested: the first at its base frame rate, the other paused.
+        let (d, _) = allocate(Some(100 * KBPS), true, 40 * KBPS, &demands);
+        assert_eq!(layers(&d), [Some(0), None]);
+        assert!(d[0].base_only);
+        // Above the lowest layers the estimate rules either way.
+        let (d, _) = allocate(Some(1000 * KBPS), false, 40 * KBPS, &demands);
+        assert_eq!(layers(&d), [Some(1), Some(0)]);
+    }
+
+    #[test]
     fn soon_after_a_forced_step_down_nothing_goes_back_up() {
         let mut held = simulcast(Some(0));
         held.may_go_up = false;
-        let (d, probe) = allocate(Some(5000 * KBPS), 40 * KBPS, &[held.clone()]);
+        let (d, probe) = allocate(Some(5000 * KBPS), true, 40 * KBPS, &[held.clone()]);
         assert_eq!(layers(&d), [Some(0)]);
         assert!(
             probe.minimum > 40 * KBPS + 150 * KBPS,
@@ -357,7 +390,7 @@ mod tests {
         );
         // Down is still allowed.
         held.current = Some(2);
-        let (d, _) = allocate(Some(300 * KBPS), 40 * KBPS, &[held]);
+        let (d, _) = allocate(Some(300 * KBPS), true, 40 * KBPS, &[held]);
         assert_eq!(layers(&d), [Some(0)]);
     }
 
@@ -372,6 +405,7 @@ mod tests {
         // (40 k, 46 k with the margin of a change); the second gets nothing.
         let (d, probe) = allocate(
             Some(100 * KBPS),
+            true,
             40 * KBPS,
             &[with_temporal(Some(0)), with_temporal(Some(0))],
         );
@@ -388,12 +422,13 @@ mod tests {
         // A little more: both at the lower frame rate.
         let (d, _) = allocate(
             Some(140 * KBPS),
+            true,
             40 * KBPS,
             &[with_temporal(Some(0)), with_temporal(Some(0))],
         );
         assert!(d.iter().all(|d| d.layer == Some(0) && d.base_only), "{d:?}");
         // With room for the full rate of the lowest layer, the full rate.
-        let (d, _) = allocate(Some(250 * KBPS), 40 * KBPS, &[with_temporal(Some(0))]);
+        let (d, _) = allocate(Some(250 * KBPS), true, 40 * KBPS, &[with_temporal(Some(0))]);
         assert_eq!((d[0].layer, d[0].base_only), (Some(0), false));
     }
 
@@ -405,7 +440,7 @@ mod tests {
         hidden.shown_at = Some((0, 0));
         let mut huge = simulcast(Some(2));
         huge.shown_at = Some((2560, 1440));
-        let (d, probe) = allocate(None, 0, &[small, hidden, huge]);
+        let (d, probe) = allocate(None, true, 0, &[small, hidden, huge]);
         // The hidden one's best layer stays in what the estimator looks for.
         assert_eq!(probe.desired, (500 + 1500 + 1500) * KBPS);
         assert_eq!(
@@ -435,10 +470,10 @@ mod tests {
         // Seen with Chromium ramping up its encoders: f below h for a while.
         let mut ramping = simulcast(Some(0));
         ramping.layers = vec![Some(150 * KBPS), Some(500 * KBPS), Some(200 * KBPS)];
-        let (d, probe) = allocate(Some(2000 * KBPS), 40 * KBPS, &[ramping.clone()]);
+        let (d, probe) = allocate(Some(2000 * KBPS), true, 40 * KBPS, &[ramping.clone()]);
         assert_eq!(layers(&d), [Some(2)]);
         assert!(probe.minimum >= 40 * KBPS + 150 * KBPS, "{probe:?}");
-        let (d, _) = allocate(Some(300 * KBPS), 40 * KBPS, &[ramping]);
+        let (d, _) = allocate(Some(300 * KBPS), true, 40 * KBPS, &[ramping]);
         assert_eq!(layers(&d), [Some(0)]);
     }
 
@@ -476,7 +511,7 @@ mod tests {
             let estimate = rng
                 .random_bool(0.8)
                 .then(|| rng.random_range(0..u64::from(u32::MAX)));
-            let (decisions, _) = allocate(estimate, rng.random_range(0..1_000_000), &demands);
+            let (decisions, _) = allocate(estimate, true, rng.random_range(0..1_000_000), &demands);
             assert_eq!(decisions.len(), demands.len());
             for (d, demand) in decisions.iter().zip(&demands) {
                 if let Some(layer) = d.layer {
@@ -490,7 +525,7 @@ mod tests {
     fn a_layer_the_publisher_stopped_sending_is_skipped() {
         let mut top_gone = simulcast(Some(2));
         top_gone.layers[2] = None;
-        let (d, _) = allocate(None, 0, &[top_gone]);
+        let (d, _) = allocate(None, true, 0, &[top_gone]);
         assert_eq!(layers(&d), [Some(1)]);
         assert_eq!(d[0].reason, LayerReason::Best);
     }

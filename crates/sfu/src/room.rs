@@ -52,6 +52,19 @@ const DYNACAST_AFTER: Duration = Duration::from_secs(3);
 /// same wall and back costs two keyframes and a burst of loss.
 const HOLD_DOWN_AFTER_STEP_DOWN: Duration = Duration::from_secs(8);
 
+/// Video loss in a subscriber's receiver reports that shows its download
+/// is congested. Random loss of 10 % (as the lossy-network tests have)
+/// shows as up to 10 % (Chromium counts packets it got by retransmission
+/// as lost); a bottleneck below what is sent drops more. A link that is
+/// only a little too slow for the lowest layers loses less than this and is
+/// not detected: it keeps them at the full frame rate.
+const CONGESTION_LOSS: f32 = 0.15;
+
+/// How long a download counts as congested after the last report that
+/// showed it: longer than the step-down hold, so that a link too slow for
+/// the lowest layers does not get them back each time the loss stops.
+const CONGESTION_HOLD: Duration = Duration::from_secs(20);
+
 /// How often every subscriber's layers are chosen again, besides when its
 /// bandwidth estimate or a video's shown size changes.
 const ALLOCATE_EVERY: Duration = Duration::from_millis(500);
@@ -301,6 +314,8 @@ impl Room {
             offered_channel: false,
             written_unreleased: false,
             downlink_estimate: None,
+            reported_loss: Default::default(),
+            congested_until: None,
             estimates_bandwidth: req.estimate_bandwidth,
             probe: None,
             health: LinkHealth::default(),
@@ -893,7 +908,8 @@ impl Room {
             })
             .collect();
         let estimate = p.downlink_estimate;
-        let (decisions, probe) = allocate::allocate(estimate, audio, &demands);
+        let congested = p.congested_until.is_some_and(|until| now < until);
+        let (decisions, probe) = allocate::allocate(estimate, congested, audio, &demands);
 
         let Some(p) = self.participants.get_mut(id) else {
             return;
@@ -1071,10 +1087,11 @@ impl Room {
             }
             return self.signal_error(from, ErrorCode::InvalidSdp, format!("answer refused: {e}"));
         }
-        if !sdp.contains("transport-cc") && p.estimates_bandwidth {
+        if p.estimates_bandwidth && sdp.contains("m=video") && !sdp.contains("transport-cc") {
             // Without transport-wide feedback there is no estimate: layers
             // follow shown sizes only, and the pacer must not hold media
-            // back to a guess.
+            // back to a guess. (Only an answer with video says: the first
+            // may carry the data channel alone.)
             p.span
                 .in_scope(|| info!("no transport-wide congestion control: no bandwidth estimate"));
             p.estimates_bandwidth = false;
@@ -1462,10 +1479,39 @@ impl Room {
                         PeerRole::Subscriber => {
                             p.health.download_loss = stats.egress_loss_fraction;
                             p.health.rtt = stats.rtt.or(p.health.rtt);
+                            let reported_loss = p.reported_loss.finish_interval();
+                            if reported_loss.is_some_and(|l| l >= CONGESTION_LOSS) {
+                                if p.congested_until.is_none_or(|until| until <= now) {
+                                    p.span.in_scope(|| {
+                                        info!(
+                                            video_loss = reported_loss,
+                                            "download congested: low estimates believed"
+                                        )
+                                    });
+                                }
+                                p.congested_until = Some(now + CONGESTION_HOLD);
+                            }
                         }
                     }
                 }
                 self.announce_quality(id);
+            }
+            Event::MediaEgressStats(stats) if role == PeerRole::Subscriber => {
+                if let (Some(p), Some(remote)) = (self.participants.get_mut(id), stats.remote) {
+                    // Audio is not retransmitted: its loss says nothing of
+                    // congestion.
+                    let video = p
+                        .subscriptions
+                        .iter()
+                        .any(|s| s.kind == TrackKind::Video && s.live_mid() == Some(stats.mid));
+                    if video {
+                        p.reported_loss.record(
+                            stats.mid,
+                            remote.packets_lost,
+                            *remote.maximum_sequence_number,
+                        );
+                    }
+                }
             }
             Event::MediaIngressStats(stats) if role == PeerRole::Publisher => {
                 if let Some(p) = self.participants.get_mut(id) {

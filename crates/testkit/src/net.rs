@@ -50,6 +50,8 @@ pub struct SimNetwork {
     pub link: LinkConfig,
     /// Bottlenecks by destination host, with when each is next free.
     bottlenecks: std::collections::HashMap<IpAddr, (Bottleneck, Instant)>,
+    /// Links that differ from `link`, by the host at one end (both ways).
+    impaired: std::collections::HashMap<IpAddr, LinkConfig>,
     queue: BinaryHeap<Reverse<(Instant, u64)>>,
     packets: std::collections::HashMap<u64, Datagram>,
     next_seq: u64,
@@ -63,6 +65,7 @@ impl SimNetwork {
             rng: StdRng::seed_from_u64(seed),
             link,
             bottlenecks: Default::default(),
+            impaired: Default::default(),
             queue: BinaryHeap::new(),
             packets: Default::default(),
             next_seq: 0,
@@ -83,11 +86,30 @@ impl SimNetwork {
         }
     }
 
+    /// Gives the datagrams to and from `host` their own link, or takes it
+    /// away (they follow `link` again).
+    pub fn impair_host(&mut self, host: IpAddr, link: Option<LinkConfig>) {
+        match link {
+            Some(link) => {
+                self.impaired.insert(host, link);
+            }
+            None => {
+                self.impaired.remove(&host);
+            }
+        }
+    }
+
     /// Sends a datagram at `now`; it arrives after the link's delay (and
     /// its wait at a bottleneck), or never.
     pub fn send(&mut self, now: Instant, datagram: Datagram) {
         self.sent += 1;
-        if self.link.loss > 0.0 && self.rng.random_bool(self.link.loss.min(1.0)) {
+        let link = self
+            .impaired
+            .get(&datagram.destination.ip())
+            .or_else(|| self.impaired.get(&datagram.source.ip()))
+            .copied()
+            .unwrap_or(self.link);
+        if link.loss > 0.0 && self.rng.random_bool(link.loss.min(1.0)) {
             self.dropped += 1;
             return;
         }
@@ -103,16 +125,16 @@ impl SimNetwork {
             *free_at = done;
             departs = done;
         }
-        let jitter = if self.link.jitter.is_zero() {
+        let jitter = if link.jitter.is_zero() {
             Duration::ZERO
         } else {
-            self.link.jitter.mul_f64(self.rng.random::<f64>())
+            link.jitter.mul_f64(self.rng.random::<f64>())
         };
         let seq = self.next_seq;
         self.next_seq += 1;
         self.packets.insert(seq, datagram);
         self.queue
-            .push(Reverse((departs + self.link.delay + jitter, seq)));
+            .push(Reverse((departs + link.delay + jitter, seq)));
     }
 
     /// When the next datagram arrives.

@@ -107,6 +107,13 @@ impl World {
         self.net.set_bottleneck(self.now, host, bottleneck);
     }
 
+    /// Gives a client's datagrams (both its connections, both ways) a link
+    /// of their own; `None` restores the world's.
+    pub fn impair_client(&mut self, index: usize, link: Option<LinkConfig>) {
+        let host = self.clients[index].subscriber_addr().ip();
+        self.net.impair_host(host, link);
+    }
+
     pub fn client_mut(&mut self, index: usize) -> &mut SimClient {
         &mut self.clients[index]
     }
