@@ -144,12 +144,9 @@ pub(crate) struct Participant {
     pub probe: Option<crate::allocate::Probe>,
     /// What its connections last reported, for its connection quality.
     pub health: crate::quality::LinkHealth,
-    /// What its video download lost, from its receiver reports.
-    pub reported_loss: crate::quality::ReportedLoss,
-    /// Until when its download counts as congested: its reports showed
-    /// more loss than a lossy link's. Otherwise an estimate below its
-    /// videos' lowest layers is not believed (see `allocate`).
-    pub congested_until: Option<Instant>,
+    /// What its receiver reports say of its download's loss: congested,
+    /// or lossy enough to send every packet twice.
+    pub download_loss: crate::quality::DownloadLoss,
     pub published: Vec<PublishedTrack>,
     pub subscriptions: Vec<Subscription>,
     /// The subscriber offer in flight; at most one at a time.

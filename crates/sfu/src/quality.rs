@@ -4,7 +4,7 @@
 //! of its audio, and the round-trip time.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hotline_proto::Quality;
 use str0m::media::Mid;
@@ -126,7 +126,119 @@ impl ReportedLoss {
             .recent
             .iter()
             .fold((0, 0), |(l, e), &(lost, expected)| (l + lost, e + expected));
-        (expected > 0).then(|| (lost.max(0) as f32 / expected as f32).min(1.0))
+        fraction(lost, expected)
+    }
+
+    /// The fraction lost in the last interval in which packets were
+    /// expected.
+    pub fn latest(&self) -> Option<f32> {
+        self.recent
+            .back()
+            .and_then(|&(lost, expected)| fraction(lost, expected))
+    }
+}
+
+fn fraction(lost: i64, expected: u64) -> Option<f32> {
+    (expected > 0).then(|| (lost.max(0) as f32 / expected as f32).min(1.0))
+}
+
+/// Reported video loss that shows a download is congested. Random loss of
+/// 10 % (as the lossy-network tests have) shows as up to 10 % (Chromium
+/// counts packets it got by retransmission as lost); a bottleneck below
+/// what is sent drops more. A link only a little too slow for the lowest
+/// layers loses less than this and is not detected.
+const CONGESTION_LOSS: f32 = 0.15;
+
+/// How long a download counts as congested after the last report that
+/// showed it: longer than the allocator's step-down hold, so that a link too
+/// slow for the lowest layers does not get them back each time the loss
+/// stops.
+const CONGESTION_HOLD: Duration = Duration::from_secs(20);
+
+/// Reported video loss from which a download that is not congested gets
+/// every packet twice.
+const LOSSY: f32 = 0.03;
+
+/// Loss that still shows while every packet is sent twice (both copies
+/// lost: about the square of the link's loss) that keeps the copies coming.
+const LOSSY_WITH_COPIES: f32 = 0.005;
+
+/// How long copies are sent after the last report that asked for them.
+const LOSSY_HOLD: Duration = Duration::from_secs(60);
+
+/// What a subscriber's reported loss says about its download, and what the
+/// room does about it:
+/// - congested: the bandwidth estimate is believed even below the lowest
+///   layers (lower frame rates, paused video);
+/// - lossy but not congested: each packet is sent twice, back to back. The
+///   receiver's SRTP replay check drops the second copy when the first
+///   arrived, so only lost packets are filled in, a round trip sooner than a
+///   retransmission could, and for audio, which is not retransmitted.
+#[derive(Debug, Default)]
+pub(crate) struct DownloadLoss {
+    reported: ReportedLoss,
+    congested_until: Option<Instant>,
+    copies_until: Option<Instant>,
+    /// Whether copies were on at the end of the last interval.
+    copies_announced: bool,
+}
+
+/// A change of what the room does about a download's loss, to log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LossChange {
+    Congested { loss: f32 },
+    CopiesOn { loss: f32 },
+    CopiesOff,
+}
+
+impl DownloadLoss {
+    /// The counters of one video stream's latest receiver report.
+    pub fn record(&mut self, mid: Mid, packets_lost: u64, highest_sequence: u64) {
+        self.reported.record(mid, packets_lost, highest_sequence);
+    }
+
+    /// Ends a stats interval and decides again.
+    pub fn finish_interval(&mut self, now: Instant) -> Option<LossChange> {
+        let copies_before = self.copies_announced;
+        // (Without video nothing is decided, and copies lapse silently.)
+        let loss = self.reported.finish_interval()?;
+        let mut change = None;
+        if loss >= CONGESTION_LOSS {
+            if !self.congested(now) {
+                change = Some(LossChange::Congested { loss });
+            }
+            self.congested_until = Some(now + CONGESTION_HOLD);
+            // More packets would make it worse.
+            self.copies_until = None;
+        } else if !self.congested(now) {
+            let lossy = if copies_before {
+                loss >= LOSSY_WITH_COPIES
+            } else {
+                // One lossy interval is enough to start: the sooner copies
+                // come, the fewer frames wait a round trip for a resend.
+                loss.max(self.reported.latest().unwrap_or(0.0)) >= LOSSY
+            };
+            if lossy {
+                if !copies_before {
+                    change = Some(LossChange::CopiesOn { loss });
+                }
+                self.copies_until = Some(now + LOSSY_HOLD);
+            }
+        }
+        self.copies_announced = self.copies(now);
+        if copies_before && !self.copies_announced && change.is_none() {
+            change = Some(LossChange::CopiesOff);
+        }
+        change
+    }
+
+    pub fn congested(&self, now: Instant) -> bool {
+        self.congested_until.is_some_and(|until| now < until)
+    }
+
+    /// Whether each packet goes out twice.
+    pub fn copies(&self, now: Instant) -> bool {
+        self.copies_until.is_some_and(|until| now < until)
     }
 }
 
@@ -191,5 +303,84 @@ mod tests {
         loss.finish_interval();
         loss.record(a, 10, 1400);
         assert_eq!(loss.finish_interval(), Some(0.0));
+    }
+
+    #[test]
+    fn congestion_and_lossy_links_are_told_apart_by_how_much_is_lost() {
+        let start = Instant::now();
+        let mut download = DownloadLoss::default();
+        let mid = Mid::from("0");
+        let mut highest = 0;
+        let mut lost = 0;
+        let mut interval = |d: &mut DownloadLoss, at: Duration, lost_now: u64| {
+            highest += 100;
+            lost += lost_now;
+            d.record(mid, lost, highest);
+            d.finish_interval(start + at)
+        };
+        assert_eq!(interval(&mut download, Duration::ZERO, 0), None);
+        // 10 % random loss: copies, not congestion.
+        let mut at = Duration::from_secs(2);
+        assert_eq!(
+            interval(&mut download, at, 10),
+            Some(LossChange::CopiesOn { loss: 0.1 })
+        );
+        assert!(download.copies(start + at) && !download.congested(start + at));
+        // With copies about 1 % still shows: they stay on, past the hold.
+        for _ in 0..40 {
+            at += Duration::from_secs(2);
+            assert_eq!(interval(&mut download, at, 1), None);
+        }
+        assert!(download.copies(start + at));
+        // A bottleneck: congested, and no copies.
+        at += Duration::from_secs(2);
+        let change = interval(&mut download, at, 80);
+        assert!(
+            matches!(change, Some(LossChange::Congested { .. })),
+            "{change:?}"
+        );
+        assert!(download.congested(start + at) && !download.copies(start + at));
+        // The congestion is remembered for a while after the loss stops.
+        for _ in 0..5 {
+            at += Duration::from_secs(2);
+            interval(&mut download, at, 0);
+        }
+        assert!(download.congested(start + at));
+        at += CONGESTION_HOLD;
+        assert!(!download.congested(start + at));
+    }
+
+    #[test]
+    fn copies_stop_a_while_after_the_loss_does() {
+        let start = Instant::now();
+        let mut download = DownloadLoss::default();
+        let mid = Mid::from("0");
+        download.record(mid, 0, 0);
+        download.record(mid, 5, 100);
+        assert!(matches!(
+            download.finish_interval(start),
+            Some(LossChange::CopiesOn { .. })
+        ));
+        let mut at = start;
+        let mut highest = 100;
+        let mut off = None;
+        for _ in 0..40 {
+            at += Duration::from_secs(2);
+            highest += 100;
+            download.record(mid, 5, highest);
+            if let Some(change) = download.finish_interval(at) {
+                off = Some((change, at - start));
+                break;
+            }
+        }
+        let (change, after) = off.expect("copies stop");
+        assert_eq!(change, LossChange::CopiesOff);
+        // The hold runs from the last interval whose loss was measured
+        // together with the lossy one.
+        let measured_with_it = STATS_INTERVAL * (LOSS_INTERVALS as u32 - 1);
+        assert!(
+            after >= LOSSY_HOLD && after <= LOSSY_HOLD + measured_with_it + STATS_INTERVAL,
+            "{after:?}"
+        );
     }
 }

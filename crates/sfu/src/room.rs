@@ -24,7 +24,7 @@ use crate::ids::{ParticipantId, TrackId};
 use crate::layers::Layer;
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
 use crate::peer::{Peer, PeerRole, Transmit, Transport};
-use crate::quality::LinkHealth;
+use crate::quality::{LinkHealth, LossChange};
 use crate::speakers::SpeakerDetector;
 use crate::vp8;
 
@@ -51,19 +51,6 @@ const DYNACAST_AFTER: Duration = Duration::from_secs(3);
 /// this: an estimate overshoots while it recovers, and each step into the
 /// same wall and back costs two keyframes and a burst of loss.
 const HOLD_DOWN_AFTER_STEP_DOWN: Duration = Duration::from_secs(8);
-
-/// Video loss in a subscriber's receiver reports that shows its download
-/// is congested. Random loss of 10 % (as the lossy-network tests have)
-/// shows as up to 10 % (Chromium counts packets it got by retransmission
-/// as lost); a bottleneck below what is sent drops more. A link that is
-/// only a little too slow for the lowest layers loses less than this and is
-/// not detected: it keeps them at the full frame rate.
-const CONGESTION_LOSS: f32 = 0.15;
-
-/// How long a download counts as congested after the last report that
-/// showed it: longer than the step-down hold, so that a link too slow for
-/// the lowest layers does not get them back each time the loss stops.
-const CONGESTION_HOLD: Duration = Duration::from_secs(20);
 
 /// How often every subscriber's layers are chosen again, besides when its
 /// bandwidth estimate or a video's shown size changes.
@@ -314,8 +301,7 @@ impl Room {
             offered_channel: false,
             written_unreleased: false,
             downlink_estimate: None,
-            reported_loss: Default::default(),
-            congested_until: None,
+            download_loss: Default::default(),
             estimates_bandwidth: req.estimate_bandwidth,
             probe: None,
             health: LinkHealth::default(),
@@ -860,13 +846,16 @@ impl Room {
                 .iter()
                 .find(|t| t.id == s.track)
         };
+        // Sent twice on a lossy download, each packet costs twice.
+        let copies = if p.download_loss.copies(now) { 2 } else { 1 };
         let audio: u64 = p
             .subscriptions
             .iter()
             .filter(|s| s.kind == TrackKind::Audio && s.live_mid().is_some())
             .filter_map(track_of)
             .filter_map(|t| t.layers.first()?.bitrate(now))
-            .sum();
+            .sum::<u64>()
+            * copies;
         // Screen shares first, then the active speaker, then the rest.
         let mut order: Vec<(u8, usize)> = p
             .subscriptions
@@ -889,10 +878,16 @@ impl Room {
                 let s = &p.subscriptions[i];
                 let layers = track_of(s).map_or(&[][..], |t| t.layers.as_slice());
                 VideoDemand {
-                    layers: layers.iter().map(|l| l.offered_bitrate(now)).collect(),
+                    layers: layers
+                        .iter()
+                        .map(|l| l.offered_bitrate(now).map(|r| r * copies))
+                        .collect(),
                     widths: layers.iter().map(|l| l.size.map(|(w, _)| w)).collect(),
                     shown_at: s.shown_at,
-                    base_layers: layers.iter().map(|l| l.offered_base_bitrate(now)).collect(),
+                    base_layers: layers
+                        .iter()
+                        .map(|l| l.offered_base_bitrate(now).map(|r| r * copies))
+                        .collect(),
                     current: s.downstream.target,
                     current_base_only: s.downstream.temporal_target == 0,
                     may_go_up: s.held_down_until.is_none_or(|until| now >= until),
@@ -908,7 +903,7 @@ impl Room {
             })
             .collect();
         let estimate = p.downlink_estimate;
-        let congested = p.congested_until.is_some_and(|until| now < until);
+        let congested = p.download_loss.congested(now);
         let (decisions, probe) = allocate::allocate(estimate, congested, audio, &demands);
 
         let Some(p) = self.participants.get_mut(id) else {
@@ -1479,17 +1474,20 @@ impl Room {
                         PeerRole::Subscriber => {
                             p.health.download_loss = stats.egress_loss_fraction;
                             p.health.rtt = stats.rtt.or(p.health.rtt);
-                            let reported_loss = p.reported_loss.finish_interval();
-                            if reported_loss.is_some_and(|l| l >= CONGESTION_LOSS) {
-                                if p.congested_until.is_none_or(|until| until <= now) {
-                                    p.span.in_scope(|| {
-                                        info!(
-                                            video_loss = reported_loss,
-                                            "download congested: low estimates believed"
-                                        )
-                                    });
-                                }
-                                p.congested_until = Some(now + CONGESTION_HOLD);
+                            if let Some(change) = p.download_loss.finish_interval(now) {
+                                p.span.in_scope(|| match change {
+                                    LossChange::Congested { loss } => info!(
+                                        video_loss = loss,
+                                        "download congested: low estimates believed"
+                                    ),
+                                    LossChange::CopiesOn { loss } => info!(
+                                        video_loss = loss,
+                                        "lossy download: every packet sent twice"
+                                    ),
+                                    LossChange::CopiesOff => {
+                                        info!("download no longer lossy: packets sent once")
+                                    }
+                                });
                             }
                         }
                     }
@@ -1505,7 +1503,7 @@ impl Room {
                         .iter()
                         .any(|s| s.kind == TrackKind::Video && s.live_mid() == Some(stats.mid));
                     if video {
-                        p.reported_loss.record(
+                        p.download_loss.record(
                             stats.mid,
                             remote.packets_lost,
                             *remote.maximum_sequence_number,
@@ -1668,6 +1666,7 @@ impl Room {
                 ext_vals: &ext_vals,
                 nackable: kind == TrackKind::Video,
                 arrived: packet.timestamp,
+                copies: if sub.download_loss.copies(now) { 2 } else { 1 },
             };
             write.to(rtc, sub_mid);
             if out.started {
@@ -1795,6 +1794,8 @@ struct Forwarded<'a> {
     ext_vals: &'a ExtensionValues,
     nackable: bool,
     arrived: Instant,
+    /// How many times to send it (see `DownloadLoss`).
+    copies: u8,
 }
 
 impl Forwarded<'_> {
@@ -1813,18 +1814,20 @@ impl Forwarded<'_> {
         let Some(stream) = api.stream_tx_by_mid(mid, None) else {
             return;
         };
-        stream.write_rtp(
-            RtpWrite::new(
-                self.pt,
-                self.out.seq,
-                self.out.timestamp,
-                self.arrived,
-                payload,
-            )
-            .marker(self.marker)
-            .ext_vals(self.ext_vals.clone())
-            .nackable(self.nackable),
-        );
+        for _ in 0..self.copies {
+            stream.write_rtp(
+                RtpWrite::new(
+                    self.pt,
+                    self.out.seq,
+                    self.out.timestamp,
+                    self.arrived,
+                    payload.clone(),
+                )
+                .marker(self.marker)
+                .ext_vals(self.ext_vals.clone())
+                .nackable(self.nackable),
+            );
+        }
     }
 }
 
