@@ -215,8 +215,11 @@ impl DownloadLoss {
                 loss >= LOSSY_WITH_COPIES
             } else {
                 // One lossy interval is enough to start: the sooner copies
-                // come, the fewer frames wait a round trip for a resend.
-                loss.max(self.reported.latest().unwrap_or(0.0)) >= LOSSY
+                // come, the fewer frames wait a round trip for a resend. But
+                // not one with a bottleneck's loss: that may be the start of
+                // congestion, which copies would make worse.
+                let latest = self.reported.latest().unwrap_or(0.0);
+                loss.max(latest) >= LOSSY && latest < CONGESTION_LOSS
             };
             if lossy {
                 if !copies_before {
@@ -381,6 +384,29 @@ mod tests {
         assert!(
             after >= LOSSY_HOLD && after <= LOSSY_HOLD + measured_with_it + STATS_INTERVAL,
             "{after:?}"
+        );
+    }
+
+    #[test]
+    fn the_start_of_congestion_does_not_start_copies() {
+        let start = Instant::now();
+        let mut download = DownloadLoss::default();
+        let mid = Mid::from("0");
+        download.record(mid, 0, 0);
+        for (i, lost) in [0, 0, 0, 40].into_iter().enumerate() {
+            download.record(mid, lost, 100 * (i as u64 + 1));
+            // The last: 40 % lost in one interval, 10 % over the last three.
+            assert_eq!(
+                download.finish_interval(start + STATS_INTERVAL * i as u32),
+                None
+            );
+        }
+        assert!(!download.copies(start + STATS_INTERVAL * 4));
+        download.record(mid, 80, 500);
+        let change = download.finish_interval(start + STATS_INTERVAL * 4);
+        assert!(
+            matches!(change, Some(LossChange::Congested { .. })),
+            "{change:?}"
         );
     }
 }
