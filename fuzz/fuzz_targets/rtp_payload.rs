@@ -1,12 +1,19 @@
 //! What the room core reads and rewrites of a published RTP payload (the
-//! VP8 payload descriptor, frame tag and keyframe header) must never panic
-//! on whatever a hostile publisher puts there, and must agree with itself.
+//! VP8 payload descriptor, frame tag and keyframe header; the RED headers
+//! of redundant audio) must never panic on whatever a hostile publisher
+//! puts there, and must agree with itself.
 #![no_main]
 
+use hotline_sfu::red::primary_range;
 use hotline_sfu::vp8::{is_keyframe_start, keyframe_size, PictureIdOffset, Vp8Descriptor};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|payload: &[u8]| {
+    if let Some(primary) = primary_range(payload) {
+        // The primary is the payload's tail, after at least its header.
+        assert!(primary.start >= 1 && primary.start <= payload.len());
+        assert_eq!(primary.end, payload.len());
+    }
     let keyframe = is_keyframe_start(payload);
     match Vp8Descriptor::parse(payload) {
         Some(d) => {

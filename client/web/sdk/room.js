@@ -160,6 +160,27 @@ export function addSimulcastTransceiver(pc, track, stream) {
   return { transceiver: pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }), layers: null };
 }
 
+/**
+ * Asks for redundant audio (RED, RFC 2198: each packet also carries the previous frame, so a lost
+ * packet is filled in from the next) on an audio transceiver, where the browser has it: RED first
+ * in the codec list is what makes Chromium send it. The server forwards it to those that have it
+ * and the plain frames to the rest. Returns whether RED was asked for.
+ * @param {RTCRtpTransceiver} transceiver
+ * @returns {boolean}
+ */
+export function preferRedundantAudio(transceiver) {
+  const codecs = typeof RTCRtpSender.getCapabilities === 'function' ? RTCRtpSender.getCapabilities('audio')?.codecs ?? [] : [];
+  const red = codecs.filter((c) => c.mimeType.toLowerCase() === 'audio/red');
+  if (red.length === 0 || typeof transceiver.setCodecPreferences !== 'function') return false;
+  try {
+    transceiver.setCodecPreferences([...red, ...codecs.filter((c) => c.mimeType.toLowerCase() !== 'audio/red')]);
+    return true;
+  } catch (e) {
+    console.info('hotline: redundant audio refused', e);
+    return false;
+  }
+}
+
 /** @returns {string} */
 export function defaultSignalUrl() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -972,6 +993,7 @@ export class Room extends Emitter {
     const stream = opts.stream ?? new MediaStream([track]);
     const simulcast = track.kind === 'video' && (opts.simulcast ?? opts.source === 'camera');
     const { transceiver, layers } = simulcast ? addSimulcastTransceiver(pc, track, stream) : { transceiver: pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }), layers: null };
+    if (track.kind === 'audio') preferRedundantAudio(transceiver);
     const pub = new LocalTrackPublication({ track, source: opts.source, transceiver, stream, layers });
     if (opts.muted) {
       pub.muted = true;

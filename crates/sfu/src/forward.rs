@@ -91,7 +91,7 @@ pub(crate) struct Downstream {
     /// timestamps must be made to follow the last sent.
     renumber_at_start: bool,
     /// The subscriber's payload type for the publisher's, as last looked up.
-    pt: Option<(Pt, Pt)>,
+    pt: Option<(Pt, OutPayload)>,
     /// Packets of the target layer that came while waiting for its keyframe.
     held: Vec<HeldPacket>,
     /// The numbering before the last switch or restart, for packets of it
@@ -211,10 +211,24 @@ impl Default for Downstream {
     }
 }
 
+/// How a subscriber gets one published payload type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OutPayload {
+    /// Its own payload type for it.
+    pub pt: Pt,
+    /// Redundant audio (RED) to a subscriber without RED: only the primary
+    /// frame goes out.
+    pub unwrap_red: bool,
+}
+
 impl Downstream {
     /// The subscriber's payload type for `incoming`, looked up with `find`
     /// only when it changes.
-    pub fn payload_type(&mut self, incoming: Pt, find: impl FnOnce() -> Option<Pt>) -> Option<Pt> {
+    pub fn payload_type(
+        &mut self,
+        incoming: Pt,
+        find: impl FnOnce() -> Option<OutPayload>,
+    ) -> Option<OutPayload> {
         match self.pt {
             Some((from, to)) if from == incoming => Some(to),
             _ => {
@@ -727,11 +741,15 @@ mod tests {
         assert!(matches!(d.admit(&audio), Verdict::Send(_)));
         let mut lookups = 0;
         for _ in 0..3 {
+            let out = OutPayload {
+                pt: Pt::from(109),
+                unwrap_red: false,
+            };
             let pt = d.payload_type(Pt::from(111), || {
                 lookups += 1;
-                Some(Pt::from(109))
+                Some(out)
             });
-            assert_eq!(pt, Some(Pt::from(109)));
+            assert_eq!(pt, Some(out));
         }
         assert_eq!(lookups, 1);
     }

@@ -17,6 +17,7 @@ mod layers;
 mod participant;
 mod peer;
 mod quality;
+pub mod red;
 mod room;
 mod speakers;
 pub mod vp8;

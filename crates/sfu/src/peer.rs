@@ -78,9 +78,13 @@ impl Peer {
     pub fn new(now: Instant, estimate: bool, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
         // RTP mode: packets are forwarded as they come, never reassembled
         // into frames and cut up again per subscriber.
+        // Opus with RED (redundant audio, RFC 2198) where the browser
+        // offers it: forwarded as it comes to subscribers that have it too,
+        // cut to its newest frame for the rest (`red`).
         let mut config = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
+            .enable_opus(true, true)
             .set_stats_interval(Some(crate::quality::STATS_INTERVAL));
         if estimate {
             config = config.enable_bwe(Some(INITIAL_DOWNLINK_ESTIMATE));

@@ -19,14 +19,14 @@ use str0m::{Event, Input};
 use tracing::{debug, info, info_span, warn};
 
 use crate::allocate::{self, VideoDemand};
-use crate::forward::{HeldPacket, Incoming, Outgoing, Verdict, ALL_TEMPORAL_LAYERS};
+use crate::forward::{HeldPacket, Incoming, OutPayload, Outgoing, Verdict, ALL_TEMPORAL_LAYERS};
 use crate::ids::{ParticipantId, TrackId};
 use crate::layers::Layer;
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
 use crate::peer::{Peer, PeerRole, Transmit, Transport};
 use crate::quality::{LinkHealth, LossChange};
 use crate::speakers::SpeakerDetector;
-use crate::vp8;
+use crate::{red, vp8};
 
 /// Most tracks one participant may publish at once (camera, microphone,
 /// screen, screen audio, and room to spare).
@@ -1561,15 +1561,26 @@ impl Room {
         let params = match &track.params {
             Some((cached, params)) if *cached == pt => *params,
             _ => {
-                let Some(params) = publisher.rtc.codec_config().find(|c| c.pt() == pt).cloned()
+                // RED (redundant audio) has its own payload type, folded
+                // onto the codec it wraps.
+                let Some(params) = publisher
+                    .rtc
+                    .codec_config()
+                    .find(|c| c.pt() == pt || c.red() == Some(pt))
+                    .cloned()
                 else {
                     return;
                 };
+                if params.red() == Some(pt) {
+                    p.span
+                        .in_scope(|| info!(track = %track.id, "audio arrives as RED (redundant)"));
+                }
                 track.params = Some((pt, params));
                 params
             }
         };
         let kind = track.kind;
+        let red = params.red() == Some(pt);
         // VP8 streams start at a keyframe for each new subscriber and switch
         // layers at one; other codecs are forwarded as they come (their
         // decoders ask for a keyframe).
@@ -1621,6 +1632,9 @@ impl Room {
         };
 
         let mut waiting_for_keyframe = false;
+        // The primary frame of a RED packet, cut out once for all the
+        // subscribers without RED.
+        let mut primary: Option<Option<Arc<[u8]>>> = None;
         for (sub_id, sub) in self.participants.iter_mut() {
             if sub_id == from || !sub.subscriber.rtc.is_connected() {
                 continue;
@@ -1639,9 +1653,32 @@ impl Room {
             }
             let rtc = &mut sub.subscriber.rtc;
             let Some(out_pt) = downstream.payload_type(pt, || {
-                rtc.codec_config().match_params(params).map(|p| p.pt())
+                let theirs = rtc.codec_config().match_params(params)?;
+                Some(match (red, theirs.red()) {
+                    (true, Some(red_pt)) => OutPayload {
+                        pt: red_pt,
+                        unwrap_red: false,
+                    },
+                    _ => OutPayload {
+                        pt: theirs.pt(),
+                        unwrap_red: red,
+                    },
+                })
             }) else {
                 continue;
+            };
+            let payload = if out_pt.unwrap_red {
+                match primary.get_or_insert_with(|| {
+                    red::primary_range(&packet.payload)
+                        .filter(|r| !r.is_empty())
+                        .map(|r| Arc::from(&packet.payload[r]))
+                }) {
+                    Some(primary) => &*primary,
+                    // Malformed: a lost packet rather than noise.
+                    None => continue,
+                }
+            } else {
+                &packet.payload
             };
             let out = match downstream.admit(&incoming) {
                 Verdict::Send(out) => out,
@@ -1659,9 +1696,9 @@ impl Room {
                 Verdict::Stale | Verdict::NotForwarded => continue,
             };
             let write = Forwarded {
-                pt: out_pt,
+                pt: out_pt.pt,
                 out,
-                payload: &packet.payload,
+                payload,
                 marker: packet.header.marker,
                 ext_vals: &ext_vals,
                 nackable: kind == TrackKind::Video,

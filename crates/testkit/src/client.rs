@@ -42,6 +42,10 @@ struct Outgoing {
     next_at: Instant,
     frames: u64,
     keyframe_requested: bool,
+    /// Sent as RED: the payload type of the codec it wraps.
+    red_of: Option<Pt>,
+    /// The audio frame sent last, repeated in the next RED packet.
+    previous_audio: Option<media::SyntheticPacket>,
 }
 
 /// What a `video_layer` message said.
@@ -135,10 +139,29 @@ impl SimClient {
         publisher_addr: SocketAddr,
         subscriber_addr: SocketAddr,
     ) -> SimClient {
+        Self::with_audio(name, now, publisher_addr, subscriber_addr, false)
+    }
+
+    /// `new`, offering redundant audio (RED) or not: with it, the client
+    /// sends its audio as RED (each packet also carries the previous
+    /// frame), and can receive it.
+    pub fn with_audio(
+        name: &str,
+        now: Instant,
+        publisher_addr: SocketAddr,
+        subscriber_addr: SocketAddr,
+        redundant_audio: bool,
+    ) -> SimClient {
         // RTP mode: the client writes packets itself (so that each carries
         // its send time) and counts packets, not frames.
-        let mut publisher = Rtc::builder().set_rtp_mode(true).build(now);
-        let mut subscriber = Rtc::builder().set_rtp_mode(true).build(now);
+        let build = || {
+            Rtc::builder()
+                .set_rtp_mode(true)
+                .enable_opus(true, redundant_audio)
+                .build(now)
+        };
+        let mut publisher = build();
+        let mut subscriber = build();
         for (rtc, addr) in [
             (&mut publisher, publisher_addr),
             (&mut subscriber, subscriber_addr),
@@ -303,11 +326,13 @@ impl SimClient {
             ),
             (video, TrackKind::Video, TrackSource::Camera, Codec::Vp8),
         ] {
-            let pt = self
+            // Audio goes as RED where that was negotiated.
+            let params = self
                 .publisher
                 .codec_config()
-                .find(|p| p.spec().codec == codec)
-                .map(|p| p.pt());
+                .find(|p| p.spec().codec == codec);
+            let pt = params.map(|p| p.red().unwrap_or(p.pt()));
+            let red_of = params.and_then(|p| p.red().map(|_| p.pt()));
             let layers: Vec<Option<(Rid, VideoShape)>> =
                 if kind == TrackKind::Video && !self.simulcast.is_empty() {
                     self.simulcast.iter().copied().map(Some).collect()
@@ -326,6 +351,8 @@ impl SimClient {
                     next_at: now,
                     frames: 0,
                     keyframe_requested: false,
+                    red_of: red_of.filter(|_| kind == TrackKind::Audio),
+                    previous_audio: None,
                 });
             }
         }
@@ -735,7 +762,15 @@ impl SimClient {
                             voice_activity: Some(self.audio_level > -127),
                             ..ExtensionValues::default()
                         };
-                        (vec![media::audio_packet(o.frames, sent_us)], ext_vals)
+                        let frame = media::audio_packet(o.frames, sent_us);
+                        let packet = match o.red_of {
+                            Some(opus) => {
+                                media::red_packet(*opus, &frame, o.previous_audio.as_ref())
+                            }
+                            None => frame.clone(),
+                        };
+                        o.previous_audio = Some(frame);
+                        (vec![packet], ext_vals)
                     }
                     TrackKind::Video => {
                         let key = o.frames.is_multiple_of(keyframe_every) || o.keyframe_requested;
@@ -856,6 +891,7 @@ impl SimClient {
             packet.header.marker,
             &packet.payload,
         );
+        counter.last_payload = Some((*packet.header.payload_type, packet.payload.clone()));
     }
 
     /// Next datagram to send.

@@ -104,6 +104,37 @@ pub fn audio_packet(n: u64, sent_us: u64) -> SyntheticPacket {
     }
 }
 
+/// A RED (RFC 2198) packet of `primary`, with `previous` (the frame sent
+/// before it) as the one redundant block; `codec_pt` is the payload type of
+/// both frames (Opus).
+pub fn red_packet(
+    codec_pt: u8,
+    primary: &SyntheticPacket,
+    previous: Option<&SyntheticPacket>,
+) -> SyntheticPacket {
+    let mut payload = Vec::with_capacity(5 + primary.payload.len() * 2);
+    if let Some(previous) = previous {
+        let offset = primary.rtp_time.wrapping_sub(previous.rtp_time) & 0x3fff;
+        let length = previous.payload.len() & 0x3ff;
+        payload.extend_from_slice(&[
+            0x80 | codec_pt,
+            (offset >> 6) as u8,
+            ((offset & 0x3f) << 2) as u8 | (length >> 8) as u8,
+            length as u8,
+        ]);
+    }
+    payload.push(codec_pt & 0x7f);
+    if let Some(previous) = previous {
+        payload.extend_from_slice(&previous.payload);
+    }
+    payload.extend_from_slice(&primary.payload);
+    SyntheticPacket {
+        payload,
+        marker: primary.marker,
+        rtp_time: primary.rtp_time,
+    }
+}
+
 /// The packets of video frame `n`: a VP8 descriptor with picture id on each,
 /// the frame tag (and for keyframes start code and size) on the first, the
 /// marker bit on the last.
@@ -186,6 +217,8 @@ pub struct MediaCounter {
     last_frame_at: Option<Instant>,
     /// One-way delays in microseconds, of packets whose payload was read.
     pub delays_us: Vec<u32>,
+    /// The payload type and payload of the packet read last.
+    pub last_payload: Option<(u8, std::sync::Arc<[u8]>)>,
 }
 
 impl MediaCounter {

@@ -63,12 +63,29 @@ impl World {
     /// `join`, saying whether the server estimates the client's download
     /// bandwidth (without, its layers follow the sizes it shows only).
     pub fn join_with(&mut self, name: &str, grants: Grants, estimate_bandwidth: bool) -> usize {
+        self.join_client(name, grants, estimate_bandwidth, false)
+    }
+
+    /// `join`, the client offering redundant audio (RED): it sends its
+    /// audio as RED and can receive RED.
+    pub fn join_with_redundant_audio(&mut self, name: &str, grants: Grants) -> usize {
+        self.join_client(name, grants, true, true)
+    }
+
+    fn join_client(
+        &mut self,
+        name: &str,
+        grants: Grants,
+        estimate_bandwidth: bool,
+        redundant_audio: bool,
+    ) -> usize {
         let n = self.clients.len() as u8 + 1;
-        let client = SimClient::new(
+        let client = SimClient::with_audio(
             name,
             self.now,
             SocketAddr::from((Ipv4Addr::new(10, 1, 0, n), 1000)),
             SocketAddr::from((Ipv4Addr::new(10, 1, 0, n), 2000)),
+            redundant_audio,
         );
         self.clients.push(client);
         let id = self

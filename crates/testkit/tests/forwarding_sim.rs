@@ -101,3 +101,45 @@ fn after_an_outage_upstream_subscribers_resume_at_a_keyframe_without_a_hole() {
     assert_eq!(video.lost(), 0, "{video:?}");
     assert_eq!(video.freezes, 1, "one freeze: the outage itself");
 }
+
+#[test]
+fn redundant_audio_reaches_who_has_it_and_its_newest_frame_the_rest() {
+    let mut world = World::new(31, LinkConfig::default(), RoomConfig::default());
+    let publisher = world.join_with_redundant_audio("Pat", Grants::default());
+    world.publish(publisher);
+    let with_red = world.join_with_redundant_audio("Rita", Grants::default());
+    let without = world.join("Sam", Grants::default());
+    let from = pid(&world, publisher);
+    let flowing = world.run_until(Duration::from_secs(10), |w| {
+        [with_red, without]
+            .iter()
+            .all(|&s| w.clients[s].frames_from(&from, TrackKind::Audio) > 50)
+    });
+    assert!(flowing, "audio reaches both");
+    let audio = |w: &World, s: usize| {
+        w.clients[s]
+            .received
+            .values()
+            .find(|c| c.frames > 50 && c.last_payload.as_ref().is_some_and(|(_, p)| p.len() < 200))
+            .cloned()
+            .expect("an audio stream")
+    };
+    // Opus frames of the synthetic publisher start with this TOC byte.
+    const TOC: u8 = 0xfc;
+    let plain = audio(&world, without);
+    let (_, payload) = plain.last_payload.clone().unwrap();
+    assert_eq!(payload[0], TOC, "a plain Opus frame: {payload:?}");
+    let red = audio(&world, with_red);
+    let (_, red_payload) = red.last_payload.clone().unwrap();
+    // One redundant block (4-byte header), the primary's header, the
+    // previous frame, then the very frame the other subscriber got.
+    assert_eq!(red_payload[0] & 0x80, 0x80, "RED: {red_payload:?}");
+    assert_eq!(red_payload.len(), 5 + 2 * payload.len());
+    assert_eq!(red_payload[5], TOC);
+    // Nothing lost or mangled on the way: every packet counted, each
+    // with its send time read from the end of its payload.
+    for counter in [&plain, &red] {
+        assert_eq!(counter.lost(), 0, "{counter:?}");
+        assert!(counter.delays_us.len() as u64 >= counter.frames / 2);
+    }
+}
