@@ -18,7 +18,7 @@ const SILENCE_CHECK_MS = 250;
 /**
  * @typedef {'camera' | 'microphone' | 'screen' | 'screen_audio'} TrackSource
  * @typedef {'audio' | 'video'} TrackKind
- * @typedef {{publish: boolean, subscribe: boolean, publish_data: boolean}} Grants
+ * @typedef {{publish: boolean, subscribe: boolean, publish_data: boolean, inspect?: boolean}} Grants
  * @typedef {{track_id: string, kind: TrackKind, source: TrackSource, muted: boolean}} TrackInfo
  * @typedef {{participant_id: string, identity: string, name: string, connection: 'connected' | 'reconnecting', tracks: TrackInfo[]}} ParticipantInfo
  * @typedef {{mid: string, kind: TrackKind, source: TrackSource, muted: boolean, layers?: string[]}} PublishedTrack

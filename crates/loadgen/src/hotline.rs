@@ -44,6 +44,7 @@ pub(crate) async fn connect(
             publish: role.publishes(),
             subscribe: role.subscribes(),
             publish_data: false,
+            inspect: false,
         },
     }
     .mint(secret, now);

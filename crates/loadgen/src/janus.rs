@@ -238,6 +238,7 @@ pub(crate) async fn connect(
             publish: role.publishes(),
             subscribe: role.subscribes(),
             publish_data: false,
+            inspect: false,
         },
         participants: Vec::new(),
         disconnect_timeout_ms: 60_000,

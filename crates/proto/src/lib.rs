@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod stats;
+
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -21,6 +23,10 @@ pub struct Grants {
     pub publish: bool,
     pub subscribe: bool,
     pub publish_data: bool,
+    /// May read the room's live stats (`GET /api/rooms/ROOM/stats`): for
+    /// operators, not participants.
+    #[serde(default)]
+    pub inspect: bool,
 }
 
 impl Default for Grants {
@@ -29,6 +35,7 @@ impl Default for Grants {
             publish: true,
             subscribe: true,
             publish_data: true,
+            inspect: false,
         }
     }
 }

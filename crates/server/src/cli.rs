@@ -101,6 +101,10 @@ pub struct TokenArgs {
     /// The holder may not send chat messages.
     #[arg(long)]
     pub no_publish_data: bool,
+    /// The holder may read the room's live stats (GET /api/rooms/ROOM/stats
+    /// with the token as bearer): for operators.
+    #[arg(long)]
+    pub inspect: bool,
     #[arg(long, env = "HOTLINE_CONFIG")]
     pub config: Option<PathBuf>,
     #[arg(long, env = "HOTLINE_DATA_DIR")]
@@ -165,6 +169,7 @@ pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
             publish: !args.no_publish,
             subscribe: !args.no_subscribe,
             publish_data: !args.no_publish_data,
+            inspect: args.inspect,
         },
     };
     println!("{}", request.mint(&secret, unix_now()));

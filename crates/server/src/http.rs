@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hotline_auth::{Grants, Secret, TokenRequest};
+use hotline_proto::stats::RoomStats;
 use hotline_proto::{MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info};
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/config", get(client_config))
         .route("/api/dev/token", post(dev_token))
+        .route("/api/rooms/{room}/stats", get(room_stats))
         .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(security_headers))
@@ -163,6 +165,38 @@ async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
         dev: state.dev,
         protocol_version: PROTOCOL_VERSION,
     })
+}
+
+/// `GET /api/rooms/{room}/stats`: the room's live stats (which layer each
+/// subscriber gets and why, its estimate, loss and copies), for a bearer
+/// token of that room with the `inspect` grant. Never cached.
+async fn room_stats(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<([(header::HeaderName, &'static str); 1], Json<RoomStats>), (StatusCode, String)> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or((
+            StatusCode::UNAUTHORIZED,
+            "send a token with the inspect grant: Authorization: Bearer TOKEN".to_string(),
+        ))?;
+    let claims = hotline_auth::verify(token.trim(), &state.secret, crate::cli::unix_now())
+        .map_err(|e| (StatusCode::UNAUTHORIZED, format!("token refused: {e}")))?;
+    if claims.room != room || !claims.grants.inspect {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "this token does not allow reading this room's stats".to_string(),
+        ));
+    }
+    debug!(%room, identity = %claims.sub, "room stats read");
+    let stats = state.media.stats(room).await.ok_or((
+        StatusCode::NOT_FOUND,
+        "no such room: a room exists while someone is in it".to_string(),
+    ))?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(stats)))
 }
 
 /// The body of `POST /api/dev/token`.

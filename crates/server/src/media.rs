@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hotline_proto::stats::RoomStats;
 use hotline_proto::{ClientMessage, CloseReason, ServerMessage};
 use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomOutput, Transport};
 use serde_json::json;
@@ -65,6 +66,11 @@ pub enum Command {
     /// Stop: tell everyone, let calls go on until `deadline`, then close
     /// every connection and end the worker.
     Shutdown { deadline: Instant },
+    /// A room's live stats; `None` when there is no such room.
+    Stats {
+        room: String,
+        reply: oneshot::Sender<Option<RoomStats>>,
+    },
 }
 
 /// One signaling connection, as the worker sees it.
@@ -117,6 +123,14 @@ impl MediaHandle {
             reply,
         });
         answer.await.unwrap_or(Err(CloseReason::ShuttingDown))
+    }
+
+    /// A room's live stats; `None` when it does not exist (or the worker
+    /// has stopped).
+    pub async fn stats(&self, room: String) -> Option<RoomStats> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Stats { room, reply });
+        answer.await.ok().flatten()
     }
 
     pub fn send(&self, command: Command) {
@@ -453,6 +467,9 @@ impl MediaWorker {
                         }));
                 }
                 self.closing_at = Some(deadline);
+            }
+            Command::Stats { room, reply } => {
+                let _ = reply.send(self.rooms.get(&room).map(|r| r.stats(now)));
             }
         }
     }

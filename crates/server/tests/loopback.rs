@@ -722,3 +722,79 @@ async fn without_the_relay_no_credentials_are_sent() {
     assert!(matches!(first, ServerMessage::Welcome { .. }), "{first:?}");
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_stats_show_each_subscribers_layer_and_need_the_inspect_grant() {
+    use hotline_proto::stats::RoomStats;
+    let server = server().await;
+    let addr = server.http_addr;
+    let mut alice = spawn_client(&server, "watched", "alice").await;
+    let mut bob = spawn_client(&server, "watched", "bob").await;
+    let a = wait_for(&mut alice, "alice joined", |s| s.participant_id.is_some()).await;
+    let a_id = a.participant_id.unwrap();
+    wait_for(&mut bob, "bob receives alice's video", |s| {
+        s.frames
+            .get(&(a_id.clone(), TrackKind::Video))
+            .copied()
+            .unwrap_or(0)
+            >= 30
+    })
+    .await;
+
+    let inspect = Grants {
+        inspect: true,
+        ..Grants::default()
+    };
+    let path = "/api/rooms/watched/stats";
+    // No token, a participant's token, another room's inspect token.
+    let (status, body) = common::http_get(addr, path, None).await;
+    assert_eq!(status, 401, "{body}");
+    let participant = token("watched", "carol", Grants::default(), 60);
+    assert_eq!(
+        common::http_get(addr, path, Some(&participant)).await.0,
+        403
+    );
+    let elsewhere = token("other", "ops", inspect, 60);
+    assert_eq!(common::http_get(addr, path, Some(&elsewhere)).await.0, 403);
+    assert_eq!(
+        common::http_get(addr, path, Some("not.a.token")).await.0,
+        401
+    );
+    // A room nobody is in.
+    let (status, _) = common::http_get(addr, "/api/rooms/other/stats", Some(&elsewhere)).await;
+    assert_eq!(status, 404);
+
+    let ops = token("watched", "ops", inspect, 60);
+    let (status, body) = common::http_get(addr, path, Some(&ops)).await;
+    assert_eq!(status, 200, "{body}");
+    let stats: RoomStats = serde_json::from_str(&body).expect("stats JSON");
+    assert_eq!(stats.room, "watched");
+    assert_eq!(stats.participants.len(), 2);
+    let alice_stats = stats
+        .participants
+        .iter()
+        .find(|p| p.participant_id == a_id)
+        .expect("alice listed");
+    let camera = alice_stats
+        .published
+        .iter()
+        .find(|t| t.kind == TrackKind::Video)
+        .expect("alice's camera");
+    assert!(
+        camera.layers[0].bitrate_kbps.is_some_and(|k| k > 0),
+        "{camera:?}"
+    );
+    let bob_stats = stats
+        .participants
+        .iter()
+        .find(|p| p.participant_id != a_id)
+        .expect("bob listed");
+    let watching = bob_stats
+        .subscriptions
+        .iter()
+        .find(|s| s.track_id == camera.track_id)
+        .expect("bob's subscription to alice's camera");
+    let layer = watching.layer.as_ref().expect("a layer chosen");
+    assert!(!layer.paused, "{layer:?}");
+    server.stop();
+}

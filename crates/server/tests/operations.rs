@@ -1,33 +1,23 @@
 //! Operating the server: health and readiness, graceful shutdown, limits,
 //! and the audit log.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use futures_util::SinkExt;
 use hotline_proto::{ClientMessage, ServerMessage};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 
-use common::{close_of, join_message, next_matching, send, server_with, try_connect as connect};
+use common::{
+    close_of, http_get, join_message, next_matching, send, server_with, try_connect as connect,
+};
 
 const TOKEN_MARKER: &str = "operations-test-identity";
 
 async fn close_code(ws: &mut common::Ws) -> u16 {
     close_of(ws).await.0
-}
-
-async fn http_get(addr: SocketAddr, path: &str) -> u16 {
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.unwrap();
-    response[9..12].parse().unwrap()
 }
 
 fn audit_lines(dir: &Path) -> Vec<serde_json::Value> {
@@ -42,8 +32,8 @@ fn audit_lines(dir: &Path) -> Vec<serde_json::Value> {
 async fn graceful_shutdown_tells_clients_lets_the_call_finish_and_audits() {
     let (server, dir) = server_with(|_| {}).await;
     let addr = server.http_addr;
-    assert_eq!(http_get(addr, "/healthz").await, 200);
-    assert_eq!(http_get(addr, "/readyz").await, 200);
+    assert_eq!(http_get(addr, "/healthz", None).await.0, 200);
+    assert_eq!(http_get(addr, "/readyz", None).await.0, 200);
 
     let mut alice = connect(addr).await.unwrap();
     send(&mut alice, &join_message("ops", TOKEN_MARKER)).await;
@@ -66,8 +56,8 @@ async fn graceful_shutdown_tells_clients_lets_the_call_finish_and_audits() {
     };
     assert!(deadline_ms > hotline_server::cli::unix_now() * 1000);
     // Not ready, but alive, and the call goes on meanwhile.
-    assert_eq!(http_get(addr, "/readyz").await, 503);
-    assert_eq!(http_get(addr, "/healthz").await, 200);
+    assert_eq!(http_get(addr, "/readyz", None).await.0, 503);
+    assert_eq!(http_get(addr, "/healthz", None).await.0, 200);
     send(&mut alice, &ClientMessage::Ping).await;
     next_matching(&mut alice, |m| matches!(m, ServerMessage::Pong)).await;
     // New joins are refused.

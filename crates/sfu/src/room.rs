@@ -5,6 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hotline_proto::stats::{
+    DownloadStats, LayerChoice, ParticipantStats, PublishedLayerStats, PublishedTrackStats,
+    RoomStats, SubscriptionStats,
+};
 use hotline_proto::{
     ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, LayerReason, LeaveReason,
     ParticipantQuality, PublishedTrack, ServerMessage, TrackKind, TrackSource, MAX_CHAT_CHARS,
@@ -238,6 +242,80 @@ impl Room {
 
     pub fn participant_count(&self) -> usize {
         self.participants.len()
+    }
+
+    /// What the room does for each participant now: its download as the
+    /// allocator sees it, what it publishes, and the layer each video it
+    /// receives gets and why.
+    pub fn stats(&self, now: Instant) -> RoomStats {
+        let participants = self
+            .participants
+            .values()
+            .map(|p| ParticipantStats {
+                participant_id: p.id.to_string(),
+                identity: p.identity.clone(),
+                name: p.name.clone(),
+                connection: p.connection,
+                quality: p.health.announced,
+                download: DownloadStats {
+                    estimate_kbps: p.downlink_estimate.map(|e| (e / 1000) as u32),
+                    congested: p.download_loss.congested(now),
+                    copies: p.download_loss.copies(now),
+                    loss: p.health.download_loss,
+                    rtt_ms: p.health.rtt.map(|rtt| rtt.as_millis() as u32),
+                },
+                published: p
+                    .published
+                    .iter()
+                    .map(|t| PublishedTrackStats {
+                        track_id: t.id.to_string(),
+                        kind: t.kind,
+                        source: t.source,
+                        muted: t.muted,
+                        layers: t
+                            .layers
+                            .iter()
+                            .map(|l| PublishedLayerStats {
+                                rid: l.rid.map(|r| r.to_string()),
+                                bitrate_kbps: l.bitrate(now).map(|b| (b / 1000) as u32),
+                                width: l.size.map(|(w, _)| u32::from(w)),
+                                height: l.size.map(|(_, h)| u32::from(h)),
+                                paused_at_publisher: l.paused_at_publisher,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                subscriptions: p
+                    .subscriptions
+                    .iter()
+                    .filter(|s| s.live_mid().is_some())
+                    .map(|s| {
+                        let rid = |layer: usize| {
+                            let track = self.published_track(&s.track)?;
+                            Some(track.layers.get(layer)?.rid?.to_string())
+                        };
+                        SubscriptionStats {
+                            track_id: s.track.to_string(),
+                            publisher_id: s.publisher.to_string(),
+                            kind: s.kind,
+                            source: s.source,
+                            layer: s.announced.map(|d| LayerChoice {
+                                rid: d.layer.and_then(rid),
+                                paused: d.layer.is_none(),
+                                reason: d.reason,
+                                base_frame_rate: d.base_only,
+                            }),
+                            shown_width: s.shown_at.map(|(w, _)| w),
+                            shown_height: s.shown_at.map(|(_, h)| h),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        RoomStats {
+            room: self.name.clone(),
+            participants,
+        }
     }
 
     pub fn participant_ids(&self) -> impl Iterator<Item = &ParticipantId> {
