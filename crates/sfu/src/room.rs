@@ -1929,20 +1929,22 @@ impl Forwarded<'_> {
         let Some(stream) = api.stream_tx_by_mid(mid, None) else {
             return;
         };
-        for _ in 0..self.copies {
-            stream.write_rtp(
-                RtpWrite::new(
-                    self.pt,
-                    self.out.seq,
-                    self.out.timestamp,
-                    self.arrived,
-                    payload.clone(),
-                )
-                .marker(self.marker)
-                .ext_vals(self.ext_vals.clone())
-                .nackable(self.nackable),
-            );
+        let write = |payload| {
+            RtpWrite::new(
+                self.pt,
+                self.out.seq,
+                self.out.timestamp,
+                self.arrived,
+                payload,
+            )
+            .marker(self.marker)
+            .ext_vals(self.ext_vals.clone())
+            .nackable(self.nackable)
+        };
+        for _ in 1..self.copies {
+            stream.write_rtp(write(payload.clone()));
         }
+        stream.write_rtp(write(payload));
     }
 }
 
