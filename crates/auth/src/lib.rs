@@ -12,6 +12,10 @@ use sha2::Sha256;
 
 pub use hotline_proto::Grants;
 
+/// The room claim of an organizer's credential (the `organize` grant): no
+/// room can have this name, so it opens none.
+pub const ORGANIZER_ROOM: &str = "hotline:organizer";
+
 /// Clock skew tolerated between the minting machine and the server.
 pub const CLOCK_LEEWAY_SECS: u64 = 30;
 

@@ -45,6 +45,7 @@ pub(crate) async fn connect(
             subscribe: role.subscribes(),
             publish_data: false,
             inspect: false,
+            organize: false,
         },
     }
     .mint(secret, now);

@@ -239,6 +239,7 @@ pub(crate) async fn connect(
             subscribe: role.subscribes(),
             publish_data: false,
             inspect: false,
+            organize: false,
         },
         participants: Vec::new(),
         disconnect_timeout_ms: 60_000,

@@ -27,6 +27,11 @@ pub struct Grants {
     /// operators, not participants.
     #[serde(default)]
     pub inspect: bool,
+    /// May create scheduled calls (`POST /api/calls`) and manage the ones
+    /// it created: an organizer's credential, not an invitation (it opens
+    /// no room).
+    #[serde(default)]
+    pub organize: bool,
 }
 
 impl Default for Grants {
@@ -36,6 +41,7 @@ impl Default for Grants {
             subscribe: true,
             publish_data: true,
             inspect: false,
+            organize: false,
         }
     }
 }

@@ -80,8 +80,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
-    #[arg(long)]
-    pub room: String,
+    #[arg(long, required_unless_present = "organizer")]
+    pub room: Option<String>,
     /// Stable identity of the participant (the same identity joining twice
     /// replaces the older session).
     #[arg(long)]
@@ -105,6 +105,11 @@ pub struct TokenArgs {
     /// with the token as bearer): for operators.
     #[arg(long)]
     pub inspect: bool,
+    /// An organizer's credential instead of an invitation: creates and
+    /// manages scheduled calls (POST /api/calls with the token as bearer);
+    /// it opens no room.
+    #[arg(long, conflicts_with_all = ["room", "inspect"])]
+    pub organizer: bool,
     #[arg(long, env = "HOTLINE_CONFIG")]
     pub config: Option<PathBuf>,
     #[arg(long, env = "HOTLINE_DATA_DIR")]
@@ -159,18 +164,36 @@ pub fn existing_secret(
 /// `hotline token`: prints the token on stdout and nothing else.
 pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
     let secret = existing_secret(args.config.as_deref(), args.data_dir)?;
-    crate::config::validate_room_name(&args.room).map_err(anyhow::Error::msg)?;
+    let (room, grants) = match args.room {
+        _ if args.organizer => (
+            hotline_auth::ORGANIZER_ROOM.to_string(),
+            Grants {
+                publish: false,
+                subscribe: false,
+                publish_data: false,
+                inspect: false,
+                organize: true,
+            },
+        ),
+        Some(room) => {
+            crate::config::validate_room_name(&room).map_err(anyhow::Error::msg)?;
+            let grants = Grants {
+                publish: !args.no_publish,
+                subscribe: !args.no_subscribe,
+                publish_data: !args.no_publish_data,
+                inspect: args.inspect,
+                organize: false,
+            };
+            (room, grants)
+        }
+        None => anyhow::bail!("--room is needed (or --organizer)"),
+    };
     let request = TokenRequest {
-        room: args.room,
+        room,
         identity: args.identity,
         name: args.name,
         ttl_secs: args.ttl.as_secs(),
-        grants: Grants {
-            publish: !args.no_publish,
-            subscribe: !args.no_subscribe,
-            publish_data: !args.no_publish_data,
-            inspect: args.inspect,
-        },
+        grants,
     };
     println!("{}", request.mint(&secret, unix_now()));
     Ok(())

@@ -51,6 +51,9 @@ pub struct FileConfig {
     /// Reverse proxies whose X-Forwarded-For names the client [default: none].
     #[serde(default)]
     pub trusted_proxies: Vec<IpAddr>,
+    /// The scheduled calls' SQLite database [default: schedule.db in the
+    /// data directory].
+    pub schedule_db: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -157,6 +160,11 @@ pub struct ServerConfig {
     pub http_requests_per_second: u32,
     pub websocket_connects_per_second: u32,
     pub trusted_proxies: Vec<IpAddr>,
+    /// The scheduled calls' database; `None`: `schedule.db` in the data
+    /// directory.
+    pub schedule_db: Option<PathBuf>,
+    /// The time scheduled calls are negotiated against (tests move it).
+    pub clock: hotline_schedule::Clock,
 }
 
 /// Where the embedded TURN relay listens.
@@ -189,6 +197,8 @@ impl ServerConfig {
             http_requests_per_second: 50,
             websocket_connects_per_second: 5,
             trusted_proxies: Vec::new(),
+            schedule_db: None,
+            clock: hotline_schedule::Clock::system(),
         }
     }
 
@@ -256,6 +266,7 @@ impl ServerConfig {
             } else {
                 args.trusted_proxy
             },
+            schedule_db: file.schedule_db,
             ..defaults
         })
     }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub relays: Option<RelayDirectory>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpAddr]>,
+    /// Scheduled calls.
+    pub schedule: crate::schedule_api::ScheduleState,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/config", get(client_config))
         .route("/api/dev/token", post(dev_token))
         .route("/api/rooms/{room}/stats", get(room_stats))
+        .merge(crate::schedule_api::routes())
         .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(security_headers))
@@ -167,6 +170,25 @@ async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
     })
 }
 
+/// The verified claims of the `Authorization: Bearer TOKEN` header; 401
+/// saying what to send (`wanted`) without one, or why the token is refused.
+pub(crate) fn bearer_claims(
+    headers: &axum::http::HeaderMap,
+    secret: &Secret,
+    wanted: &str,
+) -> Result<hotline_auth::Claims, (StatusCode, String)> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or((
+            StatusCode::UNAUTHORIZED,
+            format!("send {wanted}: Authorization: Bearer TOKEN"),
+        ))?;
+    hotline_auth::verify(token.trim(), secret, crate::cli::unix_now())
+        .map_err(|e| (StatusCode::UNAUTHORIZED, format!("token refused: {e}")))
+}
+
 /// `GET /api/rooms/{room}/stats`: the room's live stats (which layer each
 /// subscriber gets and why, its estimate, loss and copies), for a bearer
 /// token of that room with the `inspect` grant. Never cached.
@@ -175,16 +197,7 @@ async fn room_stats(
     Path(room): Path<String>,
     headers: axum::http::HeaderMap,
 ) -> Result<([(header::HeaderName, &'static str); 1], Json<RoomStats>), (StatusCode, String)> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or((
-            StatusCode::UNAUTHORIZED,
-            "send a token with the inspect grant: Authorization: Bearer TOKEN".to_string(),
-        ))?;
-    let claims = hotline_auth::verify(token.trim(), &state.secret, crate::cli::unix_now())
-        .map_err(|e| (StatusCode::UNAUTHORIZED, format!("token refused: {e}")))?;
+    let claims = bearer_claims(&headers, &state.secret, "a token with the inspect grant")?;
     if claims.room != room || !claims.grants.inspect {
         return Err((
             StatusCode::FORBIDDEN,

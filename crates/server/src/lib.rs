@@ -10,6 +10,7 @@ pub mod latency;
 pub mod limits;
 pub mod loadtest;
 pub mod media;
+pub mod schedule_api;
 pub mod serve;
 pub mod signaling;
 pub mod stream;

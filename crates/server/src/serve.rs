@@ -174,6 +174,13 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
     let (audit, audit_writer) = AuditLog::open(&config.data_dir)
         .await
         .with_context(|| format!("opening the audit log in {}", config.data_dir.display()))?;
+    let schedule_path = config
+        .schedule_db
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("schedule.db"));
+    let schedule = hotline_schedule::store::Store::open(&schedule_path)
+        .with_context(|| format!("opening the schedule database {}", schedule_path.display()))?;
+
     let policy = RoomPolicy {
         auto_create: config.auto_create_rooms,
         configured: config.rooms.clone(),
@@ -261,6 +268,10 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         )),
         relays,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        schedule: crate::schedule_api::ScheduleState {
+            store: Arc::new(schedule),
+            clock: config.clock.clone(),
+        },
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -1,0 +1,615 @@
+//! A scheduled call and its negotiation, as plain data: what each party
+//! said, and the rules that turn it into an agreed time. No storage, no
+//! clock: `now` is passed in.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::slots::{self, Interval, LocalWindow};
+
+/// Limits on what one call may hold: enough for any delegation, small
+/// enough that a hostile organizer or party cannot grow it without bound.
+pub const MAX_PARTIES: usize = 8;
+pub const MAX_MEMBERS: usize = 50;
+pub const MAX_WINDOWS: usize = 50;
+pub const MAX_TEXT_CHARS: usize = 200;
+pub const MAX_LANGUAGES: usize = 10;
+/// Windows may reach this far ahead.
+pub const MAX_DAYS_AHEAD: i64 = 366;
+pub const MIN_DURATION_MINUTES: u32 = 15;
+pub const MAX_DURATION_MINUTES: u32 = 8 * 60;
+/// The log kept for each call (oldest dropped first).
+const MAX_EVENTS: usize = 200;
+
+/// A member's part in the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Principal,
+    Adviser,
+    Interpreter,
+    NoteTaker,
+    Observer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// For an interpreter: the language pair, e.g. `["ru", "en"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub languages: Option<[String; 2]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: String,
+    pub name: String,
+    /// IANA name, e.g. `Europe/Moscow`.
+    pub time_zone: String,
+    pub members: Vec<Member>,
+    /// When it can, in its own local time; `None` until it said.
+    pub windows: Option<Vec<LocalWindow>>,
+    /// The slot it accepts, if any.
+    pub accepted: Option<DateTime<Utc>>,
+}
+
+impl Party {
+    pub fn zone(&self) -> Tz {
+        // Checked when the call was created.
+        self.time_zone.parse().unwrap_or(Tz::UTC)
+    }
+}
+
+/// Something that happened in the negotiation, shown to every party.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    /// The party that did it; `None` for the organizer.
+    pub party_id: Option<String>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    Created,
+    WindowsChanged,
+    /// The first party to accept a slot proposes it.
+    Proposed {
+        start: DateTime<Utc>,
+    },
+    Accepted {
+        start: DateTime<Utc>,
+    },
+    Withdrew,
+    Agreed {
+        start: DateTime<Utc>,
+    },
+    /// The agreed time no longer holds: every party must agree again.
+    Reopened {
+        start: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub id: String,
+    /// Who created it (the identity of the organizer's credential): only
+    /// they manage it.
+    pub organizer: String,
+    pub title: String,
+    pub duration_minutes: u32,
+    /// The call's languages, e.g. `["ru", "en"]`.
+    pub languages: Vec<String>,
+    pub e2ee_required: bool,
+    pub parties: Vec<Party>,
+    pub agreed: Option<DateTime<Utc>>,
+    pub events: Vec<Event>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an organizer sends to create a call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCall {
+    pub title: String,
+    pub duration_minutes: u32,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub e2ee_required: bool,
+    pub parties: Vec<NewParty>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewParty {
+    pub name: String,
+    pub time_zone: String,
+    #[serde(default)]
+    pub members: Vec<NewMember>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    pub name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub languages: Option<[String; 2]>,
+}
+
+/// Why a request is refused: said to the user as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("that slot is not one that suits every party")]
+    NotACandidate,
+}
+
+fn invalid(message: impl Into<String>) -> Refusal {
+    Refusal::Invalid(message.into())
+}
+
+/// Trimmed, non-empty, not too long, no control characters.
+fn text(what: &str, value: &str) -> Result<String, Refusal> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(invalid(format!("{what} must not be empty")));
+    }
+    if value.chars().count() > MAX_TEXT_CHARS {
+        return Err(invalid(format!(
+            "{what} is longer than {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(format!("{what} has control characters")));
+    }
+    Ok(value.to_string())
+}
+
+/// A language tag like `en`, `ru` or `pt-BR`.
+fn language(value: &str) -> Result<String, Refusal> {
+    let ok = (2..=16).contains(&value.len())
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic());
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(invalid(format!(
+            "`{value}` is not a language tag like en or pt-BR"
+        )))
+    }
+}
+
+/// A new random id: 16 bytes, URL-safe.
+pub fn new_id() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
+}
+
+impl Call {
+    /// A call as the organizer described it, checked.
+    pub fn create(new: NewCall, organizer: &str, now: DateTime<Utc>) -> Result<Call, Refusal> {
+        let title = text("the title", &new.title)?;
+        if !(MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&new.duration_minutes) {
+            return Err(invalid(format!(
+                "the duration must be {MIN_DURATION_MINUTES} to {MAX_DURATION_MINUTES} minutes"
+            )));
+        }
+        if new.languages.len() > MAX_LANGUAGES {
+            return Err(invalid(format!("at most {MAX_LANGUAGES} languages")));
+        }
+        let languages = new
+            .languages
+            .iter()
+            .map(|l| language(l))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !(2..=MAX_PARTIES).contains(&new.parties.len()) {
+            return Err(invalid(format!("a call has 2 to {MAX_PARTIES} parties")));
+        }
+        let mut parties = Vec::with_capacity(new.parties.len());
+        for p in new.parties {
+            let name = text("a party's name", &p.name)?;
+            if parties.iter().any(|q: &Party| q.name == name) {
+                return Err(invalid(format!("two parties are named {name}")));
+            }
+            let zone: Tz = p.time_zone.parse().map_err(|_| {
+                invalid(format!(
+                    "`{}` is not a time zone: use an IANA name like Europe/Moscow or America/New_York",
+                    p.time_zone
+                ))
+            })?;
+            if p.members.len() > MAX_MEMBERS {
+                return Err(invalid(format!(
+                    "a party has at most {MAX_MEMBERS} members"
+                )));
+            }
+            let members = p
+                .members
+                .into_iter()
+                .map(|m| {
+                    let languages = match (m.role, m.languages) {
+                        (Role::Interpreter, Some([from, to])) => {
+                            Some([language(&from)?, language(&to)?])
+                        }
+                        (Role::Interpreter, None) => {
+                            return Err(invalid(format!(
+                                "interpreter {} needs a language pair",
+                                m.name.trim()
+                            )))
+                        }
+                        (_, Some(_)) => {
+                            return Err(invalid("only interpreters have a language pair"))
+                        }
+                        (_, None) => None,
+                    };
+                    Ok(Member {
+                        id: new_id(),
+                        name: text("a member's name", &m.name)?,
+                        role: m.role,
+                        languages,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            parties.push(Party {
+                id: new_id(),
+                name,
+                time_zone: zone.name().to_string(),
+                members,
+                windows: None,
+                accepted: None,
+            });
+        }
+        Ok(Call {
+            id: new_id(),
+            organizer: organizer.to_string(),
+            title,
+            duration_minutes: new.duration_minutes,
+            languages,
+            e2ee_required: new.e2ee_required,
+            parties,
+            agreed: None,
+            events: vec![Event {
+                at: now,
+                party_id: None,
+                kind: EventKind::Created,
+            }],
+            created_at: now,
+        })
+    }
+
+    pub fn duration(&self) -> Duration {
+        Duration::minutes(i64::from(self.duration_minutes))
+    }
+
+    pub fn party(&self, id: &str) -> Option<&Party> {
+        self.parties.iter().find(|p| p.id == id)
+    }
+
+    fn intervals(&self) -> Option<Vec<Vec<Interval>>> {
+        self.parties
+            .iter()
+            .map(|p| Some(slots::to_intervals(p.zone(), p.windows.as_deref()?)))
+            .collect()
+    }
+
+    /// The slots that suit every party, from `now` on; empty until every
+    /// party has said when it can.
+    pub fn candidates(&self, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+        self.intervals()
+            .map(|i| slots::candidate_slots(&i, self.duration(), now))
+            .unwrap_or_default()
+    }
+
+    fn fits(&self, start: DateTime<Utc>) -> bool {
+        self.intervals()
+            .is_some_and(|i| slots::fits(&i, self.duration(), start))
+    }
+
+    fn log(&mut self, at: DateTime<Utc>, party_id: Option<&str>, kind: EventKind) {
+        if self.events.len() == MAX_EVENTS {
+            self.events.remove(0);
+        }
+        self.events.push(Event {
+            at,
+            party_id: party_id.map(str::to_string),
+            kind,
+        });
+    }
+
+    /// Sets when a party can, in its local time. Acceptances the new
+    /// windows rule out are dropped; an agreed time they rule out is
+    /// reopened.
+    pub fn set_windows(
+        &mut self,
+        party_id: &str,
+        windows: Vec<LocalWindow>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        let party = self
+            .parties
+            .iter()
+            .position(|p| p.id == party_id)
+            .ok_or_else(|| invalid("no such party"))?;
+        if windows.len() > MAX_WINDOWS {
+            return Err(invalid(format!("at most {MAX_WINDOWS} windows")));
+        }
+        let zone = self.parties[party].zone();
+        let latest = now + Duration::days(MAX_DAYS_AHEAD);
+        for w in &windows {
+            let show = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M").to_string();
+            if w.end <= w.start {
+                return Err(invalid(format!(
+                    "the window from {} to {} ends before it starts",
+                    show(w.start),
+                    show(w.end)
+                )));
+            }
+            let interval = slots::to_intervals(zone, std::slice::from_ref(w));
+            let Some(i) = interval.first() else {
+                return Err(invalid(format!(
+                    "the window from {} to {} is empty in {}",
+                    show(w.start),
+                    show(w.end),
+                    zone.name()
+                )));
+            };
+            if i.end <= now {
+                return Err(invalid(format!(
+                    "the window from {} to {} is in the past",
+                    show(w.start),
+                    show(w.end)
+                )));
+            }
+            if i.start > latest {
+                return Err(invalid(format!(
+                    "windows may reach at most {MAX_DAYS_AHEAD} days ahead"
+                )));
+            }
+        }
+        self.parties[party].windows = Some(windows);
+        self.log(now, Some(party_id), EventKind::WindowsChanged);
+        for p in 0..self.parties.len() {
+            if let Some(start) = self.parties[p].accepted {
+                if !self.fits(start) {
+                    self.parties[p].accepted = None;
+                }
+            }
+        }
+        if let Some(start) = self.agreed {
+            if !self.fits(start) {
+                self.agreed = None;
+                self.log(now, Some(party_id), EventKind::Reopened { start });
+            }
+        }
+        Ok(())
+    }
+
+    /// A party accepts a slot (the first to accept one proposes it), or
+    /// withdraws its acceptance (`None`). The time is agreed when every
+    /// party accepts the same slot; a party that changes its mind after
+    /// that reopens it.
+    pub fn accept(
+        &mut self,
+        party_id: &str,
+        start: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        let party = self
+            .parties
+            .iter()
+            .position(|p| p.id == party_id)
+            .ok_or_else(|| invalid("no such party"))?;
+        if let Some(start) = start {
+            if start < now || !self.fits(start) || !self.on_grid(start) {
+                return Err(Refusal::NotACandidate);
+            }
+        }
+        if self.parties[party].accepted == start {
+            return Ok(());
+        }
+        self.parties[party].accepted = start;
+        let kind = match start {
+            Some(start)
+                if self
+                    .parties
+                    .iter()
+                    .enumerate()
+                    .all(|(i, p)| i == party || p.accepted != Some(start)) =>
+            {
+                EventKind::Proposed { start }
+            }
+            Some(start) => EventKind::Accepted { start },
+            None => EventKind::Withdrew,
+        };
+        self.log(now, Some(party_id), kind);
+        if let Some(agreed) = self.agreed {
+            if start != Some(agreed) {
+                self.agreed = None;
+                self.log(now, Some(party_id), EventKind::Reopened { start: agreed });
+            }
+        }
+        if let Some(start) = start {
+            if self.parties.iter().all(|p| p.accepted == Some(start)) {
+                self.agreed = Some(start);
+                self.log(now, None, EventKind::Agreed { start });
+            }
+        }
+        Ok(())
+    }
+
+    fn on_grid(&self, start: DateTime<Utc>) -> bool {
+        start.timestamp().rem_euclid(slots::GRID_MINUTES * 60) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn local(d: u32, h: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 12, d)
+            .unwrap()
+            .and_hms_opt(h, 0, 0)
+            .unwrap()
+    }
+
+    fn two_party_call(now: DateTime<Utc>) -> Call {
+        let new: NewCall = serde_json::from_value(serde_json::json!({
+            "title": "Strategic stability",
+            "duration_minutes": 60,
+            "languages": ["ru", "en"],
+            "parties": [
+                {"name": "Moscow", "time_zone": "Europe/Moscow", "members": [
+                    {"name": "A", "role": "principal"},
+                    {"name": "I", "role": "interpreter", "languages": ["ru", "en"]}
+                ]},
+                {"name": "Washington", "time_zone": "America/New_York", "members": [
+                    {"name": "B", "role": "principal"}
+                ]}
+            ]
+        }))
+        .unwrap();
+        Call::create(new, "org", now).unwrap()
+    }
+
+    #[test]
+    fn every_party_accepting_one_slot_agrees_it_and_a_change_reopens_it() {
+        let now = utc("2026-11-25T00:00:00Z");
+        let mut call = two_party_call(now);
+        let (m, w) = (call.parties[0].id.clone(), call.parties[1].id.clone());
+        assert!(call.candidates(now).is_empty(), "nothing until both said");
+        // Moscow 16:00-19:00 (13-16 UTC), Washington 09:00-12:00 (14-17 UTC).
+        call.set_windows(
+            &m,
+            vec![LocalWindow {
+                start: local(3, 16),
+                end: local(3, 19),
+            }],
+            now,
+        )
+        .unwrap();
+        call.set_windows(
+            &w,
+            vec![LocalWindow {
+                start: local(3, 9),
+                end: local(3, 12),
+            }],
+            now,
+        )
+        .unwrap();
+        let slots = call.candidates(now);
+        assert_eq!(slots.first(), Some(&utc("2026-12-03T14:00:00Z")));
+        assert_eq!(slots.last(), Some(&utc("2026-12-03T15:00:00Z")));
+        // Not a slot: refused, nothing changes.
+        let before = call.clone();
+        assert_eq!(
+            call.accept(&m, Some(utc("2026-12-03T13:00:00Z")), now),
+            Err(Refusal::NotACandidate)
+        );
+        assert_eq!(
+            call.accept(&m, Some(utc("2026-12-03T14:05:00Z")), now),
+            Err(Refusal::NotACandidate)
+        );
+        assert_eq!(call, before);
+
+        let slot = utc("2026-12-03T14:30:00Z");
+        call.accept(&m, Some(slot), now).unwrap();
+        assert!(matches!(
+            call.events.last().unwrap().kind,
+            EventKind::Proposed { .. }
+        ));
+        assert_eq!(call.agreed, None);
+        call.accept(&w, Some(slot), now).unwrap();
+        assert_eq!(call.agreed, Some(slot));
+        // Washington narrows its window: the agreed slot no longer fits.
+        call.set_windows(
+            &w,
+            vec![LocalWindow {
+                start: local(3, 10),
+                end: local(3, 12),
+            }],
+            now,
+        )
+        .unwrap();
+        assert_eq!(call.agreed, None);
+        assert!(call
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::Reopened { start: slot }));
+        assert!(call.parties.iter().all(|p| p.accepted.is_none()));
+        // Agreed again on a later slot, then Moscow changes its mind.
+        let later = utc("2026-12-03T15:00:00Z");
+        call.accept(&m, Some(later), now).unwrap();
+        call.accept(&w, Some(later), now).unwrap();
+        assert_eq!(call.agreed, Some(later));
+        call.accept(&m, None, now).unwrap();
+        assert_eq!(call.agreed, None);
+        assert_eq!(call.parties[1].accepted, Some(later));
+    }
+
+    #[test]
+    fn bad_calls_and_windows_are_refused_with_a_reason() {
+        let now = utc("2026-11-25T00:00:00Z");
+        let bad = |json: serde_json::Value| match serde_json::from_value::<NewCall>(json) {
+            Ok(new) => Call::create(new, "org", now).err().map(|e| e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        let party = |tz: &str| serde_json::json!({"name": tz, "time_zone": tz});
+        let base = |parties: serde_json::Value| serde_json::json!({"title": "T", "duration_minutes": 60, "parties": parties});
+        assert!(bad(base(serde_json::json!([
+            party("Europe/Moscow"),
+            party("Mars/Olympus")
+        ])))
+        .unwrap()
+        .contains("not a time zone"));
+        assert!(bad(base(serde_json::json!([party("Europe/Moscow")])))
+            .unwrap()
+            .contains("2 to"));
+        assert!(bad(serde_json::json!({"title": "T", "duration_minutes": 5, "parties": [party("UTC"), party("Asia/Tokyo")]})).unwrap().contains("duration"));
+        assert!(bad(serde_json::json!({"title": "T", "duration_minutes": 60, "parties": [party("UTC"), party("Asia/Tokyo")], "admin": true})).unwrap().contains("unknown field"));
+        assert!(bad(serde_json::json!({"title": "", "duration_minutes": 60, "parties": [party("UTC"), party("Asia/Tokyo")]})).unwrap().contains("empty"));
+        assert!(bad(base(serde_json::json!([{"name": "A", "time_zone": "UTC", "members": [{"name": "I", "role": "interpreter"}]}, party("Asia/Tokyo")]))).unwrap().contains("language pair"));
+        assert!(bad(base(serde_json::json!([party("UTC"), party("UTC")])))
+            .unwrap()
+            .contains("two parties"));
+
+        let mut call = two_party_call(now);
+        let m = call.parties[0].id.clone();
+        let before = call.clone();
+        let w = |s: NaiveDateTime, e: NaiveDateTime| vec![LocalWindow { start: s, end: e }];
+        let inverted = call.set_windows(&m, w(local(3, 19), local(3, 16)), now);
+        assert!(inverted
+            .unwrap_err()
+            .to_string()
+            .contains("ends before it starts"));
+        let past = NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        let in_past = call.set_windows(&m, w(past, past + Duration::hours(1)), now);
+        assert!(in_past.unwrap_err().to_string().contains("in the past"));
+        let far = NaiveDate::from_ymd_opt(2028, 1, 1)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        assert!(call
+            .set_windows(&m, w(far, far + Duration::hours(1)), now)
+            .is_err());
+        assert_eq!(call, before, "nothing partial is kept");
+    }
+}

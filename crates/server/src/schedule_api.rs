@@ -1,0 +1,318 @@
+//! The JSON API of scheduled calls (`docs/scheduling.md`):
+//!
+//! - `POST /api/calls`: an organizer creates a call; each party gets its
+//!   private link (a capability: whoever holds it acts for the party);
+//! - `GET /api/parties/{key}`: a party's view of the negotiation;
+//! - `PUT /api/parties/{key}/windows`: when the party can, in its local time;
+//! - `PUT /api/parties/{key}/acceptance`: the slot it accepts (or none);
+//! - `POST /api/calls/{call}/parties/{party}/link`: the organizer replaces a
+//!   party's link (the old one stops working);
+//! - `GET /api/openapi.json`: the OpenAPI document of all this.
+//!
+//! Every change carries the `version` the party last saw; a change made
+//! meanwhile answers 409. Refusals are 4xx with `{"error": "..."}` in words
+//! for the user, and nothing partial is stored.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use hotline_schedule::call::{Call, NewCall, Refusal};
+use hotline_schedule::slots::LocalWindow;
+use hotline_schedule::store::{PartyLink, Store, UpdateError};
+use hotline_schedule::view::PartyView;
+use hotline_schedule::Clock;
+use serde::{Deserialize, Serialize};
+use tracing::{error, info};
+
+use crate::http::{bearer_claims, AppState};
+
+/// Largest request body of this API.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The store and the clock the API works with.
+#[derive(Clone)]
+pub struct ScheduleState {
+    pub store: Arc<Store>,
+    pub clock: Clock,
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/calls", post(create_call))
+        .route("/api/parties/{key}", get(party_view))
+        .route("/api/parties/{key}/windows", put(set_windows))
+        .route("/api/parties/{key}/acceptance", put(accept))
+        .route("/api/calls/{call}/parties/{party}/link", post(replace_link))
+        .route("/api/openapi.json", get(openapi))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The OpenAPI document of this API; `tests/schedule.rs` checks it against
+/// what the server answers.
+const OPENAPI: &str = include_str!("../api/openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
+/// A refusal, as JSON.
+pub struct ApiError(StatusCode, String);
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+impl From<(StatusCode, String)> for ApiError {
+    fn from((status, message): (StatusCode, String)) -> Self {
+        ApiError(status, message)
+    }
+}
+
+impl From<UpdateError> for ApiError {
+    fn from(e: UpdateError) -> Self {
+        let status = match &e {
+            UpdateError::NotFound => StatusCode::NOT_FOUND,
+            UpdateError::Conflict { .. } => StatusCode::CONFLICT,
+            UpdateError::Refused(_) => StatusCode::BAD_REQUEST,
+            UpdateError::Store(_) => return internal(e),
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(e: Refusal) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
+/// A failure of the server itself: logged, and said without details.
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    error!("schedule: {e}");
+    ApiError(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the server could not do that: try again later".into(),
+    )
+}
+
+/// Parses a JSON body, saying what was wrong with it.
+fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("the request is not valid: {e}"),
+        )
+    })
+}
+
+/// Runs a store call off the async threads (SQLite blocks).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?
+}
+
+#[derive(Serialize)]
+struct CreatedCall {
+    call_id: String,
+    parties: Vec<CreatedParty>,
+}
+
+#[derive(Serialize)]
+struct CreatedParty {
+    party_id: String,
+    name: String,
+    /// The party page: hand it to that party only.
+    link: String,
+}
+
+fn party_link(link: &PartyLink) -> String {
+    format!("/party/{}", link.key)
+}
+
+async fn create_call(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CreatedCall>), ApiError> {
+    let organizer = organizer(&state, &headers)?;
+    let new: NewCall = body(&bytes)?;
+    let schedule = state.schedule.clone();
+    let now = schedule.clock.now();
+    let call = Call::create(new, &organizer, now)?;
+    let created = blocking(move || {
+        let links = schedule.store.create(&call).map_err(internal)?;
+        info!(call = %call.id, %organizer, parties = call.parties.len(), "scheduled call created");
+        Ok(CreatedCall {
+            call_id: call.id.clone(),
+            parties: call
+                .parties
+                .iter()
+                .zip(&links)
+                .map(|(p, link)| CreatedParty {
+                    party_id: p.id.clone(),
+                    name: p.name.clone(),
+                    link: party_link(link),
+                })
+                .collect(),
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The identity of a valid organizer credential.
+fn organizer(state: &AppState, headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    let claims = bearer_claims(
+        headers,
+        &state.secret,
+        "an organizer's token (hotline token --organizer)",
+    )?;
+    if !claims.grants.organize || claims.room != hotline_auth::ORGANIZER_ROOM {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "this token is not an organizer's: make one with hotline token --organizer".into(),
+        ));
+    }
+    Ok(claims.sub)
+}
+
+/// The call and party a link opens.
+fn party_of(store: &Store, key: &str) -> Result<(String, String), ApiError> {
+    store.party_of(key).map_err(internal)?.ok_or(ApiError(
+        StatusCode::NOT_FOUND,
+        "this party link is not valid (it may have been replaced): ask the organizer for the current one".into(),
+    ))
+}
+
+async fn party_view(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<PartyView>, ApiError> {
+    let schedule = state.schedule.clone();
+    blocking(move || {
+        let (call_id, party_id) = party_of(&schedule.store, &key)?;
+        let (call, version) = schedule
+            .store
+            .load(&call_id)
+            .map_err(internal)?
+            .ok_or(ApiError(StatusCode::NOT_FOUND, "no such call".into()))?;
+        Ok(Json(PartyView::of(
+            &call,
+            version,
+            &party_id,
+            schedule.clock.now(),
+        )))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowsChange {
+    version: u64,
+    windows: Vec<LocalWindow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Acceptance {
+    version: u64,
+    /// The slot's start; `null` withdraws.
+    start: Option<DateTime<Utc>>,
+}
+
+/// Applies a party's change and answers with its new view.
+async fn change(
+    state: AppState,
+    key: String,
+    version: u64,
+    apply: impl FnOnce(&mut Call, &str, DateTime<Utc>) -> Result<(), Refusal> + Send + 'static,
+) -> Result<Json<PartyView>, ApiError> {
+    let schedule = state.schedule.clone();
+    blocking(move || {
+        let (call_id, party_id) = party_of(&schedule.store, &key)?;
+        let now = schedule.clock.now();
+        let (call, version) = schedule
+            .store
+            .update(&call_id, version, |call| apply(call, &party_id, now))?;
+        Ok(Json(PartyView::of(&call, version, &party_id, now)))
+    })
+    .await
+}
+
+async fn set_windows(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<PartyView>, ApiError> {
+    let WindowsChange { version, windows } = body(&bytes)?;
+    change(state, key, version, move |call, party, now| {
+        call.set_windows(party, windows, now)
+    })
+    .await
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<PartyView>, ApiError> {
+    let Acceptance { version, start } = body(&bytes)?;
+    change(state, key, version, move |call, party, now| {
+        call.accept(party, start, now)
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct ReplacedLink {
+    party_id: String,
+    link: String,
+}
+
+async fn replace_link(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path((call_id, party_id)): Path<(String, String)>,
+) -> Result<Json<ReplacedLink>, ApiError> {
+    let organizer = organizer(&state, &headers)?;
+    let schedule = state.schedule.clone();
+    blocking(move || {
+        let not_found = || ApiError(StatusCode::NOT_FOUND, "no such call or party".into());
+        let (call, _) = schedule
+            .store
+            .load(&call_id)
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        // Another organizer's call is not told apart from none.
+        if call.organizer != organizer || call.party(&party_id).is_none() {
+            return Err(not_found());
+        }
+        let link = schedule
+            .store
+            .replace_link(&call_id, &party_id, schedule.clock.now())
+            .map_err(internal)?;
+        info!(call = %call_id, party = %party_id, "party link replaced");
+        Ok(Json(ReplacedLink {
+            party_id,
+            link: party_link(&link),
+        }))
+    })
+    .await
+}

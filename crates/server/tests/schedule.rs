@@ -1,0 +1,465 @@
+//! The scheduled-calls API against a real server and a real database file,
+//! on a clock the test moves: negotiation to an agreed time, conflicts
+//! between parties, a restart in the middle, and bad input of every kind.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use hotline_auth::Grants;
+use hotline_schedule::view::PartyView;
+use hotline_schedule::Clock;
+use hotline_server::config::ServerConfig;
+use hotline_server::serve::{start, RunningServer};
+use serde_json::{json, Value};
+
+mod common;
+
+use common::{http_request, secret, token};
+
+/// A server whose schedule runs on `clock`, with its data in `dir`.
+async fn server(dir: &Path, clock: &Arc<Mutex<DateTime<Utc>>>) -> RunningServer {
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.to_path_buf());
+    let clock = clock.clone();
+    config.clock = Clock::new(move || *clock.lock().unwrap());
+    config.turn = None;
+    // The malformed-input test sends hundreds of requests at once.
+    config.http_requests_per_second = 100_000;
+    start(config, secret()).await.expect("server starts")
+}
+
+fn organizer_token() -> String {
+    hotline_auth::TokenRequest {
+        room: hotline_auth::ORGANIZER_ROOM.into(),
+        identity: "org".into(),
+        name: None,
+        ttl_secs: 3600,
+        grants: Grants {
+            publish: false,
+            subscribe: false,
+            publish_data: false,
+            inspect: false,
+            organize: true,
+        },
+    }
+    .mint(&secret(), hotline_server::cli::unix_now())
+}
+
+fn new_call() -> Value {
+    json!({
+        "title": "Strategic stability talks",
+        "duration_minutes": 60,
+        "languages": ["ru", "en"],
+        "e2ee_required": true,
+        "parties": [
+            {"name": "Moscow", "time_zone": "Europe/Moscow", "members": [
+                {"name": "Principal M", "role": "principal"},
+                {"name": "Interpreter M", "role": "interpreter", "languages": ["ru", "en"]}
+            ]},
+            {"name": "Washington", "time_zone": "America/New_York", "members": [
+                {"name": "Principal W", "role": "principal"}
+            ]}
+        ]
+    })
+}
+
+async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let (status, text) = http_request(addr, method, path, bearer, Some(&body.to_string())).await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn view(addr: SocketAddr, link: &str) -> PartyView {
+    let (status, text) = common::http_get(addr, &format!("/api/parties/{}", key(link)), None).await;
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn key(link: &str) -> &str {
+    link.trim_start_matches("/party/")
+}
+
+async fn create(addr: SocketAddr) -> (String, String, String) {
+    let (status, created) = send(
+        addr,
+        "POST",
+        "/api/calls",
+        Some(&organizer_token()),
+        &new_call(),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let link = |i: usize| created["parties"][i]["link"].as_str().unwrap().to_string();
+    (
+        created["call_id"].as_str().unwrap().to_string(),
+        link(0),
+        link(1),
+    )
+}
+
+fn temp_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("hotline-schedule-test-{}", rand::random::<u64>()))
+}
+
+#[tokio::test]
+async fn two_parties_agree_a_time_across_a_restart_and_conflicts_lose_nothing() {
+    let dir = temp_dir();
+    let clock = Arc::new(Mutex::new(
+        "2026-11-25T12:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+    ));
+    let first = server(&dir, &clock).await;
+    let addr = first.http_addr;
+    let (call_id, moscow, washington) = create(addr).await;
+
+    // Moscow can 16:00-19:00 on 3 December (13-16 UTC).
+    let m = view(addr, &moscow).await;
+    assert_eq!(m.parties.len(), 2);
+    assert!(m.slots.is_empty(), "no slots before both said");
+    let windows = json!({"version": m.version, "windows": [{"start": "2026-12-03T16:00:00", "end": "2026-12-03T19:00:00"}]});
+    let (status, body) = send(
+        addr,
+        "PUT",
+        &format!("/api/parties/{}/windows", key(&moscow)),
+        None,
+        &windows,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The server restarts in the middle of the negotiation: nothing is lost.
+    first.stop();
+    let second = server(&dir, &clock).await;
+    let addr = second.http_addr;
+    let m = view(addr, &moscow).await;
+    assert_eq!(m.windows.len(), 1, "Moscow's windows survived the restart");
+
+    // Washington can 09:00-12:00 (14-17 UTC): slots 14:00 to 15:00 UTC.
+    let w = view(addr, &washington).await;
+    assert_eq!(w.version, m.version, "one version for the whole call");
+    let windows = json!({"version": w.version, "windows": [{"start": "2026-12-03T09:00:00", "end": "2026-12-03T12:00:00"}]});
+    let (status, body) = send(
+        addr,
+        "PUT",
+        &format!("/api/parties/{}/windows", key(&washington)),
+        None,
+        &windows,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let w: PartyView = serde_json::from_value(body).unwrap();
+    let starts: Vec<String> = w.slots.iter().map(|s| s.start.to_rfc3339()).collect();
+    assert_eq!(
+        starts.first().map(String::as_str),
+        Some("2026-12-03T14:00:00+00:00")
+    );
+    assert_eq!(
+        starts.last().map(String::as_str),
+        Some("2026-12-03T15:00:00+00:00")
+    );
+    // Each slot is shown in both parties' local time.
+    let first_slot = &w.slots[0];
+    let moscow_local = first_slot
+        .local
+        .iter()
+        .find(|l| l.party_id == m.party_id)
+        .unwrap();
+    let washington_local = first_slot
+        .local
+        .iter()
+        .find(|l| l.party_id == w.party_id)
+        .unwrap();
+    assert_eq!(moscow_local.start, "2026-12-03T17:00:00+03:00");
+    assert_eq!(washington_local.start, "2026-12-03T09:00:00-05:00");
+    assert_eq!(washington_local.zone, "EST");
+
+    // Moscow, with a stale version, tries to accept: conflict, nothing
+    // changes, and after reloading it succeeds.
+    let slot = "2026-12-03T14:30:00Z";
+    let stale = json!({"version": m.version, "start": slot});
+    let (status, body) = send(
+        addr,
+        "PUT",
+        &format!("/api/parties/{}/acceptance", key(&moscow)),
+        None,
+        &stale,
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("reload"), "{body}");
+    let m = view(addr, &moscow).await;
+    assert_eq!(m.windows.len(), 1);
+    let accept = |version: u64| json!({"version": version, "start": slot});
+    let (status, body) = send(
+        addr,
+        "PUT",
+        &format!("/api/parties/{}/acceptance", key(&moscow)),
+        None,
+        &accept(m.version),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let w = view(addr, &washington).await;
+    assert!(w.agreed.is_none());
+    let (status, body) = send(
+        addr,
+        "PUT",
+        &format!("/api/parties/{}/acceptance", key(&washington)),
+        None,
+        &accept(w.version),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let w: PartyView = serde_json::from_value(body).unwrap();
+    let agreed = w.agreed.expect("agreed");
+    assert_eq!(agreed.start.to_rfc3339(), "2026-12-03T14:30:00+00:00");
+    assert_eq!(
+        view(addr, &moscow).await.agreed.map(|a| a.start),
+        Some(agreed.start)
+    );
+
+    // The organizer replaces Washington's link: the old one stops working.
+    let (status, body) = send(
+        addr,
+        "POST",
+        &format!("/api/calls/{call_id}/parties/{}/link", w.party_id),
+        Some(&organizer_token()),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) =
+        common::http_get(addr, &format!("/api/parties/{}", key(&washington)), None).await;
+    assert_eq!(status, 404);
+    let replaced = body["link"].as_str().unwrap().to_string();
+    assert_eq!(
+        view(addr, &replaced).await.agreed.map(|a| a.start),
+        Some(agreed.start)
+    );
+    second.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_in_words_and_never_answered_with_5xx() {
+    let dir = temp_dir();
+    let clock = Arc::new(Mutex::new(
+        "2026-11-25T12:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+    ));
+    let server = server(&dir, &clock).await;
+    let addr = server.http_addr;
+    let organizer = organizer_token();
+
+    // Who may create calls.
+    let (status, _) = send(addr, "POST", "/api/calls", None, &new_call()).await;
+    assert_eq!(status, 401);
+    let participant = token("board", "alice", Grants::default(), 60);
+    let (status, body) = send(addr, "POST", "/api/calls", Some(&participant), &new_call()).await;
+    assert_eq!(status, 403, "{body}");
+
+    // What a call may be.
+    let mut bad_zone = new_call();
+    bad_zone["parties"][1]["time_zone"] = json!("America/Atlantis");
+    let (status, body) = send(addr, "POST", "/api/calls", Some(&organizer), &bad_zone).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("not a time zone"),
+        "{body}"
+    );
+    let mut unknown_field = new_call();
+    unknown_field["owner"] = json!("me");
+    assert_eq!(
+        send(addr, "POST", "/api/calls", Some(&organizer), &unknown_field)
+            .await
+            .0,
+        400
+    );
+    let mut long_title = new_call();
+    long_title["title"] = json!("x".repeat(1000));
+    assert_eq!(
+        send(addr, "POST", "/api/calls", Some(&organizer), &long_title)
+            .await
+            .0,
+        400
+    );
+    let (status, _) = http_request(
+        addr,
+        "POST",
+        "/api/calls",
+        Some(&organizer),
+        Some(&"[".repeat(100_000)),
+    )
+    .await;
+    assert!((400..500).contains(&status), "oversized body: {status}");
+
+    let (_, moscow, _) = create(addr).await;
+    let path = format!("/api/parties/{}/windows", key(&moscow));
+    let version = view(addr, &moscow).await.version;
+    for (windows, says) in [
+        (
+            json!([{"start": "2026-12-03T19:00:00", "end": "2026-12-03T16:00:00"}]),
+            "ends before it starts",
+        ),
+        (
+            json!([{"start": "2026-01-03T16:00:00", "end": "2026-01-03T19:00:00"}]),
+            "in the past",
+        ),
+        (
+            json!([{"start": "2026-12-03 16:00", "end": "2026-12-03T19:00:00"}]),
+            "not valid",
+        ),
+    ] {
+        let (status, body) = send(
+            addr,
+            "PUT",
+            &path,
+            None,
+            &json!({"version": version, "windows": windows}),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(says), "{body}");
+    }
+    assert!(
+        view(addr, &moscow).await.windows.is_empty(),
+        "nothing partial stored"
+    );
+    let (status, _) = common::http_get(addr, "/api/parties/not-a-real-link", None).await;
+    assert_eq!(status, 404);
+
+    // Malformed input of many shapes at every operation: never a 5xx.
+    let mut rng_state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        rng_state
+    };
+    let pieces = [
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        ":",
+        ",",
+        "null",
+        "true",
+        "-1",
+        "1e309",
+        "18446744073709551616",
+        "\"version\"",
+        "\"windows\"",
+        "\"start\"",
+        "\"2026-12-03T16:00:00\"",
+        "\"2026-02-30T25:61:00\"",
+        "\"\\u0000\"",
+        "\"Europe/Moscow\"",
+        "\"parties\"",
+        "\"time_zone\"",
+        "\"duration_minutes\"",
+        "0",
+    ];
+    let operations = [
+        ("POST", "/api/calls".to_string(), Some(organizer.clone())),
+        ("PUT", path.clone(), None),
+        (
+            "PUT",
+            format!("/api/parties/{}/acceptance", key(&moscow)),
+            None,
+        ),
+        (
+            "POST",
+            "/api/calls/x/parties/y/link".to_string(),
+            Some(organizer.clone()),
+        ),
+    ];
+    for i in 0..400 {
+        let (method, path, bearer) = &operations[i % operations.len()];
+        let body: String = (0..(next() % 24))
+            .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+            .collect();
+        let (status, text) = http_request(addr, method, path, bearer.as_deref(), Some(&body)).await;
+        assert!(
+            status < 500,
+            "{method} {path} {body:?} answered {status}: {text}"
+        );
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_openapi_document_matches_what_the_server_answers() {
+    let dir = temp_dir();
+    let clock = Arc::new(Mutex::new(
+        "2026-11-25T12:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+    ));
+    let server = server(&dir, &clock).await;
+    let addr = server.http_addr;
+    let (status, text) = common::http_get(addr, "/api/openapi.json", None).await;
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&text).expect("the document is JSON");
+    let organizer = organizer_token();
+    // Every documented operation is served: an empty body or unknown ids
+    // are answered with one of its documented statuses and a JSON error.
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let concrete = path
+                .replace("{key}", "nokey")
+                .replace("{call}", "x")
+                .replace("{party}", "y");
+            let (status, body) = http_request(
+                addr,
+                &method.to_uppercase(),
+                &concrete,
+                Some(&organizer),
+                Some("{}"),
+            )
+            .await;
+            assert!(
+                op["responses"].get(status.to_string()).is_some(),
+                "{method} {path}: {status} is not documented: {body}"
+            );
+            let error: Value =
+                serde_json::from_str(&body).unwrap_or_else(|_| panic!("{method} {path}: {body}"));
+            assert!(error["error"].is_string(), "{method} {path}: {body}");
+            operations += 1;
+        }
+    }
+    assert_eq!(operations, 5);
+    // What a real negotiation returns has every field the document requires.
+    let (_, moscow, _) = create(addr).await;
+    let (_, text) = common::http_get(addr, &format!("/api/parties/{}", key(&moscow)), None).await;
+    let view: Value = serde_json::from_str(&text).unwrap();
+    for field in doc["components"]["schemas"]["PartyView"]["required"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            view.get(field.as_str().unwrap()).is_some(),
+            "the view lacks {field}"
+        );
+    }
+    let (_, created) = send(addr, "POST", "/api/calls", Some(&organizer), &new_call()).await;
+    for field in doc["components"]["schemas"]["CreatedCall"]["required"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            created.get(field.as_str().unwrap()).is_some(),
+            "the created call lacks {field}"
+        );
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
