@@ -19,6 +19,7 @@ pub const MAX_LANGUAGES: usize = 10;
 pub const MAX_DAYS_AHEAD: i64 = 366;
 pub const MIN_DURATION_MINUTES: u32 = 15;
 pub const MAX_DURATION_MINUTES: u32 = 8 * 60;
+pub const MAX_AGENDA_ITEMS: usize = 50;
 /// The log kept for each call (oldest dropped first).
 const MAX_EVENTS: usize = 200;
 
@@ -89,10 +90,35 @@ pub enum EventKind {
     Agreed {
         start: DateTime<Utc>,
     },
-    /// The agreed time no longer holds: every party must agree again.
+    /// The agreed time no longer holds: every party must agree again (and
+    /// approve its announcement again).
     Reopened {
         start: DateTime<Utc>,
     },
+    AgendaProposed {
+        item_id: String,
+        title: String,
+    },
+    AgendaAccepted {
+        item_id: String,
+    },
+    AgendaWithdrawn {
+        item_id: String,
+    },
+    AgendaReordered,
+    ReleaseApproved,
+    ReleaseWithdrawn,
+    /// Every party approved: the agreed time is public.
+    Released,
+}
+
+/// An agenda item a party proposed; agreed once every party accepts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaItem {
+    pub id: String,
+    pub title: String,
+    pub proposed_by: String,
+    pub accepted_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +134,15 @@ pub struct Call {
     pub e2ee_required: bool,
     pub parties: Vec<Party>,
     pub agreed: Option<DateTime<Utc>>,
+    /// In the order the parties set.
+    #[serde(default)]
+    pub agenda: Vec<AgendaItem>,
+    /// The parties that approve announcing the agreed time.
+    #[serde(default)]
+    pub release_approved_by: Vec<String>,
+    /// Every party approved: the agreed time is public.
+    #[serde(default)]
+    pub released: bool,
     pub events: Vec<Event>,
     pub created_at: DateTime<Utc>,
 }
@@ -278,6 +313,9 @@ impl Call {
             e2ee_required: new.e2ee_required,
             parties,
             agreed: None,
+            agenda: Vec::new(),
+            release_approved_by: Vec::new(),
+            released: false,
             events: vec![Event {
                 at: now,
                 party_id: None,
@@ -387,11 +425,18 @@ impl Call {
         }
         if let Some(start) = self.agreed {
             if !self.fits(start) {
-                self.agreed = None;
-                self.log(now, Some(party_id), EventKind::Reopened { start });
+                self.reopen(start, party_id, now);
             }
         }
         Ok(())
+    }
+
+    /// The agreed time no longer holds: nor does its announcement.
+    fn reopen(&mut self, start: DateTime<Utc>, party_id: &str, now: DateTime<Utc>) {
+        self.agreed = None;
+        self.release_approved_by.clear();
+        self.released = false;
+        self.log(now, Some(party_id), EventKind::Reopened { start });
     }
 
     /// A party accepts a slot (the first to accept one proposes it), or
@@ -434,8 +479,7 @@ impl Call {
         self.log(now, Some(party_id), kind);
         if let Some(agreed) = self.agreed {
             if start != Some(agreed) {
-                self.agreed = None;
-                self.log(now, Some(party_id), EventKind::Reopened { start: agreed });
+                self.reopen(agreed, party_id, now);
             }
         }
         if let Some(start) = start {
@@ -443,6 +487,151 @@ impl Call {
                 self.agreed = Some(start);
                 self.log(now, None, EventKind::Agreed { start });
             }
+        }
+        Ok(())
+    }
+
+    fn check_party(&self, party_id: &str) -> Result<(), Refusal> {
+        self.party(party_id)
+            .map(|_| ())
+            .ok_or_else(|| invalid("no such party"))
+    }
+
+    /// A party proposes an agenda item (and accepts it); returns its id.
+    pub fn propose_item(
+        &mut self,
+        party_id: &str,
+        title: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, Refusal> {
+        self.check_party(party_id)?;
+        let title = text("an agenda item", title)?;
+        if self.agenda.len() >= MAX_AGENDA_ITEMS {
+            return Err(invalid(format!(
+                "the agenda has at most {MAX_AGENDA_ITEMS} items"
+            )));
+        }
+        let id = new_id();
+        self.agenda.push(AgendaItem {
+            id: id.clone(),
+            title: title.clone(),
+            proposed_by: party_id.to_string(),
+            accepted_by: vec![party_id.to_string()],
+        });
+        self.log(
+            now,
+            Some(party_id),
+            EventKind::AgendaProposed {
+                item_id: id.clone(),
+                title,
+            },
+        );
+        Ok(id)
+    }
+
+    /// A party accepts an agenda item, or withdraws its acceptance.
+    pub fn accept_item(
+        &mut self,
+        party_id: &str,
+        item_id: &str,
+        accept: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        self.check_party(party_id)?;
+        let item = self
+            .agenda
+            .iter_mut()
+            .find(|i| i.id == item_id)
+            .ok_or_else(|| invalid("no such agenda item"))?;
+        let accepted = item.accepted_by.iter().any(|p| p == party_id);
+        let kind = match (accept, accepted) {
+            (true, false) => {
+                item.accepted_by.push(party_id.to_string());
+                EventKind::AgendaAccepted {
+                    item_id: item_id.to_string(),
+                }
+            }
+            (false, true) => {
+                item.accepted_by.retain(|p| p != party_id);
+                EventKind::AgendaWithdrawn {
+                    item_id: item_id.to_string(),
+                }
+            }
+            _ => return Ok(()),
+        };
+        self.log(now, Some(party_id), kind);
+        Ok(())
+    }
+
+    /// Whether every party accepts the item.
+    pub fn item_agreed(&self, item: &AgendaItem) -> bool {
+        self.parties
+            .iter()
+            .all(|p| item.accepted_by.contains(&p.id))
+    }
+
+    /// Puts the agenda in the order of `item_ids` (every item, once).
+    pub fn reorder(
+        &mut self,
+        party_id: &str,
+        item_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        self.check_party(party_id)?;
+        let every_item_once = item_ids.len() == self.agenda.len()
+            && self
+                .agenda
+                .iter()
+                .all(|item| item_ids.iter().filter(|id| **id == item.id).count() == 1);
+        if !every_item_once {
+            return Err(invalid("the new order must list every agenda item once"));
+        }
+        let ordered = item_ids
+            .iter()
+            .filter_map(|id| self.agenda.iter().find(|item| &item.id == id).cloned())
+            .collect();
+        self.agenda = ordered;
+        self.log(now, Some(party_id), EventKind::AgendaReordered);
+        Ok(())
+    }
+
+    /// A party approves announcing the agreed time, or withdraws its
+    /// approval. Once every party approves, the time is public.
+    pub fn approve_release(
+        &mut self,
+        party_id: &str,
+        approve: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        self.check_party(party_id)?;
+        if self.agreed.is_none() {
+            return Err(invalid(
+                "the time must be agreed before it can be announced",
+            ));
+        }
+        let approved = self.release_approved_by.iter().any(|p| p == party_id);
+        match (approve, approved) {
+            (true, false) => {
+                self.release_approved_by.push(party_id.to_string());
+                self.log(now, Some(party_id), EventKind::ReleaseApproved);
+                if !self.released
+                    && self
+                        .parties
+                        .iter()
+                        .all(|p| self.release_approved_by.contains(&p.id))
+                {
+                    self.released = true;
+                    self.log(now, None, EventKind::Released);
+                }
+            }
+            (false, true) if self.released => {
+                return Err(invalid("the time is already announced"));
+            }
+            (false, true) => {
+                self.release_approved_by.retain(|p| p != party_id);
+                self.log(now, Some(party_id), EventKind::ReleaseWithdrawn);
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -611,5 +800,58 @@ mod tests {
             .set_windows(&m, w(far, far + Duration::hours(1)), now)
             .is_err());
         assert_eq!(call, before, "nothing partial is kept");
+    }
+
+    #[test]
+    fn the_agenda_is_agreed_item_by_item_and_the_time_announced_when_all_approve() {
+        let now = utc("2026-11-25T00:00:00Z");
+        let mut call = two_party_call(now);
+        let (m, w) = (call.parties[0].id.clone(), call.parties[1].id.clone());
+        let a = call.propose_item(&m, "Arms control", now).unwrap();
+        let b = call.propose_item(&w, "Trade", now).unwrap();
+        assert!(!call.item_agreed(&call.agenda[0]));
+        call.accept_item(&w, &a, true, now).unwrap();
+        assert!(call.item_agreed(&call.agenda[0]));
+        assert!(!call.item_agreed(&call.agenda[1]));
+        call.reorder(&m, &[b.clone(), a.clone()], now).unwrap();
+        assert_eq!(call.agenda[0].id, b);
+        let before = call.clone();
+        assert!(call.reorder(&m, std::slice::from_ref(&a), now).is_err());
+        assert!(call.reorder(&m, &[a.clone(), a.clone()], now).is_err());
+        assert_eq!(
+            call.agenda, before.agenda,
+            "a refused order changes nothing"
+        );
+
+        // No announcement before the time is agreed.
+        assert!(call.approve_release(&m, true, now).is_err());
+        call.set_windows(
+            &m,
+            vec![LocalWindow {
+                start: local(3, 16),
+                end: local(3, 19),
+            }],
+            now,
+        )
+        .unwrap();
+        call.set_windows(
+            &w,
+            vec![LocalWindow {
+                start: local(3, 9),
+                end: local(3, 12),
+            }],
+            now,
+        )
+        .unwrap();
+        let slot = utc("2026-12-03T14:00:00Z");
+        call.accept(&m, Some(slot), now).unwrap();
+        call.accept(&w, Some(slot), now).unwrap();
+        call.approve_release(&m, true, now).unwrap();
+        assert!(!call.released);
+        call.approve_release(&w, true, now).unwrap();
+        assert!(call.released);
+        // A change of the time takes the announcement back.
+        call.accept(&w, None, now).unwrap();
+        assert!(!call.released && call.release_approved_by.is_empty());
     }
 }

@@ -24,7 +24,57 @@ pub struct PartyView {
     /// party said when it can.
     pub slots: Vec<SlotView>,
     pub agreed: Option<SlotView>,
+    /// In the order the parties set.
+    pub agenda: Vec<AgendaItemView>,
+    pub release: ReleaseView,
     pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgendaItemView {
+    pub item_id: String,
+    pub title: String,
+    pub proposed_by: String,
+    pub accepted_by: Vec<String>,
+    /// Every party accepts it.
+    pub agreed: bool,
+}
+
+/// Whether the agreed time may be announced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseView {
+    pub approved_by: Vec<String>,
+    pub released: bool,
+}
+
+/// The call's public page: before every party approved the announcement
+/// it says only that a call is planned, in the same shape, with no time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicView {
+    pub title: String,
+    /// `planned` until released, then `scheduled`.
+    pub status: String,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub parties: Vec<String>,
+}
+
+impl PublicView {
+    pub fn of(call: &Call) -> PublicView {
+        let start = call.agreed.filter(|_| call.released);
+        PublicView {
+            title: call.title.clone(),
+            status: if start.is_some() {
+                "scheduled"
+            } else {
+                "planned"
+            }
+            .to_string(),
+            start,
+            end: start.map(|s| s + call.duration()),
+            parties: call.parties.iter().map(|p| p.name.clone()).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +190,21 @@ impl PartyView {
                 .unwrap_or_default(),
             slots: call.candidates(now).into_iter().map(slot).collect(),
             agreed: call.agreed.map(slot),
+            agenda: call
+                .agenda
+                .iter()
+                .map(|item| AgendaItemView {
+                    item_id: item.id.clone(),
+                    title: item.title.clone(),
+                    proposed_by: item.proposed_by.clone(),
+                    accepted_by: item.accepted_by.clone(),
+                    agreed: call.item_agreed(item),
+                })
+                .collect(),
+            release: ReleaseView {
+                approved_by: call.release_approved_by.clone(),
+                released: call.released,
+            },
             events: call.events.clone(),
         }
     }

@@ -5,6 +5,11 @@
 //! - `GET /api/parties/{key}`: a party's view of the negotiation;
 //! - `PUT /api/parties/{key}/windows`: when the party can, in its local time;
 //! - `PUT /api/parties/{key}/acceptance`: the slot it accepts (or none);
+//! - `POST /api/parties/{key}/agenda`, `PUT …/agenda/{item}/acceptance`,
+//!   `PUT …/agenda/order`: agenda items, agreed when every party accepts;
+//! - `PUT /api/parties/{key}/release`: approve announcing the agreed time;
+//! - `GET /api/calls/{call}/public`: the public page's data (no time before
+//!   every party approved);
 //! - `POST /api/calls/{call}/parties/{party}/link`: the organizer replaces a
 //!   party's link (the old one stops working);
 //! - `GET /api/openapi.json`: the OpenAPI document of all this.
@@ -24,7 +29,7 @@ use chrono::{DateTime, Utc};
 use hotline_schedule::call::{Call, NewCall, Refusal};
 use hotline_schedule::slots::LocalWindow;
 use hotline_schedule::store::{PartyLink, Store, UpdateError};
-use hotline_schedule::view::PartyView;
+use hotline_schedule::view::{PartyView, PublicView};
 use hotline_schedule::Clock;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info};
@@ -47,6 +52,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/parties/{key}", get(party_view))
         .route("/api/parties/{key}/windows", put(set_windows))
         .route("/api/parties/{key}/acceptance", put(accept))
+        .route("/api/parties/{key}/agenda", post(propose_item))
+        .route("/api/parties/{key}/agenda/order", put(reorder))
+        .route(
+            "/api/parties/{key}/agenda/{item}/acceptance",
+            put(accept_item),
+        )
+        .route("/api/parties/{key}/release", put(approve_release))
+        .route("/api/calls/{call}/public", get(public_view))
         .route("/api/calls/{call}/parties/{party}/link", post(replace_link))
         .route("/api/openapi.json", get(openapi))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -130,6 +143,8 @@ async fn blocking<T: Send + 'static>(
 #[derive(Serialize)]
 struct CreatedCall {
     call_id: String,
+    /// The call's public page (says no time before every party approves).
+    public_link: String,
     parties: Vec<CreatedParty>,
 }
 
@@ -160,6 +175,7 @@ async fn create_call(
         info!(call = %call.id, %organizer, parties = call.parties.len(), "scheduled call created");
         Ok(CreatedCall {
             call_id: call.id.clone(),
+            public_link: format!("/call/{}", call.id),
             parties: call
                 .parties
                 .iter()
@@ -276,6 +292,100 @@ async fn accept(
     let Acceptance { version, start } = body(&bytes)?;
     change(state, key, version, move |call, party, now| {
         call.accept(party, start, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewItem {
+    version: u64,
+    title: String,
+}
+
+async fn propose_item(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<PartyView>, ApiError> {
+    let NewItem { version, title } = body(&bytes)?;
+    change(state, key, version, move |call, party, now| {
+        call.propose_item(party, &title, now).map(|_| ())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemAcceptance {
+    version: u64,
+    accept: bool,
+}
+
+async fn accept_item(
+    State(state): State<AppState>,
+    Path((key, item)): Path<(String, String)>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<PartyView>, ApiError> {
+    let ItemAcceptance { version, accept } = body(&bytes)?;
+    change(state, key, version, move |call, party, now| {
+        call.accept_item(party, &item, accept, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Order {
+    version: u64,
+    item_ids: Vec<String>,
+}
+
+async fn reorder(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<PartyView>, ApiError> {
+    let Order { version, item_ids } = body(&bytes)?;
+    change(state, key, version, move |call, party, now| {
+        call.reorder(party, &item_ids, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Release {
+    version: u64,
+    approve: bool,
+}
+
+async fn approve_release(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<PartyView>, ApiError> {
+    let Release { version, approve } = body(&bytes)?;
+    change(state, key, version, move |call, party, now| {
+        call.approve_release(party, approve, now)
+    })
+    .await
+}
+
+/// The public page's data: the same shape, and the same work, whether the
+/// time is released or not; no time before.
+async fn public_view(
+    State(state): State<AppState>,
+    Path(call_id): Path<String>,
+) -> Result<Json<PublicView>, ApiError> {
+    let schedule = state.schedule.clone();
+    blocking(move || {
+        let (call, _) = schedule
+            .store
+            .load(&call_id)
+            .map_err(internal)?
+            .ok_or(ApiError(StatusCode::NOT_FOUND, "no such call".into()))?;
+        Ok(Json(PublicView::of(&call)))
     })
     .await
 }

@@ -13,7 +13,11 @@ struct ClientFiles;
 /// Serves one embedded file; the app's pages all share `index.html`.
 pub fn serve_file(path: &str) -> Response {
     let path = path.trim_start_matches('/');
-    let path = if path.is_empty() || path.starts_with("room/") {
+    let path = if path.is_empty()
+        || ["room/", "party/", "call/"]
+            .iter()
+            .any(|page| path.starts_with(page))
+    {
         "index.html"
     } else {
         path

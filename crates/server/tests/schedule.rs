@@ -226,6 +226,93 @@ async fn two_parties_agree_a_time_across_a_restart_and_conflicts_lose_nothing() 
         Some(agreed.start)
     );
 
+    // The agenda: an item each, accepted by the other; one reordered.
+    let item = |party: &str, version: u64, title: &str| {
+        let path = format!("/api/parties/{}/agenda", key(party));
+        (path, json!({"version": version, "title": title}))
+    };
+    let (path, body) = item(&moscow, w.version, "Arms control");
+    let (status, v) = send(addr, "POST", &path, None, &body).await;
+    assert_eq!(status, 200, "{v}");
+    let (path, body) = item(&washington, v["version"].as_u64().unwrap(), "Trade");
+    let (status, v) = send(addr, "POST", &path, None, &body).await;
+    assert_eq!(status, 200, "{v}");
+    let ids: Vec<String> = v["agenda"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item_id"].as_str().unwrap().to_string())
+        .collect();
+    let accept_item = json!({"version": v["version"], "accept": true});
+    let (status, v) = send(
+        addr,
+        "PUT",
+        &format!(
+            "/api/parties/{}/agenda/{}/acceptance",
+            key(&washington),
+            ids[0]
+        ),
+        None,
+        &accept_item,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["agenda"][0]["agreed"], json!(true));
+    assert_eq!(v["agenda"][1]["agreed"], json!(false));
+    let order = json!({"version": v["version"], "item_ids": [ids[1], ids[0]]});
+    let (status, v) = send(
+        addr,
+        "PUT",
+        &format!("/api/parties/{}/agenda/order", key(&moscow)),
+        None,
+        &order,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["agenda"][0]["title"], json!("Trade"));
+
+    // Held back: the public page says no time until both approve.
+    let public = format!("/api/calls/{call_id}/public");
+    let (status, text) = common::http_get(addr, &public, None).await;
+    assert_eq!(status, 200);
+    let planned: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(planned["status"], json!("planned"));
+    assert_eq!(planned["start"], Value::Null);
+    assert!(
+        !text.contains("2026-12-03") && !text.contains("14:30"),
+        "{text}"
+    );
+    let approve = |version: &Value| json!({"version": version, "approve": true});
+    let (status, v) = send(
+        addr,
+        "PUT",
+        &format!("/api/parties/{}/release", key(&moscow)),
+        None,
+        &approve(&v["version"]),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&common::http_get(addr, &public, None).await.1).unwrap()
+            ["status"],
+        json!("planned")
+    );
+    let (status, v) = send(
+        addr,
+        "PUT",
+        &format!("/api/parties/{}/release", key(&washington)),
+        None,
+        &approve(&v["version"]),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["release"]["released"], json!(true));
+    let scheduled: Value =
+        serde_json::from_str(&common::http_get(addr, &public, None).await.1).unwrap();
+    assert_eq!(scheduled["status"], json!("scheduled"));
+    assert_eq!(scheduled["start"], json!("2026-12-03T14:30:00Z"));
+    let w = view(addr, &washington).await;
+
     // The organizer replaces Washington's link: the old one stops working.
     let (status, body) = send(
         addr,
@@ -381,6 +468,26 @@ async fn bad_requests_are_refused_in_words_and_never_answered_with_5xx() {
             "/api/calls/x/parties/y/link".to_string(),
             Some(organizer.clone()),
         ),
+        (
+            "POST",
+            format!("/api/parties/{}/agenda", key(&moscow)),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/parties/{}/agenda/order", key(&moscow)),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/parties/{}/agenda/x/acceptance", key(&moscow)),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/api/parties/{}/release", key(&moscow)),
+            None,
+        ),
     ];
     for i in 0..400 {
         let (method, path, bearer) = &operations[i % operations.len()];
@@ -436,7 +543,7 @@ async fn the_openapi_document_matches_what_the_server_answers() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 5);
+    assert_eq!(operations, 10);
     // What a real negotiation returns has every field the document requires.
     let (_, moscow, _) = create(addr).await;
     let (_, text) = common::http_get(addr, &format!("/api/parties/{}", key(&moscow)), None).await;
