@@ -42,6 +42,10 @@ pub struct Member {
     /// For an interpreter: the language pair, e.g. `["ru", "en"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub languages: Option<[String; 2]>,
+    /// Bumped to revoke the member's personal link (it is derived from
+    /// this).
+    #[serde(default)]
+    pub link_generation: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -292,6 +296,7 @@ impl Call {
                         name: text("a member's name", &m.name)?,
                         role: m.role,
                         languages,
+                        link_generation: 0,
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -331,6 +336,28 @@ impl Call {
 
     pub fn party(&self, id: &str) -> Option<&Party> {
         self.parties.iter().find(|p| p.id == id)
+    }
+
+    /// A member and its party.
+    pub fn member(&self, id: &str) -> Option<(&Party, &Member)> {
+        self.parties
+            .iter()
+            .find_map(|p| Some((p, p.members.iter().find(|m| m.id == id)?)))
+    }
+
+    /// How long before the agreed start members may join.
+    pub const JOIN_EARLY: Duration = Duration::minutes(15);
+
+    /// When members may join: from [`Self::JOIN_EARLY`] before the agreed
+    /// start to its end; `None` while no time is agreed.
+    pub fn join_window(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let start = self.agreed?;
+        Some((start - Self::JOIN_EARLY, start + self.duration()))
+    }
+
+    /// The room the call takes place in.
+    pub fn room(&self) -> String {
+        format!("call-{}", self.id)
     }
 
     fn intervals(&self) -> Option<Vec<Vec<Interval>>> {

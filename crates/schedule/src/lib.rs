@@ -5,6 +5,7 @@
 //! the version the party last saw. See `docs/scheduling.md`.
 
 pub mod call;
+pub mod ics;
 pub mod slots;
 pub mod store;
 pub mod view;

@@ -18,6 +18,9 @@ pub struct PartyView {
     /// The party this page belongs to.
     pub party_id: String,
     pub parties: Vec<PartySummary>,
+    /// This party's own members with their personal links (to hand to
+    /// each: it joins the call, and downloads its calendar invitation).
+    pub members: Vec<MemberLink>,
     /// This party's windows, in its local time.
     pub windows: Vec<LocalWindow>,
     /// The slots that suit every party, earliest first; empty until every
@@ -98,6 +101,31 @@ pub struct PartySummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberLink {
+    pub member_id: String,
+    pub name: String,
+    pub role: Role,
+    /// `/join/KEY`.
+    pub link: String,
+}
+
+/// What a member's personal link shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub call: CallSummary,
+    pub name: String,
+    pub role: Role,
+    pub party: String,
+    pub time_zone: String,
+    /// The agreed time, with the member's local time.
+    pub agreed: Option<SlotView>,
+    /// When joining opens and closes (15 minutes before the start, and the
+    /// end); `None` while no time is agreed.
+    pub join_opens: Option<DateTime<Utc>>,
+    pub join_closes: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberSummary {
     pub name: String,
     pub role: Role,
@@ -125,43 +153,77 @@ pub struct LocalSlot {
     pub zone: String,
 }
 
+/// A slot in UTC and in each party's local time, with who accepts it.
+fn slot_view(call: &Call, start: DateTime<Utc>) -> SlotView {
+    let end = start + call.duration();
+    SlotView {
+        start,
+        end,
+        local: call
+            .parties
+            .iter()
+            .map(|p| {
+                let zone = p.zone();
+                let (s, e) = (start.with_timezone(&zone), end.with_timezone(&zone));
+                LocalSlot {
+                    party_id: p.id.clone(),
+                    start: s.to_rfc3339(),
+                    end: e.to_rfc3339(),
+                    zone: s.format("%Z").to_string(),
+                }
+            })
+            .collect(),
+        accepted_by: call
+            .parties
+            .iter()
+            .filter(|p| p.accepted == Some(start))
+            .map(|p| p.id.clone())
+            .collect(),
+    }
+}
+
+impl CallSummary {
+    fn of(call: &Call) -> CallSummary {
+        CallSummary {
+            id: call.id.clone(),
+            title: call.title.clone(),
+            duration_minutes: call.duration_minutes,
+            languages: call.languages.clone(),
+            e2ee_required: call.e2ee_required,
+        }
+    }
+}
+
+impl MemberView {
+    /// `None` for a member the call does not have.
+    pub fn of(call: &Call, member_id: &str) -> Option<MemberView> {
+        let (party, member) = call.member(member_id)?;
+        let window = call.join_window();
+        Some(MemberView {
+            call: CallSummary::of(call),
+            name: member.name.clone(),
+            role: member.role,
+            party: party.name.clone(),
+            time_zone: party.time_zone.clone(),
+            agreed: call.agreed.map(|start| slot_view(call, start)),
+            join_opens: window.map(|(opens, _)| opens),
+            join_closes: window.map(|(_, closes)| closes),
+        })
+    }
+}
+
 impl PartyView {
-    pub fn of(call: &Call, version: u64, party_id: &str, now: DateTime<Utc>) -> PartyView {
-        let slot = |start: DateTime<Utc>| {
-            let end = start + call.duration();
-            SlotView {
-                start,
-                end,
-                local: call
-                    .parties
-                    .iter()
-                    .map(|p| {
-                        let zone = p.zone();
-                        let (s, e) = (start.with_timezone(&zone), end.with_timezone(&zone));
-                        LocalSlot {
-                            party_id: p.id.clone(),
-                            start: s.to_rfc3339(),
-                            end: e.to_rfc3339(),
-                            zone: s.format("%Z").to_string(),
-                        }
-                    })
-                    .collect(),
-                accepted_by: call
-                    .parties
-                    .iter()
-                    .filter(|p| p.accepted == Some(start))
-                    .map(|p| p.id.clone())
-                    .collect(),
-            }
-        };
+    /// `member_link` gives each of the party's members its personal link.
+    pub fn of(
+        call: &Call,
+        version: u64,
+        party_id: &str,
+        now: DateTime<Utc>,
+        member_link: impl Fn(&crate::call::Member) -> String,
+    ) -> PartyView {
+        let slot = |start| slot_view(call, start);
         PartyView {
-            call: CallSummary {
-                id: call.id.clone(),
-                title: call.title.clone(),
-                duration_minutes: call.duration_minutes,
-                languages: call.languages.clone(),
-                e2ee_required: call.e2ee_required,
-            },
+            call: CallSummary::of(call),
             version,
             party_id: party_id.to_string(),
             parties: call
@@ -184,6 +246,20 @@ impl PartyView {
                     accepted: p.accepted,
                 })
                 .collect(),
+            members: call
+                .party(party_id)
+                .map(|p| {
+                    p.members
+                        .iter()
+                        .map(|m| MemberLink {
+                            member_id: m.id.clone(),
+                            name: m.name.clone(),
+                            role: m.role,
+                            link: member_link(m),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             windows: call
                 .party(party_id)
                 .and_then(|p| p.windows.clone())

@@ -10,6 +10,10 @@
 //! - `PUT /api/parties/{key}/release`: approve announcing the agreed time;
 //! - `GET /api/calls/{call}/public`: the public page's data (no time before
 //!   every party approved);
+//! - `GET /api/members/{key}`, `POST …/token`, `GET …/invite.ics`: a
+//!   member's personal link: the call in its time zone, a room token from
+//!   15 minutes before the agreed start to its end (grants by role), and a
+//!   calendar invitation;
 //! - `POST /api/calls/{call}/parties/{party}/link`: the organizer replaces a
 //!   party's link (the old one stops working);
 //! - `GET /api/openapi.json`: the OpenAPI document of all this.
@@ -27,9 +31,10 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use hotline_schedule::call::{Call, NewCall, Refusal};
+use hotline_schedule::call::{Member, Role};
 use hotline_schedule::slots::LocalWindow;
 use hotline_schedule::store::{PartyLink, Store, UpdateError};
-use hotline_schedule::view::{PartyView, PublicView};
+use hotline_schedule::view::{MemberView, PartyView, PublicView};
 use hotline_schedule::Clock;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info};
@@ -44,6 +49,9 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct ScheduleState {
     pub store: Arc<Store>,
     pub clock: Clock,
+    /// `https` or `http`: how the server is reached, for links that leave
+    /// the browser (calendar invitations).
+    pub scheme: &'static str,
 }
 
 pub fn routes() -> Router<AppState> {
@@ -60,6 +68,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/parties/{key}/release", put(approve_release))
         .route("/api/calls/{call}/public", get(public_view))
+        .route("/api/members/{key}", get(member_view))
+        .route("/api/members/{key}/token", post(member_token))
+        .route("/api/members/{key}/invite.ics", get(member_invitation))
         .route("/api/calls/{call}/parties/{party}/link", post(replace_link))
         .route("/api/openapi.json", get(openapi))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -221,6 +232,7 @@ async fn party_view(
     Path(key): Path<String>,
 ) -> Result<Json<PartyView>, ApiError> {
     let schedule = state.schedule.clone();
+    let secret = state.secret.clone();
     blocking(move || {
         let (call_id, party_id) = party_of(&schedule.store, &key)?;
         let (call, version) = schedule
@@ -228,11 +240,13 @@ async fn party_view(
             .load(&call_id)
             .map_err(internal)?
             .ok_or(ApiError(StatusCode::NOT_FOUND, "no such call".into()))?;
+        let link = |m: &Member| member_link(&secret, &call, m);
         Ok(Json(PartyView::of(
             &call,
             version,
             &party_id,
             schedule.clock.now(),
+            link,
         )))
     })
     .await
@@ -261,13 +275,15 @@ async fn change(
     apply: impl FnOnce(&mut Call, &str, DateTime<Utc>) -> Result<(), Refusal> + Send + 'static,
 ) -> Result<Json<PartyView>, ApiError> {
     let schedule = state.schedule.clone();
+    let secret = state.secret.clone();
     blocking(move || {
         let (call_id, party_id) = party_of(&schedule.store, &key)?;
         let now = schedule.clock.now();
         let (call, version) = schedule
             .store
             .update(&call_id, version, |call| apply(call, &party_id, now))?;
-        Ok(Json(PartyView::of(&call, version, &party_id, now)))
+        let link = |m: &Member| member_link(&secret, &call, m);
+        Ok(Json(PartyView::of(&call, version, &party_id, now, link)))
     })
     .await
 }
@@ -423,6 +439,207 @@ async fn replace_link(
             party_id,
             link: party_link(&link),
         }))
+    })
+    .await
+}
+
+/// A member's personal link key: the call, the member, and a MAC of both
+/// (and of the link's generation, bumped to revoke it) under a key derived
+/// from the server's secret. Nothing is stored, and none can be made up.
+fn member_key(
+    secret: &hotline_auth::Secret,
+    call_id: &str,
+    member_id: &str,
+    generation: u32,
+) -> String {
+    use base64::Engine;
+    let mac = secret.derive_key(&format!(
+        "member link\0{call_id}\0{member_id}\0{generation}"
+    ));
+    let mac = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac[..18]);
+    format!("{call_id}.{member_id}.{mac}")
+}
+
+fn member_link(secret: &hotline_auth::Secret, call: &Call, member: &Member) -> String {
+    format!(
+        "/join/{}",
+        member_key(secret, &call.id, &member.id, member.link_generation)
+    )
+}
+
+/// The call and member a personal link key opens.
+fn member_of(state: &AppState, key: &str) -> Result<(Call, String), ApiError> {
+    let invalid = || {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            "this personal link is not valid (it may have been replaced): ask your delegation for the current one".into(),
+        )
+    };
+    let mut parts = key.split('.');
+    let (Some(call_id), Some(member_id), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
+    let (call, _) = state
+        .schedule
+        .store
+        .load(call_id)
+        .map_err(internal)?
+        .ok_or_else(invalid)?;
+    let generation = call
+        .member(member_id)
+        .ok_or_else(invalid)?
+        .1
+        .link_generation;
+    let expected = member_key(&state.secret, call_id, member_id, generation);
+    // Constant time: the key is a credential.
+    let same = expected.len() == key.len()
+        && expected
+            .bytes()
+            .zip(key.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(invalid());
+    }
+    Ok((call, member_id.to_string()))
+}
+
+async fn member_view(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<MemberView>, ApiError> {
+    blocking(move || {
+        let (call, member) = member_of(&state, &key)?;
+        MemberView::of(&call, &member)
+            .map(Json)
+            .ok_or_else(|| internal("member vanished"))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct MemberToken {
+    token: String,
+    room: String,
+}
+
+/// What each role may do in the call.
+fn grants_of(role: Role) -> hotline_auth::Grants {
+    let all = hotline_auth::Grants::default();
+    match role {
+        Role::Principal | Role::Adviser | Role::NoteTaker | Role::Interpreter => all,
+        // An observer watches and listens.
+        Role::Observer => hotline_auth::Grants {
+            publish: false,
+            publish_data: false,
+            ..all
+        },
+    }
+}
+
+/// A time, for a member: in its own zone, e.g. `Thu 3 Dec 17:15 MSK`.
+fn local_time(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%a %-d %b %H:%M %Z")
+        .to_string()
+}
+
+async fn member_token(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<MemberToken>, ApiError> {
+    let now = state.schedule.clock.now();
+    blocking(move || {
+        let (call, member_id) = member_of(&state, &key)?;
+        let (party, member) = call
+            .member(&member_id)
+            .ok_or_else(|| internal("member vanished"))?;
+        let zone = party.zone();
+        let not_now = |message: String| ApiError(StatusCode::CONFLICT, message);
+        let Some((opens, closes)) = call.join_window() else {
+            return Err(not_now(
+                "No time is agreed for this call yet. Your delegation will tell you when it is."
+                    .into(),
+            ));
+        };
+        if now < opens {
+            return Err(not_now(format!(
+                "The call opens at {}, {} minutes before it starts. Come back then.",
+                local_time(opens, zone),
+                Call::JOIN_EARLY.num_minutes()
+            )));
+        }
+        if now >= closes {
+            return Err(not_now(format!(
+                "The call ended at {}.",
+                local_time(closes, zone)
+            )));
+        }
+        let room = call.room();
+        let token = hotline_auth::TokenRequest {
+            room: room.clone(),
+            identity: member.id.clone(),
+            name: Some(member.name.clone()),
+            ttl_secs: (closes - now).num_seconds().max(60) as u64,
+            grants: grants_of(member.role),
+        }
+        .mint(&state.secret, crate::cli::unix_now());
+        info!(call = %call.id, member = %member.id, "join token minted");
+        Ok(Json(MemberToken { token, room }))
+    })
+    .await
+}
+
+async fn member_invitation(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let now = state.schedule.clock.now();
+    // The Host header as the browser sent it (with its port), when it is a
+    // plain host name or address.
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            crate::http::host_name(h).is_some()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map(str::to_string);
+    let scheme = state.schedule.scheme;
+    blocking(move || {
+        let (call, member_id) = member_of(&state, &key)?;
+        let (party, member) = call
+            .member(&member_id)
+            .ok_or_else(|| internal("member vanished"))?;
+        let link = member_link(&state.secret, &call, member);
+        let url = match host {
+            Some(host) => format!("{scheme}://{host}{link}"),
+            None => link,
+        };
+        let ics = hotline_schedule::ics::invitation(&call, party, member, &url, now)
+            .ok_or(ApiError(
+            StatusCode::CONFLICT,
+            "No time is agreed for this call yet, so there is no invitation to add to a calendar."
+                .into(),
+        ))?;
+        Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/calendar; charset=utf-8",
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"call.ics\"",
+                ),
+            ],
+            ics,
+        )
+            .into_response())
     })
     .await
 }

@@ -271,6 +271,11 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         schedule: crate::schedule_api::ScheduleState {
             store: Arc::new(schedule),
             clock: config.clock.clone(),
+            scheme: if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
         },
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -58,7 +58,8 @@ fn new_call() -> Value {
                 {"name": "Interpreter M", "role": "interpreter", "languages": ["ru", "en"]}
             ]},
             {"name": "Washington", "time_zone": "America/New_York", "members": [
-                {"name": "Principal W", "role": "principal"}
+                {"name": "Principal W", "role": "principal"},
+                {"name": "Observer W", "role": "observer"}
             ]}
         ]
     })
@@ -313,6 +314,79 @@ async fn two_parties_agree_a_time_across_a_restart_and_conflicts_lose_nothing() 
     assert_eq!(scheduled["start"], json!("2026-12-03T14:30:00Z"));
     let w = view(addr, &washington).await;
 
+    // Personal links: each party sees its own members' only.
+    assert_eq!(w.members.len(), 2);
+    assert!(view(addr, &moscow)
+        .await
+        .members
+        .iter()
+        .all(|m| m.name.ends_with(" M")));
+    let member_key = |name: &str| {
+        let m = w.members.iter().find(|m| m.name == name).unwrap();
+        m.link.trim_start_matches("/join/").to_string()
+    };
+    let (principal, observer) = (member_key("Principal W"), member_key("Observer W"));
+    let (status, text) = common::http_get(addr, &format!("/api/members/{principal}"), None).await;
+    assert_eq!(status, 200, "{text}");
+    let member: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(member["agreed"]["start"], json!("2026-12-03T14:30:00Z"));
+    assert_eq!(member["join_opens"], json!("2026-12-03T14:15:00Z"));
+    let tampered = format!("{}x", &principal[..principal.len() - 1]);
+    assert_eq!(
+        common::http_get(addr, &format!("/api/members/{tampered}"), None)
+            .await
+            .0,
+        404
+    );
+    // Too early: told when, in the member's own time.
+    let token_of = |key: &str| format!("/api/members/{key}/token");
+    let (status, body) = send(addr, "POST", &token_of(&principal), None, &json!({})).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Thu 3 Dec 09:15 EST"),
+        "{body}"
+    );
+    // The calendar invitation, in Washington's time.
+    let (status, ics) =
+        common::http_get(addr, &format!("/api/members/{principal}/invite.ics"), None).await;
+    assert_eq!(status, 200, "{ics}");
+    assert!(
+        ics.contains("DTSTART;TZID=America/New_York:20261203T093000"),
+        "{ics}"
+    );
+    // (Long lines are folded: a line break and a space.)
+    let unfolded = ics.replace("\r\n ", "");
+    assert!(unfolded.contains(&format!("URL:http://x/join/{principal}\r\n")), "{ics}");
+    // 15 minutes before: tokens for the call's room, with the role's grants.
+    *clock.lock().unwrap() = "2026-12-03T14:16:00Z".parse().unwrap();
+    let verify = |token: &Value| {
+        hotline_auth::verify(
+            token.as_str().unwrap(),
+            &secret(),
+            hotline_server::cli::unix_now(),
+        )
+        .unwrap()
+    };
+    let (status, body) = send(addr, "POST", &token_of(&principal), None, &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = verify(&body["token"]);
+    assert_eq!(claims.room, format!("call-{call_id}"));
+    assert_eq!(claims.name, "Principal W");
+    assert!(claims.grants.publish);
+    let (_, body) = send(addr, "POST", &token_of(&observer), None, &json!({})).await;
+    assert!(
+        !verify(&body["token"]).grants.publish,
+        "an observer does not publish"
+    );
+    // After the end: told it ended.
+    *clock.lock().unwrap() = "2026-12-03T15:31:00Z".parse().unwrap();
+    let (status, body) = send(addr, "POST", &token_of(&principal), None, &json!({})).await;
+    assert_eq!(status, 409);
+    assert!(body["error"].as_str().unwrap().contains("ended"), "{body}");
+
     // The organizer replaces Washington's link: the old one stops working.
     let (status, body) = send(
         addr,
@@ -543,7 +617,7 @@ async fn the_openapi_document_matches_what_the_server_answers() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 10);
+    assert_eq!(operations, 13);
     // What a real negotiation returns has every field the document requires.
     let (_, moscow, _) = create(addr).await;
     let (_, text) = common::http_get(addr, &format!("/api/parties/{}", key(&moscow)), None).await;
