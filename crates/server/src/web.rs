@@ -14,7 +14,7 @@ struct ClientFiles;
 pub fn serve_file(path: &str) -> Response {
     let path = path.trim_start_matches('/');
     let path = if path.is_empty()
-        || ["room/", "party/", "call/"]
+        || ["room/", "party/", "call/", "join/"]
             .iter()
             .any(|page| path.starts_with(page))
     {
