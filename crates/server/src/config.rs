@@ -54,6 +54,12 @@ pub struct FileConfig {
     /// The scheduled calls' SQLite database [default: schedule.db in the
     /// data directory].
     pub schedule_db: Option<PathBuf>,
+    /// Where to POST a scheduled call's time when every party approves
+    /// announcing it [default: nowhere].
+    pub schedule_webhook_url: Option<String>,
+    /// The key its HMAC-SHA256 signature is made with (at least 16
+    /// characters); needed with the URL.
+    pub schedule_webhook_secret: Option<String>,
 }
 
 impl FileConfig {
@@ -165,6 +171,8 @@ pub struct ServerConfig {
     pub schedule_db: Option<PathBuf>,
     /// The time scheduled calls are negotiated against (tests move it).
     pub clock: hotline_schedule::Clock,
+    /// Where announced times are sent.
+    pub schedule_webhook: Option<crate::webhook::Webhook>,
 }
 
 /// Where the embedded TURN relay listens.
@@ -199,6 +207,7 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             schedule_db: None,
             clock: hotline_schedule::Clock::system(),
+            schedule_webhook: None,
         }
     }
 
@@ -265,6 +274,13 @@ impl ServerConfig {
                 file.trusted_proxies
             } else {
                 args.trusted_proxy
+            },
+            schedule_webhook: match (&file.schedule_webhook_url, &file.schedule_webhook_secret) {
+                (Some(url), Some(secret)) => {
+                    Some(crate::webhook::Webhook::new(url, secret).map_err(anyhow::Error::msg)?)
+                }
+                (None, None) => None,
+                _ => anyhow::bail!("schedule_webhook_url and schedule_webhook_secret go together"),
             },
             schedule_db: file.schedule_db,
             ..defaults

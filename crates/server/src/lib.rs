@@ -17,3 +17,4 @@ pub mod stream;
 pub mod turn;
 pub mod udp_batch;
 pub mod web;
+pub mod webhook;

@@ -52,6 +52,8 @@ pub struct ScheduleState {
     /// `https` or `http`: how the server is reached, for links that leave
     /// the browser (calendar invitations).
     pub scheme: &'static str,
+    /// Told when a call's time is announced.
+    pub webhook: Option<crate::webhook::Webhook>,
 }
 
 pub fn routes() -> Router<AppState> {
@@ -382,10 +384,28 @@ async fn approve_release(
     bytes: axum::body::Bytes,
 ) -> Result<Json<PartyView>, ApiError> {
     let Release { version, approve } = body(&bytes)?;
-    change(state, key, version, move |call, party, now| {
-        call.approve_release(party, approve, now)
+    let webhook = state.schedule.webhook.clone();
+    let announced = Arc::new(std::sync::Mutex::new(None));
+    let record = announced.clone();
+    let view = change(state, key, version, move |call, party, now| {
+        let before = call.released;
+        call.approve_release(party, approve, now)?;
+        if call.released && !before {
+            *record.lock().unwrap_or_else(|e| e.into_inner()) = Some(PublicView::of(call));
+        }
+        Ok(())
     })
-    .await
+    .await?;
+    // Only once the change is stored.
+    let announced = announced.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let (Some(public), Some(webhook)) = (announced, webhook) {
+        webhook.send(serde_json::json!({
+            "event": "call.announced",
+            "call_id": view.call.id,
+            "call": public,
+        }));
+    }
+    Ok(view)
 }
 
 /// The public page's data: the same shape, and the same work, whether the

@@ -276,6 +276,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
             } else {
                 "http"
             },
+            webhook: config.schedule_webhook.clone(),
         },
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

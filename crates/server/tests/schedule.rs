@@ -20,7 +20,16 @@ use common::{http_request, secret, token};
 
 /// A server whose schedule runs on `clock`, with its data in `dir`.
 async fn server(dir: &Path, clock: &Arc<Mutex<DateTime<Utc>>>) -> RunningServer {
+    server_with_webhook(dir, clock, None).await
+}
+
+async fn server_with_webhook(
+    dir: &Path,
+    clock: &Arc<Mutex<DateTime<Utc>>>,
+    webhook: Option<hotline_server::webhook::Webhook>,
+) -> RunningServer {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.to_path_buf());
+    config.schedule_webhook = webhook;
     let clock = clock.clone();
     config.clock = Clock::new(move || *clock.lock().unwrap());
     config.turn = None;
@@ -359,7 +368,10 @@ async fn two_parties_agree_a_time_across_a_restart_and_conflicts_lose_nothing() 
     );
     // (Long lines are folded: a line break and a space.)
     let unfolded = ics.replace("\r\n ", "");
-    assert!(unfolded.contains(&format!("URL:http://x/join/{principal}\r\n")), "{ics}");
+    assert!(
+        unfolded.contains(&format!("URL:http://x/join/{principal}\r\n")),
+        "{ics}"
+    );
     // 15 minutes before: tokens for the call's room, with the role's grants.
     *clock.lock().unwrap() = "2026-12-03T14:16:00Z".parse().unwrap();
     let verify = |token: &Value| {
@@ -641,6 +653,124 @@ async fn the_openapi_document_matches_what_the_server_answers() {
             "the created call lacks {field}"
         );
     }
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_announcement_reaches_the_webhook_signed_once_every_party_approves() {
+    use hotline_server::webhook::Webhook;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A receiver on loopback that answers 204 and hands over each request.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/hotline", listener.local_addr().unwrap());
+    let (tx, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as much body as Content-Length says.
+            loop {
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+            }
+            let _ = tcp
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .await;
+            let _ = tx.send(String::from_utf8_lossy(&request).to_string());
+        }
+    });
+    let hook_secret = "receiver-shared-secret-0123";
+    let dir = temp_dir();
+    let clock = Arc::new(Mutex::new(
+        "2026-11-25T12:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+    ));
+    let server =
+        server_with_webhook(&dir, &clock, Some(Webhook::new(&url, hook_secret).unwrap())).await;
+    let addr = server.http_addr;
+    let (call_id, moscow, washington) = create(addr).await;
+    let mut version = view(addr, &moscow).await.version;
+    let mut put = |party: String, what: &'static str, body: Value| {
+        let path = format!("/api/parties/{}/{what}", key(&party));
+        async move {
+            let (status, v) = send(addr, "PUT", &path, None, &body).await;
+            assert_eq!(status, 200, "{v}");
+            v["version"].as_u64().unwrap()
+        }
+    };
+    for (party, from, to) in [(&moscow, "16", "19"), (&washington, "09", "12")] {
+        let windows = json!([{"start": format!("2026-12-03T{from}:00:00"), "end": format!("2026-12-03T{to}:00:00")}]);
+        version = put(
+            party.clone(),
+            "windows",
+            json!({"version": version, "windows": windows}),
+        )
+        .await;
+    }
+    for party in [&moscow, &washington] {
+        version = put(
+            party.clone(),
+            "acceptance",
+            json!({"version": version, "start": "2026-12-03T14:00:00Z"}),
+        )
+        .await;
+    }
+    version = put(
+        moscow.clone(),
+        "release",
+        json!({"version": version, "approve": true}),
+    )
+    .await;
+    put(
+        washington.clone(),
+        "release",
+        json!({"version": version, "approve": true}),
+    )
+    .await;
+
+    let request = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
+        .await
+        .expect("the webhook is called")
+        .unwrap();
+    let (head, body) = request.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("POST /hooks/hotline HTTP/1.1"), "{head}");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+    };
+    let timestamp: u64 = header("x-hotline-timestamp").parse().unwrap();
+    assert_eq!(
+        header("x-hotline-signature"),
+        Webhook::signature(hook_secret, timestamp, body.as_bytes())
+    );
+    let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["event"], json!("call.announced"));
+    assert_eq!(event["call_id"], json!(call_id));
+    assert_eq!(event["call"]["start"], json!("2026-12-03T14:00:00Z"));
+    // Only the approval that announced it calls the webhook.
+    assert!(received.try_recv().is_err());
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
