@@ -707,7 +707,7 @@ async fn the_announcement_reaches_the_webhook_signed_once_every_party_approves()
     let addr = server.http_addr;
     let (call_id, moscow, washington) = create(addr).await;
     let mut version = view(addr, &moscow).await.version;
-    let mut put = |party: String, what: &'static str, body: Value| {
+    let put = |party: String, what: &'static str, body: Value| {
         let path = format!("/api/parties/{}/{what}", key(&party));
         async move {
             let (status, v) = send(addr, "PUT", &path, None, &body).await;
