@@ -218,11 +218,20 @@ export class Harness {
    * @returns {Promise<string>}
    */
   mintToken(o) {
-    const args = ['token', '--room', o.room, '--identity', o.identity, '--name', o.name];
+    const args = ['--room', o.room, '--identity', o.identity, '--name', o.name];
     if (o.ttl) args.push('--ttl', o.ttl);
     if (o.noPublish) args.push('--no-publish');
+    return this.token(args, o.secret);
+  }
+
+  /**
+   * `hotline token ARGS`, signed with the server's secret (or `secret`): the token it prints.
+   * @param {string[]} args @param {string} [secret]
+   * @returns {Promise<string>}
+   */
+  token(args, secret) {
     return new Promise((resolve, reject) => {
-      execFile(this.bin, args, { env: { ...process.env, HOTLINE_SECRET: o.secret ?? this.secret } }, (err, stdout, stderr) => {
+      execFile(this.bin, ['token', ...args], { env: { ...process.env, HOTLINE_SECRET: secret ?? this.secret } }, (err, stdout, stderr) => {
         if (err) reject(new Error(`hotline token failed: ${err.message}\n${stderr}`));
         else resolve(stdout.trim());
       });
@@ -723,4 +732,17 @@ export function toneWav(o = {}) {
     buf.writeInt16LE(Math.round(Math.sin((2 * Math.PI * hz * i) / rate) * amplitude * 32767), 44 + i * 2);
   }
   return buf;
+}
+
+// ------------------------------------------------------------------ scheduled calls
+
+/**
+ * Mint an organizer's token (for `POST /api/calls`) with the server's CLI, signed with the
+ * harness's secret.
+ * @param {Harness} hx
+ * @param {string} [identity]
+ * @returns {Promise<string>}
+ */
+export function mintOrganizerToken(hx, identity = 'org') {
+  return hx.token(['--organizer', '--identity', identity]);
 }

@@ -1,8 +1,10 @@
 // Hotline app entry point: routing, start page, pre-join screen, end screens.
 
-import { h, icon, showError, clearError } from './ui.js';
+import { h, icon, showError, clearError, brand } from './ui.js';
 import { getLocalMedia, listDevices, fillDeviceSelect, LevelMeter } from './media.js';
 import { Call } from './call.js';
+import { showPartyPage, showPublicPage } from './party.js';
+import { showJoinPage } from './join.js';
 
 // --- Take the token out of the address bar before anything else happens, so
 // it does not end up in history, screenshots or screen shares.
@@ -64,13 +66,27 @@ function roomFromPath() {
   return m ? decodeURIComponent(m[1]) : null;
 }
 
-function brand() {
-  return h('div', { class: 'brand' }, h('span', { class: 'logo-dot' }), h('span', { text: 'Hotline' }));
-}
 
 // ---------------------------------------------------------------- routing
 
 async function boot() {
+  // Scheduled calls: a party's private page, and a call's public page.
+  const party = location.pathname.match(/^\/party\/([^/]+)\/?$/);
+  if (party) {
+    onDispose(showPartyPage(root, decodeURIComponent(party[1])));
+    return;
+  }
+  const member = location.pathname.match(/^\/join\/([^/]+)\/?$/);
+  if (member) {
+    onDispose(null);
+    showJoinPage(root, decodeURIComponent(member[1]));
+    return;
+  }
+  const publicCall = location.pathname.match(/^\/call\/([^/]+)\/?$/);
+  if (publicCall) {
+    onDispose(showPublicPage(root, decodeURIComponent(publicCall[1])));
+    return;
+  }
   const room = roomFromPath();
   if (room !== null) {
     document.title = `${room} · Hotline`;

@@ -46,6 +46,7 @@ const ICONS = /** @type {Record<string, string>} */ ({
   users: '<path d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2"/><circle cx="9" cy="7" r="4"/><path d="M22 21v-2a4 4 0 0 0-3-3.9"/><path d="M16 3.1a4 4 0 0 1 0 7.8"/>',
   link: '<path d="M10 13a5 5 0 0 0 7.5.5l3-3a5 5 0 0 0-7-7l-1.7 1.7"/><path d="M14 11a5 5 0 0 0-7.5-.5l-3 3a5 5 0 0 0 7 7l1.7-1.7"/>',
   check: '<path d="M20 6 9 17l-5-5"/>',
+  calendar: '<rect x="3" y="4" width="18" height="18" rx="2"/><path d="M16 2v4"/><path d="M8 2v4"/><path d="M3 10h18"/>',
   speaker: '<path d="M11 5 6 9H2v6h4l5 4V5z"/><path d="M15.5 8.5a5 5 0 0 1 0 7"/><path d="M19 5a10 10 0 0 1 0 14"/>',
   signal: '<path d="M4 20v-3"/><path d="M9 20v-7"/><path d="M14 20V9" opacity="0.35"/><path d="M19 20V5" opacity="0.35"/>',
 });
@@ -138,4 +139,9 @@ export function toast(message) {
   host.append(t);
   setTimeout(() => t.classList.add('leaving'), 3200);
   setTimeout(() => t.remove(), 3600);
+}
+
+/** The Hotline mark, a link to the start page. */
+export function brand() {
+  return h('a', { class: 'brand', href: '/' }, h('span', { class: 'logo-dot' }), h('span', { text: 'Hotline' }));
 }

@@ -1,0 +1,1310 @@
+// Scheduled calls (docs/scheduling.md): the party page (/party/KEY), where a
+// delegation says when it can, agrees the time, the agenda and its
+// announcement with the others; and the public page (/call/ID), which shows
+// the time only once every party approved announcing it.
+
+import { h, icon, showError, clearError, brand } from './ui.js';
+
+// ---------------------------------------------------------------- API types
+
+/** @typedef {'principal' | 'adviser' | 'interpreter' | 'note_taker' | 'observer'} Role */
+/** @typedef {{name: string, role: Role, languages?: string[]}} Member */
+/** @typedef {{party_id: string, name: string, time_zone: string, members: Member[], windows_given: boolean, accepted: string | null}} Party */
+/** @typedef {{start: string, end: string}} LocalWindow */
+/** @typedef {{party_id: string, start: string, end: string, zone: string}} LocalSlot */
+/** @typedef {{start: string, end: string, local: LocalSlot[], accepted_by: string[]}} Slot */
+/** @typedef {{item_id: string, title: string, proposed_by: string, accepted_by: string[], agreed: boolean}} AgendaItem */
+/** @typedef {{approved_by: string[], released: boolean}} Release */
+/** @typedef {{at: string, party_id?: string | null, event: string, start?: string, item_id?: string, title?: string}} CallEvent */
+/**
+ * @typedef {object} PartyView
+ * @property {{id: string, title: string, duration_minutes: number, languages: string[], e2ee_required: boolean}} call
+ * @property {number} version
+ * @property {string} party_id
+ * @property {Party[]} parties
+ * @property {LocalWindow[]} windows
+ * @property {Slot[]} slots
+ * @property {Slot | null} agreed
+ * @property {AgendaItem[]} [agenda]
+ * @property {Release} [release]
+ * @property {CallEvent[]} events
+ * @property {{member_id: string, name: string, role: Role, link: string}[]} [members]  this party's members' personal links
+ */
+/** @typedef {{title: string, status: 'planned' | 'scheduled', start: string | null, end: string | null, parties: string[]}} PublicView */
+
+/** @typedef {{ok: true, status: number, data: any} | {ok: false, status: number, error: string, fromServer: boolean}} ApiResult */
+
+const CONFLICT_MESSAGE = 'Someone else changed this meanwhile; the page was reloaded.';
+const INVALID_LINK_MESSAGE = 'This link is not valid or was replaced. Ask the organizer for the current one.';
+const POLL_MS = 5000;
+const PUBLIC_POLL_MS = 10000;
+/** Candidate slots shown before "Show all". */
+const SLOTS_SHOWN = 8;
+/** Activity entries shown before "Show all". */
+const EVENTS_SHOWN = 12;
+
+/**
+ * A JSON request to the API. Never throws: a network failure or an answer
+ * that is not ours becomes an error in words.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<ApiResult>}
+ */
+async function api(method, path, body) {
+  /** @type {Response} */
+  let r;
+  try {
+    r = await fetch(path, {
+      method,
+      cache: 'no-store',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    return { ok: false, status: 0, error: 'We could not reach the server. Check your connection and try again.', fromServer: false };
+  }
+  /** @type {any} */
+  let data = null;
+  try {
+    data = await r.json();
+  } catch {
+    data = null;
+  }
+  if (r.ok && data) return { ok: true, status: r.status, data };
+  if (data && typeof data.error === 'string') {
+    const text = data.error.charAt(0).toUpperCase() + data.error.slice(1);
+    return { ok: false, status: r.status, error: /[.!?]$/.test(text) ? text : `${text}.`, fromServer: true };
+  }
+  return { ok: false, status: r.status, error: `Something went wrong on the server (status ${r.status}). Try again in a moment.`, fromServer: false };
+}
+
+// ---------------------------------------------------------------- time
+
+/** @param {number} n */
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/**
+ * The wall-clock parts of an RFC 3339 or local date-time string, as written
+ * (no conversion): `2026-12-03T17:00:00+03:00` -> 2026-12-03 17:00.
+ * @param {string} text
+ * @returns {{y: number, mo: number, d: number, hh: number, mm: number}}
+ */
+function wallParts(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(text);
+  if (!m) return { y: 1970, mo: 1, d: 1, hh: 0, mm: 0 };
+  return { y: +m[1], mo: +m[2], d: +m[3], hh: +m[4], mm: +m[5] };
+}
+
+/** @type {Map<string, Intl.DateTimeFormat>} */
+const formatters = new Map();
+/**
+ * @param {string} locale
+ * @param {Intl.DateTimeFormatOptions} options
+ */
+function fmt(locale, options) {
+  const k = locale + JSON.stringify(options);
+  let f = formatters.get(k);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, options);
+    formatters.set(k, f);
+  }
+  return f;
+}
+
+/**
+ * "Thu 3 Dec" (with the year if it is not this year) for a calendar date.
+ * @param {{y: number, mo: number, d: number}} p
+ * @param {'short' | 'long'} [style]
+ */
+function dateLabel(p, style = 'short') {
+  const at = new Date(Date.UTC(p.y, p.mo - 1, p.d, 12));
+  const withYear = style === 'long' || p.y !== new Date().getFullYear();
+  return fmt('en-GB', { timeZone: 'UTC', weekday: style, day: 'numeric', month: style, year: withYear ? 'numeric' : undefined }).format(at);
+}
+
+/** @param {{hh: number, mm: number}} p */
+const clock = (p) => `${pad2(p.hh)}:${pad2(p.mm)}`;
+
+/** @param {{y: number, mo: number, d: number}} a @param {{y: number, mo: number, d: number}} b */
+const sameDate = (a, b) => a.y === b.y && a.mo === b.mo && a.d === b.d;
+
+/**
+ * A span of wall-clock time: "Thu 3 Dec 17:00–18:00 MSK", or across
+ * midnight "Thu 3 Dec 23:30 – Fri 4 Dec 00:30 MSK". `withDate: false`
+ * leaves the start's date out (it is shown nearby).
+ * @param {string} start @param {string} end @param {string} zone
+ * @param {{withDate?: boolean}} [o]
+ */
+function spanText(start, end, zone, o = {}) {
+  const s = wallParts(start);
+  const e = wallParts(end);
+  const z = zone ? ` ${zone}` : '';
+  const from = o.withDate === false ? clock(s) : `${dateLabel(s)} ${clock(s)}`;
+  if (sameDate(s, e)) return `${from}–${clock(e)}${z}`;
+  return `${from} – ${dateLabel(e)} ${clock(e)}${z}`;
+}
+
+/**
+ * Wall-clock parts of an instant in an IANA zone.
+ * @param {Date} at @param {string} timeZone
+ */
+function partsIn(at, timeZone) {
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const p of fmt('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at)) out[p.type] = p.value;
+  return { y: +out.year, mo: +out.month, d: +out.day, hh: +out.hour % 24, mm: +out.minute };
+}
+
+/**
+ * "UTC+3", "UTC−5", "UTC+5:30": the zone's offset at `at`.
+ * @param {Date} at @param {string} timeZone
+ */
+function offsetLabel(at, timeZone) {
+  const p = partsIn(at, timeZone);
+  const minutes = Math.round((Date.UTC(p.y, p.mo - 1, p.d, p.hh, p.mm) - Math.floor(at.getTime() / 60000) * 60000) / 60000);
+  if (minutes === 0) return 'UTC';
+  const a = Math.abs(minutes);
+  return `UTC${minutes > 0 ? '+' : '−'}${Math.floor(a / 60)}${a % 60 ? `:${pad2(a % 60)}` : ''}`;
+}
+
+/**
+ * Today's date (YYYY-MM-DD) in an IANA zone, `days` later.
+ * @param {string} timeZone @param {number} [days]
+ */
+function isoDateIn(timeZone, days = 0) {
+  const p = partsIn(new Date(), timeZone);
+  return addDays(`${p.y}-${pad2(p.mo)}-${pad2(p.d)}`, days);
+}
+
+/** @param {string} date YYYY-MM-DD @param {number} days */
+function addDays(date, days) {
+  const [y, m, d] = date.split('-').map(Number);
+  const t = new Date(Date.UTC(y, m - 1, d + days));
+  return `${t.getUTCFullYear()}-${pad2(t.getUTCMonth() + 1)}-${pad2(t.getUTCDate())}`;
+}
+
+/** @param {string} date YYYY-MM-DD */
+function dateFromIso(date) {
+  const [y, mo, d] = date.split('-').map(Number);
+  return { y, mo, d };
+}
+
+/** @param {string} a YYYY-MM-DD @param {string} b YYYY-MM-DD */
+function daysBetween(a, b) {
+  const [ay, am, ad] = a.split('-').map(Number);
+  const [by, bm, bd] = b.split('-').map(Number);
+  return Math.round((Date.UTC(by, bm - 1, bd) - Date.UTC(ay, am - 1, ad)) / 86400000);
+}
+
+/** @param {string} code e.g. ru, pt-BR */
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+/** @param {string[]} names */
+function listText(names) {
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+// ---------------------------------------------------------------- icons
+
+const EXTRA_ICONS = /** @type {Record<string, string>} */ ({
+  lock: '<rect x="4" y="11" width="16" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/>',
+  clock: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
+  calendar: '<rect x="3" y="5" width="18" height="16" rx="2"/><path d="M16 3v4"/><path d="M8 3v4"/><path d="M3 10h18"/>',
+  globe: '<circle cx="12" cy="12" r="9"/><path d="M3 12h18"/><path d="M12 3a14 14 0 0 1 0 18a14 14 0 0 1 0-18"/>',
+  up: '<path d="m6 15 6-6 6 6"/>',
+  down: '<path d="m6 9 6 6 6-6"/>',
+  plus: '<path d="M12 5v14"/><path d="M5 12h14"/>',
+  trash: '<path d="M4 7h16"/><path d="M10 11v6"/><path d="M14 11v6"/><path d="M6 7l1 13h10l1-13"/><path d="M9 7V4h6v3"/>',
+  list: '<path d="M9 6h11"/><path d="M9 12h11"/><path d="M9 18h11"/><path d="M4 6h.01"/><path d="M4 12h.01"/><path d="M4 18h.01"/>',
+  megaphone: '<path d="M3 11v2a1 1 0 0 0 1 1h2l5 4V6L6 10H4a1 1 0 0 0-1 1Z"/><path d="M15 8a5 5 0 0 1 0 8"/><path d="M18 5a9 9 0 0 1 0 14"/>',
+  activity: '<path d="M3 12h4l3-8 4 16 3-8h4"/>',
+  hourglass: '<path d="M6 3h12"/><path d="M6 21h12"/><path d="M7 3c0 5 10 5 10 9s-10 4-10 9"/><path d="M17 3c0 5-10 5-10 9s10 4 10 9"/>',
+});
+
+/**
+ * An icon from ui.js, or one of this page's.
+ * @param {string} name @param {string} [cls]
+ */
+function picon(name, cls = '') {
+  const span = icon(name, cls);
+  if (EXTRA_ICONS[name]) {
+    const svg = span.querySelector('svg');
+    if (svg) svg.innerHTML = EXTRA_ICONS[name];
+  }
+  return span;
+}
+
+
+/**
+ * A section card with a heading.
+ * @param {{id: string, icon: string, title: string, testid: string}} o
+ * @param {...(Node | null)} body
+ */
+function sectionCard(o, ...body) {
+  return h('section', { class: 'pcard', id: o.id, 'data-testid': o.testid, 'aria-labelledby': `${o.id}-title` }, h('h2', { class: 'pcard-title', id: `${o.id}-title` }, picon(o.icon), h('span', { text: o.title })), ...body);
+}
+
+const ROLE_LABELS = /** @type {Record<string, string>} */ ({
+  principal: 'Principal',
+  adviser: 'Adviser',
+  interpreter: 'Interpreter',
+  note_taker: 'Note-taker',
+  observer: 'Observer',
+});
+
+// ---------------------------------------------------------------- party page
+
+/** @typedef {{date: string, from: string, to: string, days: number, fixedDays: boolean}} WindowRow */
+
+/**
+ * The party page: shows the view of the party whose link this is, and
+ * refreshes it every few seconds so the others' changes appear.
+ * @param {HTMLElement} root
+ * @param {string} key  the party's link key
+ * @returns {() => void}  stops the page (timers)
+ */
+export function showPartyPage(root, key) {
+  clearError();
+  const base = `/api/parties/${encodeURIComponent(key)}`;
+
+  /** @type {PartyView | null} */
+  let view = null;
+  let busy = false;
+  let disposed = false;
+  let offline = false;
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let pollTimer = null;
+  /** @type {ReturnType<typeof setInterval> | null} */
+  let clockTimer = null;
+  let showAllSlots = false;
+  let showAllEvents = false;
+
+  // The windows editor: its rows are the user's until saved or discarded.
+  /** @type {WindowRow[]} */
+  let rows = [];
+  let dirty = false;
+  /** The server's windows the rows were made from (JSON). */
+  let rowsFrom = '';
+  /** @type {string | null} */
+  let editorProblem = null;
+
+  /** What each section was last drawn from, so a refresh that changes nothing redraws nothing. */
+  /** @type {Map<string, string>} */
+  const drawn = new Map();
+
+  // ------------------------------------------------------------ skeleton
+  const status = h('div', { class: 'party-status', 'data-testid': 'party-status', 'aria-live': 'polite' });
+  const hero = h('section', { class: 'party-hero', 'data-testid': 'party-header' });
+  const agreedHost = h('div', { class: 'agreed-host' });
+  const windowsBody = h('div', { class: 'pcard-body' });
+  const slotsBody = h('div', { class: 'pcard-body' });
+  const agendaBody = h('div', { class: 'pcard-body' });
+  const releaseBody = h('div', { class: 'pcard-body' });
+  const partiesBody = h('div', { class: 'pcard-body' });
+  const activityBody = h('div', { class: 'pcard-body' });
+
+  const agendaInput = h('input', { 'data-testid': 'agenda-input', name: 'agenda-title', maxlength: 200, placeholder: 'e.g. Opening statements', autocomplete: 'off', 'aria-label': 'New agenda item' });
+  const agendaProposeBtn = h('button', { class: 'primary', type: 'submit', 'data-testid': 'agenda-propose', 'data-action': true, text: 'Propose' });
+  const agendaForm = h(
+    'form',
+    {
+      class: 'agenda-form',
+      onsubmit: (/** @type {Event} */ e) => {
+        e.preventDefault();
+        const title = agendaInput.value.trim();
+        if (!title) {
+          agendaInput.focus();
+          return;
+        }
+        act('POST', '/agenda', { title }).then((ok) => {
+          if (ok) agendaInput.value = '';
+        });
+      },
+    },
+    agendaInput,
+    agendaProposeBtn,
+  );
+
+  const page = h(
+    'div',
+    { class: 'party-page', 'data-testid': 'party-page' },
+    h('header', { class: 'party-top' }, brand(), status),
+    h(
+      'main',
+      { class: 'party-main' },
+      hero,
+      agreedHost,
+      h(
+        'div',
+        { class: 'party-grid' },
+        h(
+          'div',
+          { class: 'party-col' },
+          sectionCard({ id: 'when', icon: 'calendar', title: 'When can you?', testid: 'windows-editor' }, windowsBody),
+          sectionCard({ id: 'slots', icon: 'clock', title: 'Times that suit everyone', testid: 'slots' }, slotsBody),
+          sectionCard({ id: 'agenda', icon: 'list', title: 'Agenda', testid: 'agenda' }, agendaBody, agendaForm),
+          sectionCard({ id: 'release', icon: 'megaphone', title: 'Announcement', testid: 'release' }, releaseBody),
+        ),
+        h(
+          'aside',
+          { class: 'party-col side' },
+          sectionCard({ id: 'parties', icon: 'users', title: 'Parties', testid: 'parties' }, partiesBody),
+          sectionCard({ id: 'activity', icon: 'activity', title: 'Activity', testid: 'activity' }, activityBody),
+        ),
+      ),
+    ),
+  );
+  root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'loading', text: 'Loading…' })));
+
+  // ------------------------------------------------------------ helpers
+  /** @param {string | null | undefined} pid */
+  const party = (pid) => view?.parties.find((p) => p.party_id === pid) ?? null;
+  /** @param {string | null | undefined} pid */
+  const nameOf = (pid) => {
+    const p = party(pid);
+    if (!p) return 'The organizer';
+    return p.party_id === view?.party_id ? `${p.name} (you)` : p.name;
+  };
+  const me = () => /** @type {Party} */ (party(view?.party_id));
+
+  /** The local time of a slot for one party. @param {Slot} slot @param {string} pid */
+  const localOf = (slot, pid) => slot.local.find((l) => l.party_id === pid) ?? null;
+
+  /**
+   * This party's time of an instant that was a slot's start: from the
+   * server's slots when one matches (its zone abbreviation), else computed.
+   * @param {string} utc
+   */
+  const startText = (utc) => {
+    if (!view) return utc;
+    const t = Date.parse(utc);
+    for (const s of [view.agreed, ...view.slots]) {
+      if (s && Date.parse(s.start) === t) {
+        const l = localOf(s, view.party_id);
+        if (l) return `${dateLabel(wallParts(l.start))} ${clock(wallParts(l.start))} ${l.zone}`;
+      }
+    }
+    const at = new Date(t);
+    const p = partsIn(at, me().time_zone);
+    return `${dateLabel(p)} ${clock(p)} ${offsetLabel(at, me().time_zone)}`;
+  };
+
+  /**
+   * Every party's local time of a slot, this party's first.
+   * @param {Slot} slot
+   */
+  const slotTimes = (slot) => {
+    if (!view) return h('div');
+    const mine = localOf(slot, view.party_id);
+    const myDate = mine ? wallParts(mine.start) : null;
+    const order = [view.party_id, ...view.parties.map((p) => p.party_id).filter((id) => id !== view?.party_id)];
+    return h(
+      'div',
+      { class: 'slot-times' },
+      ...order.map((pid, i) => {
+        const l = localOf(slot, pid);
+        if (!l) return null;
+        const withDate = i === 0 || !myDate || !sameDate(myDate, wallParts(l.start));
+        return h(
+          'span',
+          { class: i === 0 ? 'slot-time own' : 'slot-time', 'data-party-id': pid },
+          i === 0 ? null : h('span', { class: 'slot-sep', 'aria-hidden': 'true', text: '·' }),
+          i === 0 ? null : h('span', { class: 'slot-party', text: party(pid)?.name ?? '' }),
+          h('span', { class: 'slot-when', text: spanText(l.start, l.end, l.zone, { withDate }) }),
+        );
+      }),
+    );
+  };
+
+  // ------------------------------------------------------------ loading
+
+  /** @param {PartyView} v */
+  const applyView = (v) => {
+    if (view && v.version < view.version) return; // an older answer arriving late
+    view = v;
+    const fromServer = JSON.stringify(v.windows);
+    if (!dirty && fromServer !== rowsFrom) {
+      rows = rowsOf(v.windows);
+      rowsFrom = fromServer;
+      editorProblem = null;
+      drawn.delete('windows');
+    }
+  };
+
+  const load = async () => {
+    const r = await api('GET', base);
+    if (disposed) return;
+    if (r.ok) {
+      if (offline) {
+        offline = false;
+        drawStatus();
+      }
+      const first = !view;
+      applyView(r.data);
+      if (first) {
+        root.replaceChildren(page);
+        document.title = `${r.data.call.title} · ${me().name} · Hotline`;
+      }
+      renderAll();
+    } else if (r.status === 404 || r.status === 400) {
+      showInvalidLink();
+    } else if (!view) {
+      showLoadFailed(r.error);
+    } else if (!offline) {
+      offline = true;
+      drawStatus();
+    }
+  };
+
+  const schedulePoll = () => {
+    if (pollTimer) clearTimeout(pollTimer);
+    if (disposed) return;
+    pollTimer = setTimeout(async () => {
+      if (!busy && !document.hidden) await load();
+      schedulePoll();
+    }, POLL_MS);
+  };
+
+  const onVisible = () => {
+    if (!document.hidden && !busy && view) load();
+  };
+  document.addEventListener('visibilitychange', onVisible);
+
+  const showInvalidLink = () => {
+    disposed = true;
+    stop();
+    document.title = 'Link not valid · Hotline';
+    root.replaceChildren(
+      h(
+        'div',
+        { class: 'center-page' },
+        h(
+          'div',
+          { class: 'card narrow', 'data-testid': 'invalid-link' },
+          brand(),
+          h('h1', { text: 'This link does not work' }),
+          h('div', { class: 'error-box', role: 'alert' }, icon('alert'), h('span', { text: INVALID_LINK_MESSAGE })),
+          h('p', { class: 'muted after-error', text: 'Each party of a call has its own private link. If you opened it from a message, check that you copied all of it.' }),
+        ),
+      ),
+    );
+  };
+
+  /** @param {string} message */
+  const showLoadFailed = (message) => {
+    root.replaceChildren(
+      h(
+        'div',
+        { class: 'center-page' },
+        h(
+          'div',
+          { class: 'card narrow', 'data-testid': 'load-failed' },
+          brand(),
+          h('h1', { text: 'The call could not be loaded' }),
+          h('div', { class: 'error-box', role: 'alert' }, icon('alert'), h('span', { text: message })),
+          h('div', { class: 'actions' }, h('button', { class: 'primary', text: 'Try again', onclick: () => load() })),
+        ),
+      ),
+    );
+  };
+
+  /**
+   * Send a change with the version last seen. On 409 the view is reloaded
+   * and the user told; other refusals are shown in words.
+   * @param {'POST' | 'PUT'} method
+   * @param {string} path  under the party's API path
+   * @param {Record<string, unknown>} body
+   * @returns {Promise<boolean>} whether it was stored
+   */
+  const act = async (method, path, body) => {
+    if (busy || !view) return false;
+    setBusy(true);
+    try {
+      const r = await api(method, base + path, { version: view.version, ...body });
+      if (disposed) return false;
+      if (r.ok) {
+        clearError();
+        applyView(r.data);
+        return true;
+      }
+      if (r.status === 409) {
+        await load();
+        showError(CONFLICT_MESSAGE);
+        return false;
+      }
+      if (r.status === 404 && r.fromServer) {
+        showInvalidLink();
+        return false;
+      }
+      showError(r.error);
+      return false;
+    } finally {
+      setBusy(false);
+      if (!disposed) {
+        renderAll(true);
+        schedulePoll();
+      }
+    }
+  };
+
+  /** @param {boolean} b */
+  const setBusy = (b) => {
+    busy = b;
+    page.classList.toggle('busy', b);
+    page.setAttribute('aria-busy', String(b));
+    if (b) for (const el of page.querySelectorAll('button[data-action]')) /** @type {HTMLButtonElement} */ (el).disabled = true;
+    drawStatus();
+  };
+
+  const drawStatus = () => {
+    if (busy) status.replaceChildren(h('span', { class: 'spinner-sm', 'aria-hidden': 'true' }), h('span', { text: 'Saving…' }));
+    else if (offline) status.replaceChildren(icon('alert'), h('span', { text: 'Cannot reach the server; retrying' }));
+    else status.replaceChildren(h('span', { class: 'live-dot', 'aria-hidden': 'true' }), h('span', { text: 'Up to date' }));
+    status.dataset.state = busy ? 'busy' : offline ? 'offline' : 'live';
+  };
+
+  // ------------------------------------------------------------ rendering
+
+  /**
+   * Draw `host` with `draw` if what it is drawn from changed (or `force`).
+   * @param {string} name @param {HTMLElement} host @param {unknown} from @param {() => (Node | null)[]} draw @param {boolean} force
+   */
+  const section = (name, host, from, draw, force) => {
+    const k = JSON.stringify(from);
+    if (!force && drawn.get(name) === k) return;
+    drawn.set(name, k);
+    host.replaceChildren(...draw().filter((n) => n !== null));
+  };
+
+  /** @param {boolean} [force] */
+  const renderAll = (force = false) => {
+    if (!view || disposed) return;
+    const v = view;
+    section('hero', hero, [v.call, v.party_id], drawHero, force);
+    section('agreed', agreedHost, [v.agreed, v.parties, v.release], drawAgreed, force);
+    section('windows', windowsBody, [v.party_id], drawEditor, force || !drawn.has('windows'));
+    updateEditorState();
+    section('slots', slotsBody, [v.slots, v.parties, v.agreed, showAllSlots], drawSlots, force);
+    section('agenda', agendaBody, [v.agenda, v.parties], drawAgenda, force);
+    agendaProposeBtn.disabled = busy;
+    section('release', releaseBody, [v.release, v.agreed, v.parties], drawRelease, force);
+    section('parties', partiesBody, [v.parties], drawParties, force);
+    section('activity', activityBody, [v.events, v.parties, showAllEvents], drawActivity, force);
+    drawStatus();
+    tickClocks();
+  };
+
+  const drawHero = () => {
+    if (!view) return [];
+    const c = view.call;
+    return [
+      h('div', { class: 'hero-kicker', text: `Scheduled call · the page of ${me().name}` }),
+      h('h1', { class: 'hero-title', 'data-testid': 'call-title', text: c.title }),
+      h(
+        'div',
+        { class: 'chips' },
+        h('span', { class: 'chip' }, picon('clock'), h('span', { text: durationText(c.duration_minutes) })),
+        c.languages.length ? h('span', { class: 'chip' }, picon('globe'), h('span', { text: c.languages.map(languageName).join(' · ') })) : null,
+        c.e2ee_required ? h('span', { class: 'chip secure', 'data-testid': 'e2ee-badge', title: 'Only the participants can see and hear the call; not even the server can.' }, picon('lock'), h('span', { text: 'End-to-end encrypted' })) : null,
+      ),
+      h('p', { class: 'hero-note muted small', text: `This page speaks for ${me().name}: keep its link within your delegation. All times on it are in your local time (${me().time_zone}) unless marked.` }),
+    ];
+  };
+
+  const drawAgreed = () => {
+    if (!view?.agreed) return [];
+    const slot = view.agreed;
+    const mine = localOf(slot, view.party_id);
+    const released = view.release?.released ?? false;
+    return [
+      h(
+        'section',
+        { class: 'agreed-banner', 'data-testid': 'agreed', role: 'status' },
+        h('div', { class: 'agreed-icon' }, icon('check')),
+        h(
+          'div',
+          { class: 'agreed-text' },
+          h('div', { class: 'agreed-label', text: released ? 'Agreed and announced' : 'Agreed' }),
+          mine ? h('div', { class: 'agreed-when', text: spanText(mine.start, mine.end, mine.zone) }) : null,
+          h(
+            'ul',
+            { class: 'agreed-zones' },
+            ...view.parties.map((p) => {
+              const l = localOf(slot, p.party_id);
+              return l ? h('li', { 'data-party-id': p.party_id }, h('span', { class: 'zone-party', text: p.name }), h('span', { text: spanText(l.start, l.end, l.zone) })) : null;
+            }),
+          ),
+          h('p', { class: 'agreed-note', text: released ? 'Every party accepted this time and approved announcing it.' : 'Every party accepted this time. It stays private until every party approves announcing it (below).' }),
+        ),
+      ),
+    ];
+  };
+
+  // --- windows editor
+
+  const drawEditor = () => {
+    if (!view) return [];
+    const zone = me().time_zone;
+    const today = isoDateIn(zone);
+    const last = isoDateIn(zone, 365);
+    const list = h('div', { class: 'window-rows', role: 'list' });
+    if (rows.length === 0) {
+      list.append(h('p', { class: 'empty', 'data-testid': 'windows-empty', text: me().windows_given && !dirty ? 'You said no time suits you. Add the times that do, then save.' : 'You have not said when you can yet. Add the times that suit you, then save.' }));
+    } else {
+      list.append(h('div', { class: 'window-head', 'aria-hidden': 'true' }, h('span', { text: 'Date' }), h('span', { text: 'From' }), h('span', { text: 'To' }), h('span')));
+    }
+    rows.forEach((row, i) => {
+      const ends = h('span', { class: 'window-ends', 'data-testid': 'window-ends' });
+      const showEnds = () => {
+        if (!row.date || !row.from || !row.to) {
+          ends.textContent = '';
+          return;
+        }
+        ends.textContent = row.days === 0 ? '' : row.days === 1 ? 'ends the next day' : `ends ${dateLabel(dateFromIso(addDays(row.date, row.days)))}`;
+      };
+      /** @param {'date' | 'from' | 'to'} field */
+      const onInput = (field) => (/** @type {Event} */ e) => {
+        const value = /** @type {HTMLInputElement} */ (e.target).value;
+        row[field] = field === 'date' ? value : value.slice(0, 5);
+        if (field !== 'date') row.fixedDays = false;
+        if (!row.fixedDays) row.days = row.from && row.to && row.to <= row.from ? 1 : 0;
+        markDirty();
+        showEnds();
+      };
+      showEnds();
+      list.append(
+        h(
+          'div',
+          { class: 'window-row', role: 'listitem', 'data-testid': 'window-row' },
+          h('input', { type: 'date', 'data-testid': 'window-date', 'aria-label': 'Date', value: row.date, min: today, max: last, required: true, oninput: onInput('date') }),
+          h('input', { type: 'time', 'data-testid': 'window-from', 'aria-label': 'From', value: row.from, required: true, oninput: onInput('from') }),
+          h('div', { class: 'window-to' }, h('input', { type: 'time', 'data-testid': 'window-to', 'aria-label': 'To', value: row.to, required: true, oninput: onInput('to') }), ends),
+          h(
+            'button',
+            {
+              class: 'icon-button small',
+              type: 'button',
+              'data-testid': 'window-remove',
+              'aria-label': 'Remove this time',
+              title: 'Remove this time',
+              onclick: () => {
+                rows.splice(i, 1);
+                markDirty();
+                drawn.delete('windows');
+                renderAll();
+              },
+            },
+            picon('trash'),
+          ),
+        ),
+      );
+    });
+    return [
+      h('p', { class: 'muted small pcard-sub', text: `In your local time, ${zone} (${offsetLabel(new Date(), zone)}). A time that ends at or before it starts ends the next day. The other parties never see your times, only the ones that suit everyone.` }),
+      list,
+      editorProblemEl,
+      h('div', { class: 'editor-actions' }, addBtn, h('span', { class: 'grow' }), editorStatus, discardBtn, saveBtn),
+    ];
+  };
+
+  const editorProblemEl = h('div', { class: 'inline-problem', role: 'alert', 'data-testid': 'windows-problem', hidden: true });
+  const editorStatus = h('span', { class: 'editor-status muted small', 'data-testid': 'windows-status' });
+  const addBtn = h(
+    'button',
+    {
+      class: 'secondary',
+      type: 'button',
+      'data-testid': 'add-window',
+      onclick: () => {
+        if (!view) return;
+        const zone = me().time_zone;
+        const prev = rows[rows.length - 1];
+        const tomorrow = isoDateIn(zone, 1);
+        rows.push(
+          prev
+            ? { date: prev.date ? addDays(prev.date, 1) : tomorrow, from: prev.from, to: prev.to, days: prev.fixedDays ? 0 : prev.days, fixedDays: false }
+            : { date: tomorrow, from: '09:00', to: '17:00', days: 0, fixedDays: false },
+        );
+        markDirty();
+        drawn.delete('windows');
+        renderAll();
+        const inputs = windowsBody.querySelectorAll('[data-testid=window-date]');
+        /** @type {HTMLInputElement | undefined} */ (inputs[inputs.length - 1])?.focus();
+      },
+    },
+    picon('plus'),
+    h('span', { text: 'Add a time' }),
+  );
+  const discardBtn = h('button', {
+    class: 'secondary',
+    type: 'button',
+    'data-testid': 'discard-windows',
+    text: 'Discard changes',
+    onclick: () => {
+      if (!view) return;
+      dirty = false;
+      rows = rowsOf(view.windows);
+      rowsFrom = JSON.stringify(view.windows);
+      editorProblem = null;
+      drawn.delete('windows');
+      renderAll();
+    },
+  });
+  const saveBtn = h('button', {
+    class: 'primary',
+    type: 'button',
+    'data-testid': 'save-windows',
+    'data-action': true,
+    text: 'Save',
+    onclick: async () => {
+      const problem = rowsProblem(rows);
+      editorProblem = problem;
+      updateEditorState();
+      if (problem) return;
+      const windows = rows.map((r) => ({ start: `${r.date}T${r.from}:00`, end: `${addDays(r.date, r.days)}T${r.to}:00` }));
+      const saved = await act('PUT', '/windows', { windows });
+      if (saved && view) {
+        dirty = false;
+        rows = rowsOf(view.windows);
+        rowsFrom = JSON.stringify(view.windows);
+        drawn.delete('windows');
+        renderAll();
+      }
+    },
+  });
+
+  const markDirty = () => {
+    dirty = true;
+    editorProblem = null;
+    updateEditorState();
+  };
+
+  const updateEditorState = () => {
+    if (!view) return;
+    saveBtn.disabled = busy || !dirty;
+    discardBtn.hidden = !dirty;
+    addBtn.disabled = rows.length >= 50;
+    editorProblemEl.hidden = !editorProblem;
+    editorProblemEl.replaceChildren(icon('alert'), h('span', { text: editorProblem ?? '' }));
+    editorStatus.dataset.state = dirty ? 'unsaved' : me().windows_given ? 'saved' : 'none';
+    editorStatus.textContent = dirty ? 'Unsaved changes' : me().windows_given ? 'Saved' : '';
+  };
+
+  // --- slots
+
+  const drawSlots = () => {
+    if (!view) return [];
+    const v = view;
+    const missing = v.parties.filter((p) => !p.windows_given);
+    if (missing.length) {
+      const others = missing.filter((p) => p.party_id !== v.party_id).map((p) => p.name);
+      const meMissing = missing.some((p) => p.party_id === v.party_id);
+      const text = meMissing
+        ? others.length
+          ? `Waiting for you and ${listText(others)} to say when you can.`
+          : 'Waiting for you to say when you can: the others have.'
+        : `Waiting for ${listText(others)} to say when ${others.length === 1 ? 'they' : 'they'} can.`;
+      return [
+        h('div', { class: 'waiting', 'data-testid': 'waiting' }, picon('hourglass'), h('span', { text })),
+        h(
+          'ul',
+          { class: 'given-list' },
+          ...v.parties.map((p) =>
+            h('li', { class: p.windows_given ? 'given' : 'not-given' }, p.windows_given ? icon('check') : picon('clock'), h('span', { text: `${nameOf(p.party_id)}: ${p.windows_given ? 'has said when they can' : 'not yet'}` })),
+          ),
+        ),
+        h('p', { class: 'muted small', text: 'The times that suit every party appear here once all have said when they can.' }),
+      ];
+    }
+    if (v.slots.length === 0) {
+      return [h('div', { class: 'waiting', 'data-testid': 'no-slots' }, icon('alert'), h('span', { text: 'No time suits every party yet. Add more times above, or ask the others to widen theirs.' }))];
+    }
+    const accepted = v.slots.filter((s) => s.accepted_by.length > 0);
+    const rest = v.slots.filter((s) => s.accepted_by.length === 0);
+    const shown = showAllSlots ? rest : rest.slice(0, SLOTS_SHOWN);
+    /** @type {HTMLElement[]} */
+    const out = [
+      h('p', {
+        class: 'muted small pcard-sub',
+        text: v.agreed
+          ? 'The time is agreed. To change it, withdraw or accept another time: every party must then agree again, and approve the announcement again.'
+          : `Each time fits everyone's windows for the whole ${durationText(v.call.duration_minutes)}, and is shown in every party's local time. Accepting a time that nobody accepted yet proposes it to the others; when every party accepts the same time, it is agreed. You accept one time at a time.`,
+      }),
+    ];
+    if (accepted.length) {
+      out.push(h('h3', { class: 'slots-group', text: 'Proposed' }), h('ul', { class: 'slot-list' }, ...accepted.map(drawSlot)));
+      if (rest.length) out.push(h('h3', { class: 'slots-group', text: 'Other times' }));
+    }
+    if (rest.length) out.push(h('ul', { class: 'slot-list' }, ...shown.map(drawSlot)));
+    if (rest.length > SLOTS_SHOWN) {
+      out.push(
+        h('button', {
+          class: 'link-button',
+          type: 'button',
+          'data-testid': 'slots-toggle',
+          text: showAllSlots ? 'Show fewer' : `Show all ${rest.length} times`,
+          onclick: () => {
+            showAllSlots = !showAllSlots;
+            renderAll();
+          },
+        }),
+      );
+    }
+    return out;
+  };
+
+  /** @param {Slot} slot */
+  const drawSlot = (slot) => {
+    if (!view) return h('li');
+    const mineAccepted = slot.accepted_by.includes(view.party_id);
+    const isAgreed = !!view.agreed && view.agreed.start === slot.start;
+    const waitingFor = view.parties.filter((p) => !slot.accepted_by.includes(p.party_id)).map((p) => nameOf(p.party_id));
+    const state = slot.accepted_by.length
+      ? h(
+          'div',
+          { class: 'slot-state', 'data-testid': 'slot-state' },
+          icon('check'),
+          h('span', { text: `Accepted by ${listText(slot.accepted_by.map(nameOf))}${waitingFor.length ? ` · waiting for ${listText(waitingFor)}` : ''}` }),
+        )
+      : null;
+    /** Changing an agreed time reopens it: ask first. @param {string | null} start */
+    const accept = (start) => {
+      if (view?.agreed && start !== view.agreed.start && !confirm('The time is agreed. Changing your answer reopens it: every party must agree again, and approve its announcement again. Go ahead?')) return;
+      act('PUT', '/acceptance', { start });
+    };
+    const button = mineAccepted
+      ? h('button', { class: 'secondary', type: 'button', 'data-testid': 'slot-withdraw', 'data-action': true, disabled: busy, text: 'Withdraw', onclick: () => accept(null) })
+      : h('button', { class: slot.accepted_by.length ? 'primary' : 'secondary', type: 'button', 'data-testid': 'slot-accept', 'data-action': true, disabled: busy, text: 'Accept', onclick: () => accept(slot.start) });
+    return h('li', { class: `slot${isAgreed ? ' agreed' : ''}${mineAccepted ? ' mine' : ''}`, 'data-testid': 'slot', 'data-start': slot.start }, h('div', { class: 'slot-main' }, slotTimes(slot), state), button);
+  };
+
+  // --- agenda
+
+  const drawAgenda = () => {
+    if (!view) return [];
+    const v = view;
+    const items = v.agenda ?? [];
+    if (!v.agenda) return [h('p', { class: 'muted', text: 'The agenda is not available on this server yet.' })];
+    /** @type {HTMLElement[]} */
+    const out = [h('p', { class: 'muted small pcard-sub', text: 'An item is on the agenda once every party accepts it. Any party may propose items and change their order.' })];
+    if (items.length === 0) {
+      out.push(h('p', { class: 'empty', 'data-testid': 'agenda-empty', text: 'No items yet. Propose the first one below.' }));
+      return out;
+    }
+    const ids = items.map((i) => i.item_id);
+    /** @param {number} from @param {number} to */
+    const move = (from, to) => {
+      const next = [...ids];
+      const [id] = next.splice(from, 1);
+      next.splice(to, 0, id);
+      act('PUT', '/agenda/order', { item_ids: next });
+    };
+    out.push(
+      h(
+        'ol',
+        { class: 'agenda-list' },
+        ...items.map((item, i) => {
+          const mine = item.accepted_by.includes(v.party_id);
+          const waiting = v.parties.filter((p) => !item.accepted_by.includes(p.party_id)).map((p) => nameOf(p.party_id));
+          return h(
+            'li',
+            { class: `agenda-item${item.agreed ? ' agreed' : ''}`, 'data-testid': 'agenda-item', 'data-item-id': item.item_id },
+            h('span', { class: 'agenda-num', text: String(i + 1) }),
+            h(
+              'div',
+              { class: 'agenda-main' },
+              h('div', { class: 'agenda-title', 'data-testid': 'agenda-title', text: item.title }),
+              h(
+                'div',
+                { class: 'agenda-meta' },
+                item.agreed
+                  ? h('span', { class: 'pill ok', 'data-testid': 'agenda-status', 'data-state': 'agreed' }, icon('check'), h('span', { text: 'Agreed' }))
+                  : h('span', { class: 'pill wait', 'data-testid': 'agenda-status', 'data-state': 'waiting' }, picon('hourglass'), h('span', { text: `Waiting for ${listText(waiting)}` })),
+                h('span', { class: 'muted small', text: `Proposed by ${nameOf(item.proposed_by)}` }),
+              ),
+            ),
+            h(
+              'div',
+              { class: 'agenda-actions' },
+              mine
+                ? h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': 'agenda-withdraw', 'data-action': true, disabled: busy, text: 'Withdraw', title: 'Withdraw your acceptance of this item', onclick: () => act('PUT', `/agenda/${encodeURIComponent(item.item_id)}/acceptance`, { accept: false }) })
+                : h('button', { class: 'primary small-btn', type: 'button', 'data-testid': 'agenda-accept', 'data-action': true, disabled: busy, text: 'Accept', onclick: () => act('PUT', `/agenda/${encodeURIComponent(item.item_id)}/acceptance`, { accept: true }) }),
+              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-up', 'data-action': true, disabled: busy || i === 0, 'aria-label': `Move “${item.title}” up`, title: 'Move up', onclick: () => move(i, i - 1) }, picon('up')),
+              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-down', 'data-action': true, disabled: busy || i === items.length - 1, 'aria-label': `Move “${item.title}” down`, title: 'Move down', onclick: () => move(i, i + 1) }, picon('down')),
+            ),
+          );
+        }),
+      ),
+    );
+    return out;
+  };
+
+  // --- announcement
+
+  const drawRelease = () => {
+    if (!view) return [];
+    const v = view;
+    const publicLink = `${location.origin}/call/${encodeURIComponent(v.call.id)}`;
+    const linkEl = h('a', { href: `/call/${encodeURIComponent(v.call.id)}`, target: '_blank', rel: 'noopener', 'data-testid': 'public-link', text: publicLink });
+    if (!v.release) return [h('p', { class: 'muted', text: 'Announcements are not available on this server yet.' })];
+    const rel = v.release;
+    const out = [h('p', { class: 'pcard-sub muted small' }, 'The agreed time is private to the parties until every party approves announcing it. Then it appears on the call’s public page, ', linkEl, ', which until then says only that a call is planned.')];
+    if (rel.released) {
+      out.push(h('div', { class: 'release-state released', 'data-testid': 'release-status', 'data-state': 'released' }, picon('megaphone'), h('span', { text: 'Announced: the time is public.' })));
+      return out;
+    }
+    const mine = rel.approved_by.includes(v.party_id);
+    const waiting = v.parties.filter((p) => !rel.approved_by.includes(p.party_id)).map((p) => nameOf(p.party_id));
+    if (!v.agreed) {
+      out.push(
+        h('div', { class: 'release-row' }, h('button', { class: 'secondary', type: 'button', 'data-testid': 'release-approve', disabled: true, text: 'Approve the announcement' }), h('span', { class: 'muted small', 'data-testid': 'release-status', 'data-state': 'not-agreed', text: 'You can approve once the time is agreed.' })),
+      );
+      return out;
+    }
+    out.push(
+      h(
+        'div',
+        { class: 'release-row' },
+        mine
+          ? h('button', { class: 'secondary', type: 'button', 'data-testid': 'release-withdraw', 'data-action': true, disabled: busy, text: 'Withdraw approval', onclick: () => act('PUT', '/release', { approve: false }) })
+          : h('button', { class: 'primary', type: 'button', 'data-testid': 'release-approve', 'data-action': true, disabled: busy, text: 'Approve the announcement', onclick: () => act('PUT', '/release', { approve: true }) }),
+        h(
+          'span',
+          { class: 'small', 'data-testid': 'release-status', 'data-state': 'waiting' },
+          rel.approved_by.length ? `Approved by ${listText(rel.approved_by.map(nameOf))}. ` : 'Nobody has approved yet. ',
+          h('span', { class: 'muted', text: `Waiting for ${listText(waiting)}.` }),
+        ),
+      ),
+    );
+    return out;
+  };
+
+  // --- parties
+
+  const drawParties = () => {
+    if (!view) return [];
+    const v = view;
+    return [
+      h(
+        'ul',
+        { class: 'party-list' },
+        ...v.parties.map((p) =>
+          h(
+            'li',
+            { class: `party-card${p.party_id === v.party_id ? ' own' : ''}`, 'data-testid': 'party', 'data-party-id': p.party_id },
+            h(
+              'div',
+              { class: 'party-head' },
+              h('span', { class: 'party-name', text: p.name }),
+              p.party_id === v.party_id ? h('span', { class: 'pill you', text: 'You' }) : null,
+              h('span', { class: 'grow' }),
+              h('span', { class: 'party-clock', 'data-clock': p.time_zone, title: `Local time in ${p.time_zone}` }),
+            ),
+            h('div', { class: 'party-zone muted small' }, h('span', { text: p.time_zone }), h('span', { class: 'zone-offset', 'data-offset': p.time_zone })),
+            p.members.length
+              ? h(
+                  'ul',
+                  { class: 'member-list' },
+                  ...p.members.map((m, i) =>
+                    h(
+                      'li',
+                      null,
+                      h('span', { class: 'member-name', text: m.name }),
+                      h('span', { class: `role role-${m.role}`, text: ROLE_LABELS[m.role] ?? m.role }),
+                      m.languages?.length === 2 ? h('span', { class: 'muted small', text: `${languageName(m.languages[0])} ↔ ${languageName(m.languages[1])}` }) : null,
+                      // The party's own members: their personal links, to hand to each.
+                      p.party_id === v.party_id && v.members?.[i] ? copyLinkButton(v.members[i].link, m.name) : null,
+                    ),
+                  ),
+                )
+              : h('p', { class: 'muted small', text: 'No members listed.' }),
+            p.party_id === v.party_id && p.members.length
+              ? h('p', { class: 'muted small', text: "Send each member their personal link: it shows the call in their own time, adds it to their calendar, and lets them in from 15 minutes before the start." })
+              : null,
+            h(
+              'div',
+              { class: 'party-progress small' },
+              h('span', { class: p.windows_given ? 'ok' : 'muted', text: p.windows_given ? 'Said when they can' : 'Has not said when yet' }),
+              p.accepted ? h('span', { class: 'ok', text: `Accepts ${startText(p.accepted)}` }) : null,
+            ),
+          ),
+        ),
+      ),
+    ];
+  };
+
+  const tickClocks = () => {
+    const now = new Date();
+    for (const el of page.querySelectorAll('[data-clock]')) {
+      const tz = /** @type {HTMLElement} */ (el).dataset.clock ?? 'UTC';
+      const p = partsIn(now, tz);
+      el.textContent = `${dateLabel(p).split(' ')[0]} ${clock(p)}`;
+    }
+    for (const el of page.querySelectorAll('[data-offset]')) el.textContent = ` · ${offsetLabel(now, /** @type {HTMLElement} */ (el).dataset.offset ?? 'UTC')}`;
+  };
+
+  // --- activity
+
+  const drawActivity = () => {
+    if (!view) return [];
+    const v = view;
+    /** @type {Map<string, string>} */
+    const titles = new Map();
+    for (const item of v.agenda ?? []) titles.set(item.item_id, item.title);
+    for (const e of v.events) if (e.event === 'agenda_proposed' && e.item_id && e.title && !titles.has(e.item_id)) titles.set(e.item_id, e.title);
+    const events = [...v.events].reverse();
+    const shown = showAllEvents ? events : events.slice(0, EVENTS_SHOWN);
+    const zone = me().time_zone;
+    /** @type {HTMLElement[]} */
+    const out = [
+      h(
+        'ol',
+        { class: 'activity-list' },
+        ...shown.map((e) => {
+          const at = new Date(e.at);
+          const p = partsIn(at, zone);
+          return h('li', { 'data-testid': 'event', 'data-event': e.event }, h('span', { class: 'event-text', text: eventText(e, titles) }), h('time', { class: 'muted small', datetime: e.at, text: `${dateLabel(p)}, ${clock(p)}` }));
+        }),
+      ),
+    ];
+    if (events.length > EVENTS_SHOWN) {
+      out.push(
+        h('button', {
+          class: 'link-button',
+          type: 'button',
+          text: showAllEvents ? 'Show fewer' : `Show all ${events.length}`,
+          onclick: () => {
+            showAllEvents = !showAllEvents;
+            renderAll();
+          },
+        }),
+      );
+    }
+    return out;
+  };
+
+  /** @param {CallEvent} e @param {Map<string, string>} titles */
+  const eventText = (e, titles) => {
+    const who = nameOf(e.party_id);
+    const at = e.start ? startText(e.start) : '';
+    const item = e.item_id ? `“${titles.get(e.item_id) ?? 'an item'}”` : 'an item';
+    switch (e.event) {
+      case 'created':
+        return 'The organizer created the call';
+      case 'windows_changed':
+        return `${who} updated when they can`;
+      case 'proposed':
+        return `${who} proposed ${at}`;
+      case 'accepted':
+        return `${who} accepted ${at}`;
+      case 'withdrew':
+        return `${who} withdrew their acceptance`;
+      case 'agreed':
+        return `Agreed: ${at}`;
+      case 'reopened':
+        return `${who} reopened ${at}: every party must agree again`;
+      case 'agenda_proposed':
+        return `${who} proposed the agenda item ${item}`;
+      case 'agenda_accepted':
+        return `${who} accepted ${item}`;
+      case 'agenda_withdrawn':
+        return `${who} withdrew their acceptance of ${item}`;
+      case 'agenda_reordered':
+        return `${who} changed the order of the agenda`;
+      case 'release_approved':
+        return `${who} approved announcing the time`;
+      case 'release_withdrawn':
+        return `${who} withdrew their approval of the announcement`;
+      case 'released':
+        return 'The time was announced';
+      default:
+        return `${e.party_id ? `${who}: ` : ''}${e.event.replace(/_/g, ' ')}`;
+    }
+  };
+
+  // ------------------------------------------------------------ start
+  const stop = () => {
+    if (pollTimer) clearTimeout(pollTimer);
+    if (clockTimer) clearInterval(clockTimer);
+    pollTimer = null;
+    clockTimer = null;
+    document.removeEventListener('visibilitychange', onVisible);
+  };
+  clockTimer = setInterval(tickClocks, 15000);
+  load().then(schedulePoll);
+  // For tests and debugging: the view the page shows.
+  /** @type {any} */ (window).hotlineParty = { get view() { return view; }, get dirty() { return dirty; }, reload: load };
+  return () => {
+    disposed = true;
+    stop();
+  };
+}
+
+/** @param {number} minutes */
+function durationText(minutes) {
+  const hrs = Math.floor(minutes / 60);
+  const min = minutes % 60;
+  if (!hrs) return `${min} minutes`;
+  const hText = `${hrs} hour${hrs === 1 ? '' : 's'}`;
+  return min ? `${hText} ${min} minutes` : hText;
+}
+
+/**
+ * The editor's rows for the server's windows.
+ * @param {LocalWindow[]} windows
+ * @returns {WindowRow[]}
+ */
+function rowsOf(windows) {
+  return windows.map((w) => {
+    const date = w.start.slice(0, 10);
+    const from = w.start.slice(11, 16);
+    const to = w.end.slice(11, 16);
+    const days = daysBetween(date, w.end.slice(0, 10));
+    const inferred = to <= from ? 1 : 0;
+    return { date, from, to, days, fixedDays: days !== inferred };
+  });
+}
+
+/**
+ * What is wrong with the rows, in words, or null.
+ * @param {WindowRow[]} rows
+ */
+function rowsProblem(rows) {
+  for (const [i, r] of rows.entries()) {
+    if (!r.date || !r.from || !r.to) return `Fill in the date and both times of time ${i + 1}.`;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- public page
+
+/**
+ * The call's public page: its title and that it is planned; the time only
+ * once every party approved announcing it.
+ * @param {HTMLElement} root
+ * @param {string} callId
+ * @returns {() => void}
+ */
+export function showPublicPage(root, callId) {
+  clearError();
+  let disposed = false;
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let timer = null;
+  let last = '';
+  root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'loading', text: 'Loading…' })));
+
+  const load = async () => {
+    const r = await api('GET', `/api/calls/${encodeURIComponent(callId)}/public`);
+    if (disposed) return;
+    if (r.ok) {
+      const k = JSON.stringify(r.data);
+      if (k !== last) {
+        last = k;
+        draw(r.data);
+      }
+    } else if (r.status === 404 || r.status === 400) {
+      document.title = 'No such call · Hotline';
+      root.replaceChildren(
+        h(
+          'div',
+          { class: 'center-page' },
+          h(
+            'div',
+            { class: 'card narrow', 'data-testid': 'public-page', 'data-status': 'missing' },
+            brand(),
+            h('h1', { text: 'No such call' }),
+            h('p', { class: 'muted', text: 'This page does not exist, or the call was removed. Check the address, or ask whoever gave it to you.' }),
+          ),
+        ),
+      );
+      return;
+    } else if (!last) {
+      root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'card narrow' }, brand(), h('h1', { text: 'The page could not be loaded' }), h('div', { class: 'error-box', role: 'alert' }, icon('alert'), h('span', { text: r.error })))));
+    }
+    if (!disposed) timer = setTimeout(load, PUBLIC_POLL_MS);
+  };
+
+  /** @param {PublicView} v */
+  const draw = (v) => {
+    document.title = `${v.title} · Hotline`;
+    const scheduled = v.status === 'scheduled' && v.start && v.end;
+    /** @type {(Node | null)[]} */
+    let body;
+    if (scheduled && v.start && v.end) {
+      const start = new Date(v.start);
+      const end = new Date(v.end);
+      const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      const long = (/** @type {Date} */ d, /** @type {string | undefined} */ tz) => fmt('en-GB', { timeZone: tz, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(d);
+      const hm = (/** @type {Date} */ d, /** @type {string | undefined} */ tz) => fmt('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+      const zoneName = fmt('en-US', { timeZone: here, timeZoneName: 'short' }).formatToParts(start).find((p) => p.type === 'timeZoneName')?.value ?? '';
+      const zoneLong = fmt('en-GB', { timeZone: here, timeZoneName: 'long' }).formatToParts(start).find((p) => p.type === 'timeZoneName')?.value ?? '';
+      const endsLater = (/** @type {string | undefined} */ tz) => long(start, tz) !== long(end, tz);
+      const range = (/** @type {string | undefined} */ tz) => (endsLater(tz) ? `${hm(start, tz)} – ${hm(end, tz)}` : `${hm(start, tz)}–${hm(end, tz)}`);
+      body = [
+        h('span', { class: 'pill ok', 'data-testid': 'public-status' }, picon('calendar'), h('span', { text: 'Scheduled' })),
+        h(
+          'div',
+          { class: 'public-when', 'data-testid': 'public-time' },
+          h('div', { class: 'public-date', text: long(start, here) }),
+          h('div', { class: 'public-hours' }, h('span', { text: range(here) }), h('span', { class: 'public-zone', text: zoneName })),
+          endsLater(here) ? h('div', { class: 'small', text: `Ends on ${long(end, here)}` }) : null,
+          h('div', { class: 'muted small', text: `In your time zone: ${zoneLong && zoneLong !== here ? `${zoneLong} (${here})` : here}` }),
+          h('div', { class: 'public-utc', 'data-testid': 'public-utc', text: `In UTC: ${long(start, 'UTC')}, ${range('UTC')}${endsLater('UTC') ? ` (ends ${long(end, 'UTC')})` : ''}` }),
+        ),
+      ];
+    } else {
+      body = [
+        h('span', { class: 'pill wait', 'data-testid': 'public-status' }, picon('hourglass'), h('span', { text: 'Planned' })),
+        h('p', { class: 'public-planned', text: 'A call is planned. The date will be announced when the parties agree to.' }),
+      ];
+    }
+    root.replaceChildren(
+      h(
+        'div',
+        { class: 'center-page' },
+        h(
+          'div',
+          { class: 'card public-card', 'data-testid': 'public-page', 'data-status': scheduled ? 'scheduled' : 'planned' },
+          brand(),
+          h('h1', { 'data-testid': 'public-title', text: v.title }),
+          ...body,
+          v.parties.length ? h('p', { class: 'public-parties muted' }, picon('users'), h('span', { text: `Between ${listText(v.parties)}` })) : null,
+        ),
+      ),
+    );
+  };
+
+  load();
+  return () => {
+    disposed = true;
+    if (timer) clearTimeout(timer);
+  };
+}
+
+/**
+ * A button that copies a member's personal link (shown in full where the clipboard is refused).
+ * @param {string} link  `/join/KEY` @param {string} name
+ */
+function copyLinkButton(link, name) {
+  const url = `${location.origin}${link}`;
+  const button = h('button', { class: 'link-copy', type: 'button', 'data-testid': 'member-link', 'data-link': link, title: `Copy ${name}'s personal link` }, icon('link'), h('span', { text: 'Copy link' }));
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(url);
+      button.replaceChildren(icon('check'), h('span', { text: 'Copied' }));
+      setTimeout(() => button.replaceChildren(icon('link'), h('span', { text: 'Copy link' })), 2000);
+    } catch {
+      window.prompt(`${name}'s personal link:`, url);
+    }
+  });
+  return button;
+}
+
