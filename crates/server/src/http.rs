@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/config", get(client_config))
         .route("/api/dev/token", post(dev_token))
+        .route("/api/dev/organizer-token", post(dev_organizer_token))
         .route("/api/rooms/{room}/stats", get(room_stats))
         .merge(crate::schedule_api::routes())
         .fallback(get(static_file))
@@ -187,6 +188,39 @@ pub(crate) fn bearer_claims(
         ))?;
     hotline_auth::verify(token.trim(), secret, crate::cli::unix_now())
         .map_err(|e| (StatusCode::UNAUTHORIZED, format!("token refused: {e}")))
+}
+
+#[derive(Serialize)]
+struct DevOrganizerToken {
+    token: String,
+}
+
+/// In `--dev` mode only: an organizer's credential for scheduled calls, so
+/// that the start page can offer to plan one. Each gets its own identity
+/// (the calls it creates are its own).
+async fn dev_organizer_token(
+    State(state): State<AppState>,
+) -> Result<Json<DevOrganizerToken>, (StatusCode, String)> {
+    if !state.dev {
+        return Err((StatusCode::NOT_FOUND, "not found".into()));
+    }
+    let identity = format!("dev-organizer-{:08x}", rand::random::<u32>());
+    let token = TokenRequest {
+        room: hotline_auth::ORGANIZER_ROOM.to_string(),
+        identity: identity.clone(),
+        name: None,
+        ttl_secs: 6 * 3600,
+        grants: Grants {
+            publish: false,
+            subscribe: false,
+            publish_data: false,
+            inspect: false,
+            organize: true,
+        },
+    }
+    .mint(&state.secret, crate::cli::unix_now());
+    info!(%identity, "dev organizer token minted");
+    Ok(Json(DevOrganizerToken { token }))
 }
 
 /// `GET /api/rooms/{room}/stats`: the room's live stats (which layer each

@@ -438,6 +438,10 @@ async fn bad_requests_are_refused_in_words_and_never_answered_with_5xx() {
     let (status, body) = send(addr, "POST", "/api/calls", Some(&participant), &new_call()).await;
     assert_eq!(status, 403, "{body}");
 
+    // Organizer credentials for the asking exist only in --dev mode.
+    let (status, _) = http_request(addr, "POST", "/api/dev/organizer-token", None, Some("")).await;
+    assert_eq!(status, 404);
+
     // What a call may be.
     let mut bad_zone = new_call();
     bad_zone["parties"][1]["time_zone"] = json!("America/Atlantis");
