@@ -34,6 +34,19 @@ pub struct Grants {
     pub organize: bool,
 }
 
+impl Grants {
+    /// An organizer's credential: creates scheduled calls, opens no room.
+    pub fn organizer() -> Grants {
+        Grants {
+            publish: false,
+            subscribe: false,
+            publish_data: false,
+            inspect: false,
+            organize: true,
+        }
+    }
+}
+
 impl Default for Grants {
     fn default() -> Self {
         Grants {

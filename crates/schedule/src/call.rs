@@ -684,6 +684,20 @@ mod tests {
             .unwrap()
     }
 
+    /// Moscow 16:00-19:00 (13-16 UTC), Washington 09:00-12:00 (14-17 UTC),
+    /// on 3 December: slots from 14:00 to 15:00 UTC.
+    fn both_can_on_3_december(call: &mut Call, now: DateTime<Utc>) {
+        let window = |from, to| {
+            vec![LocalWindow {
+                start: local(3, from),
+                end: local(3, to),
+            }]
+        };
+        let (m, w) = (call.parties[0].id.clone(), call.parties[1].id.clone());
+        call.set_windows(&m, window(16, 19), now).unwrap();
+        call.set_windows(&w, window(9, 12), now).unwrap();
+    }
+
     fn two_party_call(now: DateTime<Utc>) -> Call {
         let new: NewCall = serde_json::from_value(serde_json::json!({
             "title": "Strategic stability",
@@ -709,25 +723,7 @@ mod tests {
         let mut call = two_party_call(now);
         let (m, w) = (call.parties[0].id.clone(), call.parties[1].id.clone());
         assert!(call.candidates(now).is_empty(), "nothing until both said");
-        // Moscow 16:00-19:00 (13-16 UTC), Washington 09:00-12:00 (14-17 UTC).
-        call.set_windows(
-            &m,
-            vec![LocalWindow {
-                start: local(3, 16),
-                end: local(3, 19),
-            }],
-            now,
-        )
-        .unwrap();
-        call.set_windows(
-            &w,
-            vec![LocalWindow {
-                start: local(3, 9),
-                end: local(3, 12),
-            }],
-            now,
-        )
-        .unwrap();
+        both_can_on_3_december(&mut call, now);
         let slots = call.candidates(now);
         assert_eq!(slots.first(), Some(&utc("2026-12-03T14:00:00Z")));
         assert_eq!(slots.last(), Some(&utc("2026-12-03T15:00:00Z")));
@@ -852,24 +848,7 @@ mod tests {
 
         // No announcement before the time is agreed.
         assert!(call.approve_release(&m, true, now).is_err());
-        call.set_windows(
-            &m,
-            vec![LocalWindow {
-                start: local(3, 16),
-                end: local(3, 19),
-            }],
-            now,
-        )
-        .unwrap();
-        call.set_windows(
-            &w,
-            vec![LocalWindow {
-                start: local(3, 9),
-                end: local(3, 12),
-            }],
-            now,
-        )
-        .unwrap();
+        both_can_on_3_december(&mut call, now);
         let slot = utc("2026-12-03T14:00:00Z");
         call.accept(&m, Some(slot), now).unwrap();
         call.accept(&w, Some(slot), now).unwrap();

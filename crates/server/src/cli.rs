@@ -167,13 +167,7 @@ pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
     let (room, grants) = match args.room {
         _ if args.organizer => (
             hotline_auth::ORGANIZER_ROOM.to_string(),
-            Grants {
-                publish: false,
-                subscribe: false,
-                publish_data: false,
-                inspect: false,
-                organize: true,
-            },
+            Grants::organizer(),
         ),
         Some(room) => {
             crate::config::validate_room_name(&room).map_err(anyhow::Error::msg)?;

@@ -210,13 +210,7 @@ async fn dev_organizer_token(
         identity: identity.clone(),
         name: None,
         ttl_secs: 6 * 3600,
-        grants: Grants {
-            publish: false,
-            subscribe: false,
-            publish_data: false,
-            inspect: false,
-            organize: true,
-        },
+        grants: Grants::organizer(),
     }
     .mint(&state.secret, crate::cli::unix_now());
     info!(%identity, "dev organizer token minted");

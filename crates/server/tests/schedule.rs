@@ -44,13 +44,7 @@ fn organizer_token() -> String {
         identity: "org".into(),
         name: None,
         ttl_secs: 3600,
-        grants: Grants {
-            publish: false,
-            subscribe: false,
-            publish_data: false,
-            inspect: false,
-            organize: true,
-        },
+        grants: Grants::organizer(),
     }
     .mint(&secret(), hotline_server::cli::unix_now())
 }
