@@ -23,6 +23,10 @@ pub const MAX_AGENDA_ITEMS: usize = 50;
 /// The log kept for each call (oldest dropped first).
 const MAX_EVENTS: usize = 200;
 
+/// The rooms of scheduled calls are named this and the call's id; they
+/// exist even where rooms are not created on demand.
+pub const ROOM_PREFIX: &str = "call-";
+
 /// A member's part in the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -357,7 +361,7 @@ impl Call {
 
     /// The room the call takes place in.
     pub fn room(&self) -> String {
-        format!("call-{}", self.id)
+        format!("{ROOM_PREFIX}{}", self.id)
     }
 
     fn intervals(&self) -> Option<Vec<Vec<Interval>>> {

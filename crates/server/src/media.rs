@@ -356,6 +356,9 @@ impl MediaWorker {
                 } else if !exists
                     && !self.policy.auto_create
                     && !self.policy.configured.contains(&room)
+                    // A scheduled call's room: its tokens come from the
+                    // server itself (a member's personal link).
+                    && !room.starts_with(hotline_schedule::call::ROOM_PREFIX)
                 {
                     Some(CloseReason::RoomNotFound)
                 } else if !exists && self.rooms.len() >= self.policy.max_rooms {

@@ -378,6 +378,13 @@ async fn rooms_are_only_those_configured_when_auto_creation_is_off() {
     let mut first = connect(&server).await;
     send(&mut first, &join_message("summit", "a")).await;
     next_matching(&mut first, |m| matches!(m, ServerMessage::Welcome { .. })).await;
+    // A scheduled call's room exists anyway.
+    let mut scheduled = connect(&server).await;
+    send(&mut scheduled, &join_message("call-x1y2", "m")).await;
+    next_matching(&mut scheduled, |m| {
+        matches!(m, ServerMessage::Welcome { .. })
+    })
+    .await;
 
     let mut second = connect(&server).await;
     send(&mut second, &join_message("summit", "b")).await;
