@@ -1,10 +1,11 @@
 // Hotline app entry point: routing, start page, pre-join screen, end screens.
 
-import { h, icon, showError, clearError, brand } from './ui.js';
+import { h, icon, showError, clearError, brand, decodeToken } from './ui.js';
 import { getLocalMedia, listDevices, fillDeviceSelect, LevelMeter } from './media.js';
 import { Call } from './call.js';
 import { showPartyPage, showPublicPage } from './party.js';
 import { showJoinPage } from './join.js';
+import { showOrganizePage } from './organize.js';
 
 // --- Take the token out of the address bar before anything else happens, so
 // it does not end up in history, screenshots or screen shares.
@@ -39,22 +40,6 @@ async function getConfig() {
 /** @param {string} room */
 const tokenKey = (room) => `hotline:token:${room}`;
 
-/**
- * The payload of a JWT, without verifying it (only for display; the server verifies).
- * @param {string} token
- * @returns {{name?: string, room?: string, sub?: string, exp?: number, grants?: {publish?: boolean}} | null}
- */
-export function decodeToken(token) {
-  try {
-    const part = token.split('.')[1];
-    const b64 = part.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((part.length + 3) % 4);
-    const json = new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-    return JSON.parse(json);
-  } catch {
-    return null;
-  }
-}
-
 /** @param {string} name */
 function validRoomName(name) {
   return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name);
@@ -85,6 +70,13 @@ async function boot() {
   const publicCall = location.pathname.match(/^\/call\/([^/]+)\/?$/);
   if (publicCall) {
     onDispose(showPublicPage(root, decodeURIComponent(publicCall[1])));
+    return;
+  }
+  // The organizer's page: plan a scheduled call.
+  if (/^\/schedule\/?$/.test(location.pathname)) {
+    onDispose(null);
+    const cfg = await getConfig();
+    onDispose(showOrganizePage(root, { dev: cfg.dev }));
     return;
   }
   const room = roomFromPath();
@@ -299,6 +291,27 @@ async function showPrejoin(init) {
     h('p', { class: 'muted small', text: 'Development mode: anyone who can reach this server can create a room.' }),
   );
 
+  // Development mode: the organizer's page, for calls agreed in advance across time zones.
+  const scheduleLink = init.room
+    ? null
+    : h(
+        'a',
+        {
+          class: 'schedule-link',
+          href: '/schedule',
+          'data-testid': 'plan-scheduled-call',
+          onclick: (/** @type {MouseEvent} */ e) => {
+            if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+            e.preventDefault();
+            onDispose(null); // stops the preview
+            history.pushState(null, '', '/schedule');
+            boot();
+          },
+        },
+        icon('calendar'),
+        h('span', { class: 'schedule-link-text' }, h('span', { class: 'schedule-link-title', text: 'Plan a scheduled call' }), h('span', { class: 'muted small', text: 'Parties in several time zones agree a time in advance' })),
+      );
+
   root.replaceChildren(
     h(
       'div',
@@ -315,7 +328,7 @@ async function showPrejoin(init) {
           notice,
           h('div', { class: 'devices' }, h('label', { class: 'field' }, h('span', { text: 'Camera' }), camSelect), h('label', { class: 'field' }, h('span', { text: 'Microphone' }), micSelect)),
         ),
-        h('section', { class: 'join-col' }, h('h1', { text: 'Ready to join?' }), h('p', { class: 'muted', text: 'Check your camera and microphone, then join the call.' }), form),
+        h('section', { class: 'join-col' }, h('h1', { text: 'Ready to join?' }), h('p', { class: 'muted', text: 'Check your camera and microphone, then join the call.' }), form, scheduleLink),
       ),
     ),
   );

@@ -4,6 +4,7 @@
 // the time only once every party approved announcing it.
 
 import { h, icon, showError, clearError, brand } from './ui.js';
+import { pad2, partsIn, offsetLabel, languageName, durationLong, sectionCard } from './schedule-common.js';
 
 // ---------------------------------------------------------------- API types
 
@@ -81,8 +82,6 @@ async function api(method, path, body) {
 
 // ---------------------------------------------------------------- time
 
-/** @param {number} n */
-const pad2 = (n) => String(n).padStart(2, '0');
 
 /**
  * The wall-clock parts of an RFC 3339 or local date-time string, as written
@@ -145,28 +144,7 @@ function spanText(start, end, zone, o = {}) {
   return `${from} – ${dateLabel(e)} ${clock(e)}${z}`;
 }
 
-/**
- * Wall-clock parts of an instant in an IANA zone.
- * @param {Date} at @param {string} timeZone
- */
-function partsIn(at, timeZone) {
-  /** @type {Record<string, string>} */
-  const out = {};
-  for (const p of fmt('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at)) out[p.type] = p.value;
-  return { y: +out.year, mo: +out.month, d: +out.day, hh: +out.hour % 24, mm: +out.minute };
-}
 
-/**
- * "UTC+3", "UTC−5", "UTC+5:30": the zone's offset at `at`.
- * @param {Date} at @param {string} timeZone
- */
-function offsetLabel(at, timeZone) {
-  const p = partsIn(at, timeZone);
-  const minutes = Math.round((Date.UTC(p.y, p.mo - 1, p.d, p.hh, p.mm) - Math.floor(at.getTime() / 60000) * 60000) / 60000);
-  if (minutes === 0) return 'UTC';
-  const a = Math.abs(minutes);
-  return `UTC${minutes > 0 ? '+' : '−'}${Math.floor(a / 60)}${a % 60 ? `:${pad2(a % 60)}` : ''}`;
-}
 
 /**
  * Today's date (YYYY-MM-DD) in an IANA zone, `days` later.
@@ -197,14 +175,6 @@ function daysBetween(a, b) {
   return Math.round((Date.UTC(by, bm - 1, bd) - Date.UTC(ay, am - 1, ad)) / 86400000);
 }
 
-/** @param {string} code e.g. ru, pt-BR */
-function languageName(code) {
-  try {
-    return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) ?? code;
-  } catch {
-    return code;
-  }
-}
 
 /** @param {string[]} names */
 function listText(names) {
@@ -214,43 +184,9 @@ function listText(names) {
 
 // ---------------------------------------------------------------- icons
 
-const EXTRA_ICONS = /** @type {Record<string, string>} */ ({
-  lock: '<rect x="4" y="11" width="16" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/>',
-  clock: '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
-  calendar: '<rect x="3" y="5" width="18" height="16" rx="2"/><path d="M16 3v4"/><path d="M8 3v4"/><path d="M3 10h18"/>',
-  globe: '<circle cx="12" cy="12" r="9"/><path d="M3 12h18"/><path d="M12 3a14 14 0 0 1 0 18a14 14 0 0 1 0-18"/>',
-  up: '<path d="m6 15 6-6 6 6"/>',
-  down: '<path d="m6 9 6 6 6-6"/>',
-  plus: '<path d="M12 5v14"/><path d="M5 12h14"/>',
-  trash: '<path d="M4 7h16"/><path d="M10 11v6"/><path d="M14 11v6"/><path d="M6 7l1 13h10l1-13"/><path d="M9 7V4h6v3"/>',
-  list: '<path d="M9 6h11"/><path d="M9 12h11"/><path d="M9 18h11"/><path d="M4 6h.01"/><path d="M4 12h.01"/><path d="M4 18h.01"/>',
-  megaphone: '<path d="M3 11v2a1 1 0 0 0 1 1h2l5 4V6L6 10H4a1 1 0 0 0-1 1Z"/><path d="M15 8a5 5 0 0 1 0 8"/><path d="M18 5a9 9 0 0 1 0 14"/>',
-  activity: '<path d="M3 12h4l3-8 4 16 3-8h4"/>',
-  hourglass: '<path d="M6 3h12"/><path d="M6 21h12"/><path d="M7 3c0 5 10 5 10 9s-10 4-10 9"/><path d="M17 3c0 5-10 5-10 9s10 4 10 9"/>',
-});
-
-/**
- * An icon from ui.js, or one of this page's.
- * @param {string} name @param {string} [cls]
- */
-function picon(name, cls = '') {
-  const span = icon(name, cls);
-  if (EXTRA_ICONS[name]) {
-    const svg = span.querySelector('svg');
-    if (svg) svg.innerHTML = EXTRA_ICONS[name];
-  }
-  return span;
-}
 
 
-/**
- * A section card with a heading.
- * @param {{id: string, icon: string, title: string, testid: string}} o
- * @param {...(Node | null)} body
- */
-function sectionCard(o, ...body) {
-  return h('section', { class: 'pcard', id: o.id, 'data-testid': o.testid, 'aria-labelledby': `${o.id}-title` }, h('h2', { class: 'pcard-title', id: `${o.id}-title` }, picon(o.icon), h('span', { text: o.title })), ...body);
-}
+
 
 const ROLE_LABELS = /** @type {Record<string, string>} */ ({
   principal: 'Principal',
@@ -611,9 +547,9 @@ export function showPartyPage(root, key) {
       h(
         'div',
         { class: 'chips' },
-        h('span', { class: 'chip' }, picon('clock'), h('span', { text: durationText(c.duration_minutes) })),
-        c.languages.length ? h('span', { class: 'chip' }, picon('globe'), h('span', { text: c.languages.map(languageName).join(' · ') })) : null,
-        c.e2ee_required ? h('span', { class: 'chip secure', 'data-testid': 'e2ee-badge', title: 'Only the participants can see and hear the call; not even the server can.' }, picon('lock'), h('span', { text: 'End-to-end encrypted' })) : null,
+        h('span', { class: 'chip' }, icon('clock'), h('span', { text: durationLong(c.duration_minutes) })),
+        c.languages.length ? h('span', { class: 'chip' }, icon('globe'), h('span', { text: c.languages.map(languageName).join(' · ') })) : null,
+        c.e2ee_required ? h('span', { class: 'chip secure', 'data-testid': 'e2ee-badge', title: 'Only the participants can see and hear the call; not even the server can.' }, icon('lock'), h('span', { text: 'End-to-end encrypted' })) : null,
       ),
       h('p', { class: 'hero-note muted small', text: `This page speaks for ${me().name}: keep its link within your delegation. All times on it are in your local time (${me().time_zone}) unless marked.` }),
     ];
@@ -702,7 +638,7 @@ export function showPartyPage(root, key) {
                 renderAll();
               },
             },
-            picon('trash'),
+            icon('trash'),
           ),
         ),
       );
@@ -740,7 +676,7 @@ export function showPartyPage(root, key) {
         /** @type {HTMLInputElement | undefined} */ (inputs[inputs.length - 1])?.focus();
       },
     },
-    picon('plus'),
+    icon('plus'),
     h('span', { text: 'Add a time' }),
   );
   const discardBtn = h('button', {
@@ -813,12 +749,12 @@ export function showPartyPage(root, key) {
           : 'Waiting for you to say when you can: the others have.'
         : `Waiting for ${listText(others)} to say when ${others.length === 1 ? 'they' : 'they'} can.`;
       return [
-        h('div', { class: 'waiting', 'data-testid': 'waiting' }, picon('hourglass'), h('span', { text })),
+        h('div', { class: 'waiting', 'data-testid': 'waiting' }, icon('hourglass'), h('span', { text })),
         h(
           'ul',
           { class: 'given-list' },
           ...v.parties.map((p) =>
-            h('li', { class: p.windows_given ? 'given' : 'not-given' }, p.windows_given ? icon('check') : picon('clock'), h('span', { text: `${nameOf(p.party_id)}: ${p.windows_given ? 'has said when they can' : 'not yet'}` })),
+            h('li', { class: p.windows_given ? 'given' : 'not-given' }, p.windows_given ? icon('check') : icon('clock'), h('span', { text: `${nameOf(p.party_id)}: ${p.windows_given ? 'has said when they can' : 'not yet'}` })),
           ),
         ),
         h('p', { class: 'muted small', text: 'The times that suit every party appear here once all have said when they can.' }),
@@ -836,7 +772,7 @@ export function showPartyPage(root, key) {
         class: 'muted small pcard-sub',
         text: v.agreed
           ? 'The time is agreed. To change it, withdraw or accept another time: every party must then agree again, and approve the announcement again.'
-          : `Each time fits everyone's windows for the whole ${durationText(v.call.duration_minutes)}, and is shown in every party's local time. Accepting a time that nobody accepted yet proposes it to the others; when every party accepts the same time, it is agreed. You accept one time at a time.`,
+          : `Each time fits everyone's windows for the whole ${durationLong(v.call.duration_minutes)}, and is shown in every party's local time. Accepting a time that nobody accepted yet proposes it to the others; when every party accepts the same time, it is agreed. You accept one time at a time.`,
       }),
     ];
     if (accepted.length) {
@@ -927,7 +863,7 @@ export function showPartyPage(root, key) {
                 { class: 'agenda-meta' },
                 item.agreed
                   ? h('span', { class: 'pill ok', 'data-testid': 'agenda-status', 'data-state': 'agreed' }, icon('check'), h('span', { text: 'Agreed' }))
-                  : h('span', { class: 'pill wait', 'data-testid': 'agenda-status', 'data-state': 'waiting' }, picon('hourglass'), h('span', { text: `Waiting for ${listText(waiting)}` })),
+                  : h('span', { class: 'pill wait', 'data-testid': 'agenda-status', 'data-state': 'waiting' }, icon('hourglass'), h('span', { text: `Waiting for ${listText(waiting)}` })),
                 h('span', { class: 'muted small', text: `Proposed by ${nameOf(item.proposed_by)}` }),
               ),
             ),
@@ -937,8 +873,8 @@ export function showPartyPage(root, key) {
               mine
                 ? h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': 'agenda-withdraw', 'data-action': true, disabled: busy, text: 'Withdraw', title: 'Withdraw your acceptance of this item', onclick: () => act('PUT', `/agenda/${encodeURIComponent(item.item_id)}/acceptance`, { accept: false }) })
                 : h('button', { class: 'primary small-btn', type: 'button', 'data-testid': 'agenda-accept', 'data-action': true, disabled: busy, text: 'Accept', onclick: () => act('PUT', `/agenda/${encodeURIComponent(item.item_id)}/acceptance`, { accept: true }) }),
-              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-up', 'data-action': true, disabled: busy || i === 0, 'aria-label': `Move “${item.title}” up`, title: 'Move up', onclick: () => move(i, i - 1) }, picon('up')),
-              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-down', 'data-action': true, disabled: busy || i === items.length - 1, 'aria-label': `Move “${item.title}” down`, title: 'Move down', onclick: () => move(i, i + 1) }, picon('down')),
+              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-up', 'data-action': true, disabled: busy || i === 0, 'aria-label': `Move “${item.title}” up`, title: 'Move up', onclick: () => move(i, i - 1) }, icon('up')),
+              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-down', 'data-action': true, disabled: busy || i === items.length - 1, 'aria-label': `Move “${item.title}” down`, title: 'Move down', onclick: () => move(i, i + 1) }, icon('down')),
             ),
           );
         }),
@@ -958,7 +894,7 @@ export function showPartyPage(root, key) {
     const rel = v.release;
     const out = [h('p', { class: 'pcard-sub muted small' }, 'The agreed time is private to the parties until every party approves announcing it. Then it appears on the call’s public page, ', linkEl, ', which until then says only that a call is planned.')];
     if (rel.released) {
-      out.push(h('div', { class: 'release-state released', 'data-testid': 'release-status', 'data-state': 'released' }, picon('megaphone'), h('span', { text: 'Announced: the time is public.' })));
+      out.push(h('div', { class: 'release-state released', 'data-testid': 'release-status', 'data-state': 'released' }, icon('megaphone'), h('span', { text: 'Announced: the time is public.' })));
       return out;
     }
     const mine = rel.approved_by.includes(v.party_id);
@@ -1148,14 +1084,6 @@ export function showPartyPage(root, key) {
   };
 }
 
-/** @param {number} minutes */
-function durationText(minutes) {
-  const hrs = Math.floor(minutes / 60);
-  const min = minutes % 60;
-  if (!hrs) return `${min} minutes`;
-  const hText = `${hrs} hour${hrs === 1 ? '' : 's'}`;
-  return min ? `${hText} ${min} minutes` : hText;
-}
 
 /**
  * The editor's rows for the server's windows.
@@ -1249,7 +1177,7 @@ export function showPublicPage(root, callId) {
       const endsLater = (/** @type {string | undefined} */ tz) => long(start, tz) !== long(end, tz);
       const range = (/** @type {string | undefined} */ tz) => (endsLater(tz) ? `${hm(start, tz)} – ${hm(end, tz)}` : `${hm(start, tz)}–${hm(end, tz)}`);
       body = [
-        h('span', { class: 'pill ok', 'data-testid': 'public-status' }, picon('calendar'), h('span', { text: 'Scheduled' })),
+        h('span', { class: 'pill ok', 'data-testid': 'public-status' }, icon('calendar'), h('span', { text: 'Scheduled' })),
         h(
           'div',
           { class: 'public-when', 'data-testid': 'public-time' },
@@ -1262,7 +1190,7 @@ export function showPublicPage(root, callId) {
       ];
     } else {
       body = [
-        h('span', { class: 'pill wait', 'data-testid': 'public-status' }, picon('hourglass'), h('span', { text: 'Planned' })),
+        h('span', { class: 'pill wait', 'data-testid': 'public-status' }, icon('hourglass'), h('span', { text: 'Planned' })),
         h('p', { class: 'public-planned', text: 'A call is planned. The date will be announced when the parties agree to.' }),
       ];
     }
@@ -1276,7 +1204,7 @@ export function showPublicPage(root, callId) {
           brand(),
           h('h1', { 'data-testid': 'public-title', text: v.title }),
           ...body,
-          v.parties.length ? h('p', { class: 'public-parties muted' }, picon('users'), h('span', { text: `Between ${listText(v.parties)}` })) : null,
+          v.parties.length ? h('p', { class: 'public-parties muted' }, icon('users'), h('span', { text: `Between ${listText(v.parties)}` })) : null,
         ),
       ),
     );

@@ -14,6 +14,8 @@ struct ClientFiles;
 pub fn serve_file(path: &str) -> Response {
     let path = path.trim_start_matches('/');
     let path = if path.is_empty()
+        || path == "schedule"
+        || path == "schedule/"
         || ["room/", "party/", "call/", "join/"]
             .iter()
             .any(|page| path.starts_with(page))

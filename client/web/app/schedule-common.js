@@ -1,0 +1,68 @@
+// Helpers shared by the scheduled-call pages (party.js, organize.js): time zones, languages,
+// durations, and their section cards.
+
+import { h, icon } from './ui.js';
+
+/** @param {number} n */
+export const pad2 = (n) => String(n).padStart(2, '0');
+
+/** @type {Map<string, Intl.DateTimeFormat>} */
+const zoneFormats = new Map();
+
+/**
+ * Wall-clock parts of an instant in an IANA zone.
+ * @param {Date} at @param {string} timeZone
+ */
+export function partsIn(at, timeZone) {
+  let f = zoneFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    zoneFormats.set(timeZone, f);
+  }
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const p of f.formatToParts(at)) out[p.type] = p.value;
+  return { y: +out.year, mo: +out.month, d: +out.day, hh: +out.hour % 24, mm: +out.minute };
+}
+
+/**
+ * "UTC+3", "UTC−5", "UTC+5:30": the zone's offset at `at`.
+ * @param {Date} at @param {string} timeZone
+ */
+export function offsetLabel(at, timeZone) {
+  const p = partsIn(at, timeZone);
+  const minutes = Math.round((Date.UTC(p.y, p.mo - 1, p.d, p.hh, p.mm) - Math.floor(at.getTime() / 60000) * 60000) / 60000);
+  if (minutes === 0) return 'UTC';
+  const a = Math.abs(minutes);
+  return `UTC${minutes > 0 ? '+' : '−'}${Math.floor(a / 60)}${a % 60 ? `:${pad2(a % 60)}` : ''}`;
+}
+
+/** @type {Intl.DisplayNames | null} */
+let displayNames = null;
+/** "Russian" for ru (the tag itself when the browser does not know it). @param {string} tag */
+export function languageName(tag) {
+  try {
+    displayNames ??= new Intl.DisplayNames(['en'], { type: 'language' });
+    return displayNames.of(tag) ?? tag;
+  } catch {
+    return tag;
+  }
+}
+
+/** "1 hour 30 minutes". @param {number} minutes */
+export function durationLong(minutes) {
+  const hrs = Math.floor(minutes / 60);
+  const min = minutes % 60;
+  if (!hrs) return `${min} minutes`;
+  const hText = `${hrs} hour${hrs === 1 ? '' : 's'}`;
+  return min ? `${hText} ${min} minutes` : hText;
+}
+
+/**
+ * A section card with a heading, as the scheduled-call pages have them.
+ * @param {{id: string, icon: string, title: string, testid: string}} o
+ * @param {...(Node | null)} body
+ */
+export function sectionCard(o, ...body) {
+  return h('section', { class: 'pcard', id: o.id, 'data-testid': o.testid, 'aria-labelledby': `${o.id}-title` }, h('h2', { class: 'pcard-title', id: `${o.id}-title` }, icon(o.icon), h('span', { text: o.title })), ...body);
+}
