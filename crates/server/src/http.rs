@@ -297,11 +297,24 @@ async fn dev_token(
     }))
 }
 
+/// A request path as it may be logged: the capability keys of scheduled
+/// calls' links (a party's, a member's) are credentials, and are left out.
+pub fn loggable_path(path: &str) -> String {
+    for prefix in ["/party/", "/api/parties/", "/join/", "/api/members/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}…{tail}");
+        }
+    }
+    path.to_string()
+}
+
 /// Adds headers every response needs, and logs the request by path only:
-/// query strings may carry tokens and are never logged.
+/// query strings may carry tokens and are never logged, nor are the keys of
+/// capability links.
 async fn security_headers(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let path = loggable_path(request.uri().path());
     let mut response = next.run(request).await;
     debug!(%method, %path, status = response.status().as_u16(), "http");
     let headers = response.headers_mut();
@@ -319,7 +332,22 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{client_ip, host_name, DevTokenRequest};
+    use super::{client_ip, host_name, loggable_path, DevTokenRequest};
+
+    #[test]
+    fn capability_keys_are_left_out_of_logged_paths() {
+        assert_eq!(loggable_path("/party/SECRET"), "/party/…");
+        assert_eq!(
+            loggable_path("/api/parties/SECRET/windows"),
+            "/api/parties/…/windows"
+        );
+        assert_eq!(
+            loggable_path("/api/members/SECRET/invite.ics"),
+            "/api/members/…/invite.ics"
+        );
+        assert_eq!(loggable_path("/join/SECRET"), "/join/…");
+        assert_eq!(loggable_path("/room/board"), "/room/board");
+    }
 
     #[test]
     fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
