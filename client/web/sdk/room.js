@@ -1245,7 +1245,8 @@ export class Room extends Emitter {
 
   /**
    * After the signaling connection was lost: resume the session (same participant, peer
-   * connections and tracks) or, when the server no longer has it (4015, restart 4010), join again
+   * connections and tracks) or, when the server no longer has it (4015, restart 4010, the room
+   * ended on a server fault 4016), join again
    * with the token and publish the same tracks. Attempts at once, then after RECONNECT_DELAYS_MS.
    * @param {CloseInfo} info
    */
@@ -1254,7 +1255,7 @@ export class Room extends Emitter {
     this.emit('reconnecting', { code: info.code, reason: info.reason, message: info.message });
     /** @type {{track: MediaStreamTrack, source: TrackSource, stream: MediaStream, muted: boolean}[]} */
     let republish = [];
-    let resume = !!this.#resumeToken && !!this.publisherPc && info.code !== 4010 && info.code !== 4015;
+    let resume = !!this.#resumeToken && !!this.publisherPc && info.code !== 4010 && info.code !== 4015 && info.code !== 4016;
     const giveUpResume = () => {
       resume = false;
       this.#resumeToken = '';

@@ -93,6 +93,7 @@ export const CLOSE_CODE_MESSAGES = /** @type {Record<number, string>} */ ({
   4013: 'The server is hosting too many calls right now. Try again later.',
   4014: 'The app sent too many messages and was disconnected. Reload the page to join again.',
   4015: 'Your previous connection to the call had already ended.',
+  4016: 'The call was restarted after a server error. Joining again…',
 });
 
 /** Error codes (from `error` messages) -> sentences a user understands. */

@@ -433,6 +433,9 @@ pub enum CloseReason {
     ServerFull,
     TooManyMessages,
     SessionNotFound,
+    /// The room ended on a server fault (a bug, contained to that room):
+    /// join again, and a new room starts.
+    RoomFailed,
 }
 
 impl CloseReason {
@@ -457,6 +460,7 @@ impl CloseReason {
             CloseReason::ServerFull => 4013,
             CloseReason::TooManyMessages => 4014,
             CloseReason::SessionNotFound => 4015,
+            CloseReason::RoomFailed => 4016,
         }
     }
 
@@ -481,6 +485,7 @@ impl CloseReason {
             CloseReason::ServerFull => "server has too many rooms",
             CloseReason::TooManyMessages => "too many messages",
             CloseReason::SessionNotFound => "session cannot be resumed",
+            CloseReason::RoomFailed => "the call was restarted after a server error",
         }
     }
 }

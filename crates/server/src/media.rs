@@ -12,7 +12,7 @@ use hotline_sfu::{JoinRequest, ParticipantId, Room, RoomConfig, RoomEvent, RoomO
 use serde_json::json;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, info};
+use tracing::{debug, error, info};
 
 use crate::audit::AuditLog;
 use crate::latency::LatencyHistogram;
@@ -174,6 +174,9 @@ pub struct MediaWorker {
     send_batch: SendBatch,
     /// From reading a datagram to sending what it caused, per batch.
     latency: LatencyHistogram,
+    /// Rooms whose code panicked (a bug): ended at the next flush, never
+    /// touched again meanwhile.
+    failed_rooms: Vec<String>,
 }
 
 /// A participant's current signaling connection.
@@ -212,6 +215,7 @@ impl MediaWorker {
             closing_at: None,
             send_batch: SendBatch::default(),
             latency: LatencyHistogram::new(Instant::now()),
+            failed_rooms: Vec::new(),
         };
         (worker, MediaHandle { commands: tx })
     }
@@ -285,10 +289,13 @@ impl MediaWorker {
                 },
                 _ = tokio::time::sleep_until(deadline.into()) => {
                     let now = Instant::now();
-                    for room in self.rooms.values_mut() {
-                        if room.poll_timeout().is_some_and(|t| t <= now) {
-                            room.handle_timeout(now);
-                        }
+                    let failed = &mut self.failed_rooms;
+                    for (name, room) in self.rooms.iter_mut() {
+                        contained(failed, name, || {
+                            if room.poll_timeout().is_some_and(|t| t <= now) {
+                                room.handle_timeout(now);
+                            }
+                        });
                     }
                 }
             }
@@ -320,8 +327,16 @@ impl MediaWorker {
             },
         };
         let route = (transport, source);
-        if let Some(room) = self.routes.get(&route).and_then(|r| self.rooms.get_mut(r)) {
-            if room.handle_datagram(now, transport, source, local, contents) {
+        let failed = &mut self.failed_rooms;
+        if let Some((name, room)) = self
+            .routes
+            .get(&route)
+            .and_then(|r| self.rooms.get_mut(r).map(|room| (r, room)))
+        {
+            let taken = contained(failed, name, || {
+                room.handle_datagram(now, transport, source, local, contents)
+            });
+            if taken != Some(false) {
                 return;
             }
         }
@@ -332,7 +347,10 @@ impl MediaWorker {
             return;
         }
         for (name, room) in self.rooms.iter_mut() {
-            if room.handle_datagram(now, transport, source, local, contents) {
+            let taken = contained(failed, name, || {
+                room.handle_datagram(now, transport, source, local, contents)
+            });
+            if taken == Some(true) {
                 self.routes.insert(route, name.clone());
                 return;
             }
@@ -382,7 +400,12 @@ impl MediaWorker {
                 let identity = request.identity.clone();
                 // Registered before the room speaks, so that the welcome
                 // finds its way.
-                match entry.join(now, request) {
+                let joined = contained(&mut self.failed_rooms, &room, || entry.join(now, request));
+                let Some(joined) = joined else {
+                    let _ = reply.send(Err(CloseReason::RoomFailed));
+                    return;
+                };
+                match joined {
                     Ok(id) => {
                         self.sessions.insert(id.clone(), connection);
                         let _ = reply.send(Ok(id));
@@ -403,11 +426,12 @@ impl MediaWorker {
                 connection,
                 reply,
             } => {
+                let failed = &mut self.failed_rooms;
                 let resumed = self.closing_at.is_none()
-                    && self
-                        .rooms
-                        .get_mut(&room)
-                        .is_some_and(|r| r.resume(now, &participant, &resume_token).is_ok());
+                    && self.rooms.get_mut(&room).is_some_and(|r| {
+                        contained(failed, &room, || r.resume(now, &participant, &resume_token))
+                            .is_some_and(|resumed| resumed.is_ok())
+                    });
                 if resumed {
                     // Replacing the session drops the old connection's
                     // sender, which ends that connection.
@@ -435,8 +459,10 @@ impl MediaWorker {
                 if !self.is_current(&participant, connection_id) {
                     return;
                 }
-                if let Some(room) = self.rooms.get_mut(&room) {
-                    room.handle_signal(now, &participant, message);
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    contained(&mut self.failed_rooms, &room, || {
+                        r.handle_signal(now, &participant, message)
+                    });
                 }
             }
             Command::Disconnected {
@@ -451,8 +477,10 @@ impl MediaWorker {
                 if clean {
                     self.sessions.remove(&participant);
                 }
-                if let Some(room) = self.rooms.get_mut(&room) {
-                    room.handle_disconnect(now, &participant, clean);
+                if let Some(r) = self.rooms.get_mut(&room) {
+                    contained(&mut self.failed_rooms, &room, || {
+                        r.handle_disconnect(now, &participant, clean)
+                    });
                 }
             }
             Command::Shutdown { deadline } => {
@@ -472,7 +500,12 @@ impl MediaWorker {
                 self.closing_at = Some(deadline);
             }
             Command::Stats { room, reply } => {
-                let _ = reply.send(self.rooms.get(&room).map(|r| r.stats(now)));
+                let failed = &mut self.failed_rooms;
+                let stats = self
+                    .rooms
+                    .get(&room)
+                    .and_then(|r| contained(failed, &room, || r.stats(now)));
+                let _ = reply.send(stats);
             }
         }
     }
@@ -492,12 +525,41 @@ impl MediaWorker {
         }
     }
 
+    /// Ends the rooms whose code panicked: their participants are told
+    /// (4016: join again, and a new room starts); every other room goes on.
+    fn end_failed_rooms(&mut self) {
+        for name in std::mem::take(&mut self.failed_rooms) {
+            let Some(room) = self.rooms.remove(&name) else {
+                continue;
+            };
+            let participants: Vec<ParticipantId> = room.participant_ids().cloned().collect();
+            error!(room = %name, participants = participants.len(), "room ended after a fault in its code");
+            self.audit.record(
+                "room_failed",
+                json!({"room": name, "participants": participants.len()}),
+            );
+            for id in &participants {
+                if let Some(session) = self.sessions.remove(id) {
+                    let _ = session
+                        .outbound
+                        .send(Outbound::Close(CloseReason::RoomFailed));
+                }
+            }
+            self.routes.retain(|_, r| r != &name);
+        }
+    }
+
     /// Carries out what the rooms asked for, and closes empty rooms.
     /// Returns how many UDP datagrams were sent.
     async fn flush(&mut self) -> usize {
+        self.end_failed_rooms();
         let mut udp_sent = 0;
-        for room in self.rooms.values_mut() {
-            while let Some(output) = room.poll_output() {
+        let failed = &mut self.failed_rooms;
+        for (name, room) in self.rooms.iter_mut() {
+            if failed.contains(name) {
+                continue;
+            }
+            while let Some(Some(output)) = contained(failed, name, || room.poll_output()) {
                 match output {
                     RoomOutput::Transmit(t) => match t.transport {
                         Transport::Udp => {
@@ -549,6 +611,29 @@ impl MediaWorker {
                 .retain(|id, _| rooms.values().any(|r| r.participant_ids().any(|p| p == id)));
         }
         udp_sent
+    }
+}
+
+/// Runs `f`, some work of room `name`, unless the room has already failed.
+/// A panic in it (a bug) is contained to that room: it is recorded in
+/// `failed` (the room is ended at the next flush) and `None` returned, and
+/// the other rooms go on.
+fn contained<T>(failed: &mut Vec<String>, name: &str, f: impl FnOnce() -> T) -> Option<T> {
+    if failed.iter().any(|n| n == name) {
+        return None;
+    }
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            error!(room = %name, panic = %what, "a room's code panicked: the room is ended");
+            failed.push(name.to_string());
+            None
+        }
     }
 }
 
@@ -626,7 +711,21 @@ fn audit_room_event(
 
 #[cfg(test)]
 mod tests {
-    use super::looks_like_stun;
+    use super::{contained, looks_like_stun};
+
+    #[test]
+    fn a_panic_in_one_room_is_contained_to_it() {
+        let mut failed = Vec::new();
+        assert_eq!(contained(&mut failed, "a", || 1), Some(1));
+        let hurt: Option<()> = contained(&mut failed, "b", || panic!("a bug in room b"));
+        assert_eq!(hurt, None);
+        assert_eq!(failed, ["b"]);
+        // Room b is not touched again; room a goes on.
+        let mut ran = false;
+        assert_eq!(contained(&mut failed, "b", || ran = true), None);
+        assert!(!ran);
+        assert_eq!(contained(&mut failed, "a", || 2), Some(2));
+    }
 
     #[test]
     fn stun_is_told_from_other_traffic() {
