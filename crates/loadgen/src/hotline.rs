@@ -46,6 +46,7 @@ pub(crate) async fn connect(
             publish_data: false,
             inspect: false,
             organize: false,
+            host: false,
         },
     }
     .mint(secret, now);

@@ -240,10 +240,12 @@ pub(crate) async fn connect(
             publish_data: false,
             inspect: false,
             organize: false,
+            host: false,
         },
         participants: Vec::new(),
         disconnect_timeout_ms: 60_000,
         resume_token: String::new(),
+        locked: false,
     };
     let feed_ids = feeds.subscribe();
     Ok(Connection {

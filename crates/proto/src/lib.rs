@@ -32,6 +32,10 @@ pub struct Grants {
     /// no room).
     #[serde(default)]
     pub organize: bool,
+    /// May mute or remove others and lock the room (`mute_participant`,
+    /// `remove_participant`, `lock_room`).
+    #[serde(default)]
+    pub host: bool,
 }
 
 impl Grants {
@@ -43,6 +47,7 @@ impl Grants {
             publish_data: false,
             inspect: false,
             organize: true,
+            host: false,
         }
     }
 }
@@ -55,6 +60,7 @@ impl Default for Grants {
             publish_data: true,
             inspect: false,
             organize: false,
+            host: false,
         }
     }
 }
@@ -152,6 +158,8 @@ pub enum LeaveReason {
     Replaced,
     /// The server stopped.
     ServerShutdown,
+    /// A host removed it.
+    Removed,
 }
 
 /// Messages from the client.
@@ -204,6 +212,21 @@ pub enum ClientMessage {
         width: u32,
         height: u32,
     },
+    /// Host only: mutes another participant's track (its owner may unmute
+    /// it again).
+    MuteParticipant {
+        participant_id: String,
+        track_id: String,
+    },
+    /// Host only: removes a participant, who may not come back while the
+    /// room exists.
+    RemoveParticipant {
+        participant_id: String,
+    },
+    /// Host only: while locked, nobody new may join.
+    LockRoom {
+        locked: bool,
+    },
     Ping,
     Leave,
 }
@@ -236,6 +259,9 @@ impl ClientMessage {
             ClientMessage::Chat { .. } => "chat",
             ClientMessage::RestartIce => "restart_ice",
             ClientMessage::VideoSize { .. } => "video_size",
+            ClientMessage::MuteParticipant { .. } => "mute_participant",
+            ClientMessage::RemoveParticipant { .. } => "remove_participant",
+            ClientMessage::LockRoom { .. } => "lock_room",
             ClientMessage::Ping => "ping",
             ClientMessage::Leave => "leave",
         }
@@ -257,6 +283,9 @@ pub enum ServerMessage {
         disconnect_timeout_ms: u64,
         /// Secret for `resume`; valid as long as the session.
         resume_token: String,
+        /// Whether a host has locked the room.
+        #[serde(default)]
+        locked: bool,
     },
     /// The session was taken back after a lost connection. `participants`
     /// is everyone else now in the room.
@@ -280,6 +309,16 @@ pub enum ServerMessage {
     ParticipantLeft {
         participant_id: String,
         reason: LeaveReason,
+    },
+    /// To a participant whose track a host muted: mute it locally too.
+    MutedByHost {
+        track_id: String,
+        by: String,
+    },
+    /// To everyone: a host locked or unlocked the room.
+    RoomLocked {
+        locked: bool,
+        by: String,
     },
     Chat {
         from: String,
@@ -409,6 +448,10 @@ pub enum ErrorCode {
     InvalidChat,
     UnknownTrack,
     RateLimited,
+    /// Something only a host may do.
+    HostOnly,
+    /// A host named a participant that is not in the room.
+    UnknownParticipant,
 }
 
 /// Why a signaling connection is closed; each maps to a WebSocket close code.
@@ -436,6 +479,10 @@ pub enum CloseReason {
     /// The room ended on a server fault (a bug, contained to that room):
     /// join again, and a new room starts.
     RoomFailed,
+    /// A host removed this participant (or this identity, earlier).
+    Removed,
+    /// A host locked the room: nobody new may join.
+    RoomLocked,
 }
 
 impl CloseReason {
@@ -461,6 +508,8 @@ impl CloseReason {
             CloseReason::TooManyMessages => 4014,
             CloseReason::SessionNotFound => 4015,
             CloseReason::RoomFailed => 4016,
+            CloseReason::Removed => 4017,
+            CloseReason::RoomLocked => 4018,
         }
     }
 
@@ -486,6 +535,8 @@ impl CloseReason {
             CloseReason::TooManyMessages => "too many messages",
             CloseReason::SessionNotFound => "session cannot be resumed",
             CloseReason::RoomFailed => "the call was restarted after a server error",
+            CloseReason::Removed => "removed by a host",
+            CloseReason::RoomLocked => "room is locked",
         }
     }
 }

@@ -105,10 +105,13 @@ pub struct TokenArgs {
     /// with the token as bearer): for operators.
     #[arg(long)]
     pub inspect: bool,
+    /// The holder may mute or remove others and lock the room.
+    #[arg(long)]
+    pub host: bool,
     /// An organizer's credential instead of an invitation: creates and
     /// manages scheduled calls (POST /api/calls with the token as bearer);
     /// it opens no room.
-    #[arg(long, conflicts_with_all = ["room", "inspect"])]
+    #[arg(long, conflicts_with_all = ["room", "inspect", "host"])]
     pub organizer: bool,
     #[arg(long, env = "HOTLINE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -177,6 +180,7 @@ pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
                 publish_data: !args.no_publish_data,
                 inspect: args.inspect,
                 organize: false,
+                host: args.host,
             };
             (room, grants)
         }

@@ -549,7 +549,9 @@ struct MemberToken {
 fn grants_of(role: Role) -> hotline_auth::Grants {
     let all = hotline_auth::Grants::default();
     match role {
-        Role::Principal | Role::Adviser | Role::NoteTaker | Role::Interpreter => all,
+        // The principals are the call's hosts.
+        Role::Principal => hotline_auth::Grants { host: true, ..all },
+        Role::Adviser | Role::NoteTaker | Role::Interpreter => all,
         // An observer watches and listens.
         Role::Observer => hotline_auth::Grants {
             publish: false,

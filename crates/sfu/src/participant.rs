@@ -23,6 +23,8 @@ pub(crate) struct PublishedTrack {
     pub kind: TrackKind,
     pub source: TrackSource,
     pub muted: bool,
+    /// A host muted it: not forwarded until its owner unmutes it.
+    pub host_muted: bool,
     /// The codec of the payload type last seen on this track.
     pub params: Option<(Pt, PayloadParams)>,
     /// Its encodings, lowest quality first: several for simulcast video.

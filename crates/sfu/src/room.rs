@@ -121,12 +121,18 @@ pub enum ResumeError {
 pub enum JoinError {
     #[error("room is full")]
     RoomFull,
+    #[error("removed by a host")]
+    Removed,
+    #[error("room is locked")]
+    Locked,
 }
 
 impl JoinError {
     pub fn close_reason(self) -> CloseReason {
         match self {
             JoinError::RoomFull => CloseReason::RoomFull,
+            JoinError::Removed => CloseReason::Removed,
+            JoinError::Locked => CloseReason::RoomLocked,
         }
     }
 }
@@ -208,6 +214,10 @@ pub struct Room {
     /// When every subscriber's layers are next looked at again (layer
     /// rates change, and layers start and stop, between estimates).
     next_allocation: Instant,
+    /// A host locked it: nobody new may join.
+    locked: bool,
+    /// Identities a host removed: they may not come back while it exists.
+    removed: HashSet<String>,
     outputs: VecDeque<RoomOutput>,
     /// A moment in both clocks, to stamp chat messages with wall-clock time.
     clock_origin: (Instant, u64),
@@ -227,6 +237,8 @@ impl Room {
             last_now: now,
             speakers: SpeakerDetector::default(),
             next_allocation: now,
+            locked: false,
+            removed: HashSet::new(),
             outputs: VecDeque::new(),
             clock_origin: (now, unix_ms_at_now),
         }
@@ -325,6 +337,16 @@ impl Room {
     /// Adds a participant. A participant with the same identity is replaced.
     pub fn join(&mut self, now: Instant, req: JoinRequest) -> Result<ParticipantId, JoinError> {
         let _room = self.span.clone().entered();
+        if self.removed.contains(&req.identity) {
+            return Err(JoinError::Removed);
+        }
+        let present = self
+            .participants
+            .values()
+            .any(|p| p.identity == req.identity);
+        if self.locked && !present && !req.grants.host {
+            return Err(JoinError::Locked);
+        }
         if let Some(old) = self
             .participants
             .values()
@@ -405,6 +427,7 @@ impl Room {
                 participants: others,
                 disconnect_timeout_ms: self.config.disconnect_timeout.as_millis() as u64,
                 resume_token: participant.resume_token.clone(),
+                locked: self.locked,
             },
         );
         let qualities: Vec<ParticipantQuality> = self
@@ -539,6 +562,14 @@ impl Room {
             ClientMessage::PublishOffer { sdp, tracks } => {
                 self.handle_publish_offer(now, from, &sdp, tracks)
             }
+            ClientMessage::MuteParticipant {
+                participant_id,
+                track_id,
+            } => self.host_mute(now, from, &participant_id, &track_id),
+            ClientMessage::RemoveParticipant { participant_id } => {
+                self.host_remove(from, &participant_id)
+            }
+            ClientMessage::LockRoom { locked } => self.host_lock(from, locked),
         }
         self.drive(now);
     }
@@ -873,6 +904,9 @@ impl Room {
                 "no published track has this mid",
             );
         };
+        if !muted {
+            track.host_muted = false;
+        }
         if track.muted != muted {
             track.muted = muted;
             info!(track = %track.id, muted, "mute changed");
@@ -881,6 +915,115 @@ impl Room {
             }
             self.broadcast_update(from);
         }
+    }
+
+    /// Whether `from` may use host controls; if not, tells it so.
+    fn check_host(&mut self, from: &ParticipantId) -> bool {
+        let host = self.participants.get(from).is_some_and(|p| p.grants.host);
+        if !host {
+            self.signal_error(from, ErrorCode::HostOnly, "Only a host can do that.");
+        }
+        host
+    }
+
+    /// The participant a host named, if it is in the room.
+    fn named(&self, participant_id: &str) -> Option<ParticipantId> {
+        self.participants
+            .keys()
+            .find(|id| id.as_str() == participant_id)
+            .cloned()
+    }
+
+    /// A host mutes another participant's track: it is marked muted for
+    /// everyone and no longer forwarded until its owner unmutes it; the
+    /// owner is told to mute it locally.
+    fn host_mute(
+        &mut self,
+        now: Instant,
+        from: &ParticipantId,
+        participant_id: &str,
+        track_id: &str,
+    ) {
+        if !self.check_host(from) {
+            return;
+        }
+        let Some(target) = self.named(participant_id) else {
+            return self.signal_error(
+                from,
+                ErrorCode::UnknownParticipant,
+                "no such participant in this call",
+            );
+        };
+        let Some(p) = self.participants.get_mut(&target) else {
+            return;
+        };
+        let Some(track) = p.published.iter_mut().find(|t| t.id.as_str() == track_id) else {
+            return self.signal_error(
+                from,
+                ErrorCode::UnknownTrack,
+                "this participant has no such track",
+            );
+        };
+        track.host_muted = true;
+        let changed = !track.muted;
+        track.muted = true;
+        let microphone = track.source == TrackSource::Microphone;
+        p.span
+            .in_scope(|| info!(track = track_id, by = %from, "muted by a host"));
+        if microphone {
+            self.speakers.silence(now, &target);
+        }
+        if changed {
+            self.broadcast_update(&target);
+        }
+        self.signal(
+            &target,
+            ServerMessage::MutedByHost {
+                track_id: track_id.to_string(),
+                by: from.to_string(),
+            },
+        );
+    }
+
+    /// A host removes a participant; its identity may not come back while
+    /// the room exists.
+    fn host_remove(&mut self, from: &ParticipantId, participant_id: &str) {
+        if !self.check_host(from) {
+            return;
+        }
+        let Some(target) = self.named(participant_id) else {
+            return self.signal_error(
+                from,
+                ErrorCode::UnknownParticipant,
+                "no such participant in this call",
+            );
+        };
+        if &target == from {
+            return self.signal_error(from, ErrorCode::UnexpectedMessage, "to leave, send leave");
+        }
+        if let Some(p) = self.participants.get(&target) {
+            p.span.in_scope(|| info!(by = %from, "removed by a host"));
+            self.removed.insert(p.identity.clone());
+        }
+        self.remove(&target, LeaveReason::Removed, Some(CloseReason::Removed));
+    }
+
+    /// A host locks or unlocks the room; everyone is told.
+    fn host_lock(&mut self, from: &ParticipantId, locked: bool) {
+        if !self.check_host(from) {
+            return;
+        }
+        if self.locked != locked {
+            self.locked = locked;
+            info!(locked, by = %from, "room lock changed");
+        }
+        self.broadcast(
+            None,
+            ServerMessage::RoomLocked {
+                locked,
+                by: from.to_string(),
+            },
+        );
     }
 
     fn handle_video_size(
@@ -1345,6 +1488,7 @@ impl Room {
                 kind: t.kind,
                 source: t.source,
                 muted: t.muted,
+                host_muted: false,
                 params: None,
                 layers,
             });
@@ -1635,6 +1779,9 @@ impl Room {
             // An encoding the publisher did not declare.
             return;
         };
+        if track.host_muted {
+            return;
+        }
         let pt = packet.header.payload_type;
         let params = match &track.params {
             Some((cached, params)) if *cached == pt => *params,

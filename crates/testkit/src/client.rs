@@ -96,6 +96,10 @@ pub struct SimClient {
     pub packets_sent: u64,
     pub participants: BTreeMap<String, ParticipantInfo>,
     pub chats: Vec<(String, String)>,
+    /// Tracks of its own a host muted.
+    pub muted_by_host: Vec<String>,
+    /// The room's lock as last announced.
+    pub room_locked: Option<bool>,
     pub errors: Vec<ErrorCode>,
     /// What went wrong on this side: offers or answers refused, failed
     /// connections.
@@ -193,6 +197,8 @@ impl SimClient {
             packets_sent: 0,
             participants: BTreeMap::new(),
             chats: Vec::new(),
+            muted_by_host: Vec::new(),
+            room_locked: None,
             errors: Vec::new(),
             failures: Vec::new(),
             keyframe_requests: 0,
@@ -397,6 +403,11 @@ impl SimClient {
                 muted,
             });
         }
+    }
+
+    /// Sends any signaling message (e.g. a host's controls).
+    pub fn send(&mut self, message: ClientMessage) {
+        self.signals.push_back(message);
     }
 
     pub fn send_chat(&mut self, text: &str) {
@@ -608,6 +619,8 @@ impl SimClient {
                     },
                 );
             }
+            ServerMessage::MutedByHost { track_id, .. } => self.muted_by_host.push(track_id),
+            ServerMessage::RoomLocked { locked, .. } => self.room_locked = Some(locked),
             ServerMessage::Pong | ServerMessage::IceServers { .. } => {}
         }
     }

@@ -334,3 +334,110 @@ fn an_ice_restart_keeps_media_flowing() {
     }));
     assert!(world.clients[a].left.is_empty());
 }
+
+#[test]
+fn a_host_mutes_removes_and_locks_and_nobody_else_can() {
+    use hotline_proto::{ClientMessage, CloseReason};
+    use hotline_sfu::{JoinError, JoinRequest};
+    let mut world = World::new(12, LinkConfig::default(), RoomConfig::default());
+    let host = world.join(
+        "Hana",
+        Grants {
+            host: true,
+            ..Grants::default()
+        },
+    );
+    let a = world.join("Alice", Grants::default());
+    let b = world.join("Bob", Grants::default());
+    world.publish(a);
+    world.publish(b);
+    assert!(world.run_until(Duration::from_secs(5), |w| {
+        receives(w, host, a, 30) && receives(w, host, b, 30)
+    }));
+    let (a_id, b_id) = (pid(&world, a), pid(&world, b));
+
+    // A guest cannot.
+    world.client_mut(b).send(ClientMessage::RemoveParticipant {
+        participant_id: a_id.clone(),
+    });
+    world.run_for(Duration::from_millis(200));
+    assert_eq!(world.clients[b].errors, [ErrorCode::HostOnly]);
+    assert!(world.room.participant_ids().any(|p| p.as_str() == a_id));
+
+    // The host mutes Alice's microphone: she is told, everyone sees it
+    // muted, and it is no longer forwarded.
+    let microphone = world.clients[host].participants[&a_id]
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Audio)
+        .map(|t| t.track_id.clone())
+        .unwrap();
+    world.client_mut(host).send(ClientMessage::MuteParticipant {
+        participant_id: a_id.clone(),
+        track_id: microphone.clone(),
+    });
+    world.run_for(Duration::from_millis(300));
+    assert_eq!(world.clients[a].muted_by_host, std::slice::from_ref(&microphone));
+    let seen_muted = |w: &World, to: usize| {
+        w.clients[to].participants[&a_id]
+            .tracks
+            .iter()
+            .any(|t| t.track_id == microphone && t.muted)
+    };
+    assert!(seen_muted(&world, host) && seen_muted(&world, b));
+    let heard = world.clients[b].frames_from(&a_id, TrackKind::Audio);
+    world.run_for(Duration::from_secs(1));
+    assert_eq!(
+        world.clients[b].frames_from(&a_id, TrackKind::Audio),
+        heard,
+        "not forwarded"
+    );
+
+    // The host removes Bob, who may not come back.
+    world
+        .client_mut(host)
+        .send(ClientMessage::RemoveParticipant {
+            participant_id: b_id.clone(),
+        });
+    world.run_for(Duration::from_millis(200));
+    assert!(world
+        .closed
+        .iter()
+        .any(|(id, reason)| id.as_str() == b_id && *reason == CloseReason::Removed));
+    let again = |identity: &str, grants: Grants| JoinRequest {
+        estimate_bandwidth: true,
+        identity: identity.to_string(),
+        name: identity.to_string(),
+        grants,
+    };
+    let now = world.now;
+    assert!(matches!(
+        world.room.join(now, again("bob", Grants::default())),
+        Err(JoinError::Removed)
+    ));
+
+    // The host locks the room: everyone is told, nobody new gets in (a
+    // host does), until it is unlocked.
+    world
+        .client_mut(host)
+        .send(ClientMessage::LockRoom { locked: true });
+    world.run_for(Duration::from_millis(200));
+    assert_eq!(world.clients[a].room_locked, Some(true));
+    assert!(matches!(
+        world.room.join(now, again("carol", Grants::default())),
+        Err(JoinError::Locked)
+    ));
+    let co_host = Grants {
+        host: true,
+        ..Grants::default()
+    };
+    assert!(world.room.join(now, again("hugo", co_host)).is_ok());
+    world
+        .client_mut(host)
+        .send(ClientMessage::LockRoom { locked: false });
+    world.run_for(Duration::from_millis(200));
+    assert!(world
+        .room
+        .join(world.now, again("carol", Grants::default()))
+        .is_ok());
+}
