@@ -214,13 +214,14 @@ export class Harness {
 
   /**
    * Mint a token with the server's CLI.
-   * @param {{room: string, identity: string, name: string, ttl?: string, noPublish?: boolean, secret?: string}} o
+   * @param {{room: string, identity: string, name: string, ttl?: string, noPublish?: boolean, host?: boolean, secret?: string}} o
    * @returns {Promise<string>}
    */
   mintToken(o) {
     const args = ['--room', o.room, '--identity', o.identity, '--name', o.name];
     if (o.ttl) args.push('--ttl', o.ttl);
     if (o.noPublish) args.push('--no-publish');
+    if (o.host) args.push('--host');
     return this.token(args, o.secret);
   }
 
@@ -301,7 +302,7 @@ export class Harness {
    * `o.context` (e.g. a context of a separate browser, which the caller then closes).
    * `o.baseUrl` loads the page from another origin (e.g. `proxy.url`), `o.beforeLoad` runs on the
    * page before it loads (e.g. `page.addInitScript`).
-   * @param {{room: string, identity: string, name: string, noPublish?: boolean, token?: string, viewport?: {width?: number, height?: number}, context?: import('playwright-core').BrowserContext, baseUrl?: string, beforeLoad?: (page: import('playwright-core').Page) => Promise<void>}} o
+   * @param {{room: string, identity: string, name: string, noPublish?: boolean, host?: boolean, token?: string, viewport?: {width?: number, height?: number}, context?: import('playwright-core').BrowserContext, baseUrl?: string, beforeLoad?: (page: import('playwright-core').Page) => Promise<void>}} o
    */
   async join(o) {
     const token = o.token ?? (await this.mintToken(o));

@@ -55,7 +55,14 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {HTMLDivElement} pausedEl
  * @property {VideoSizeObserver | null} sizer   tells the server the size a remote video is shown at
  * @property {MediaStream | null} stream
+ * @property {HTMLDivElement} hostEl          hosts only, on someone else's tile: the button and its menu
+ * @property {HTMLButtonElement} hostBtn
+ * @property {HTMLDivElement} hostMenu
+ * @property {HTMLButtonElement} muteItem
  */
+
+/** Three dots: the tile's menu of host actions (constant markup). */
+const MORE_ICON = '<svg viewBox="0 0 24 24" width="24" height="24" fill="currentColor"><circle cx="12" cy="5" r="1.8"/><circle cx="12" cy="12" r="1.8"/><circle cx="12" cy="19" r="1.8"/></svg>';
 
 /** How long a remote participant stays the active speaker before their tile becomes the large one. */
 const MAIN_SPEAKER_DWELL_MS = 1000;
@@ -98,6 +105,8 @@ export class Call {
     this.localStreams = new WeakMap();
     this.busy = { mic: false, cam: false, screen: false };
     this.needsAudioUnlock = false;
+    /** The tile (participant id) whose host menu is open. @type {string | null} */
+    this.hostMenuFor = null;
     const { root, roomName } = this.opts;
     this.grid = h('div', { class: 'grid', 'data-testid': 'grid' });
     this.status = h('div', { class: 'call-status', 'data-testid': 'call-status', text: 'Joining…' });
@@ -109,12 +118,15 @@ export class Call {
     // This client's own connection quality when the server judges it poor.
     this.qualityNotice = h('div', { class: 'quality-notice', 'data-testid': 'quality-notice', role: 'status', 'aria-live': 'polite', hidden: true },
       icon('signal'), h('span', { text: 'Your connection is poor — video may freeze.' }));
+    // Shown to everyone while a host has locked the call.
+    this.lockedEl = h('span', { class: 'locked-indicator', 'data-testid': 'locked-indicator', role: 'status', title: 'A host locked this call: nobody new can join.', hidden: true },
+      icon('lock'), h('span', { text: 'Locked' }));
     this.countEl = h('span', { class: 'count', 'data-testid': 'participant-count', text: '1' });
     this.clockEl = h('span', { class: 'clock' });
     const topbar = h(
       'header',
       { class: 'topbar' },
-      h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: roomName })),
+      h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: roomName }), this.lockedEl),
       this.status,
       this.connBanner,
       this.qualityNotice,
@@ -135,6 +147,10 @@ export class Call {
       h('span', { class: 'ctrl-label', text: 'Leave' }),
     );
     if (!navigator.mediaDevices?.getDisplayMedia) this.screenBtn.hidden = true;
+    // Hosts only: lock the call (nobody new may join) or unlock it.
+    this.lockBtn = h('button', { class: 'host-lock', 'data-testid': 'lock-toggle', hidden: true, onclick: () => this.toggleLock() });
+    // Hosts only: asks before removing someone.
+    this.removeDialog = h('dialog', { class: 'confirm-dialog', 'data-testid': 'remove-dialog' });
 
     // Settings popover.
     this.camSelect = h('select', { 'data-testid': 'camera-select', 'aria-label': 'Camera' });
@@ -156,7 +172,7 @@ export class Call {
     const bar = h(
       'footer',
       { class: 'controlbar' },
-      h('div', { class: 'bar-side' }),
+      h('div', { class: 'bar-side' }, this.lockBtn),
       h('div', { class: 'bar-center' }, this.micBtn, this.camBtn, this.screenBtn, this.settingsBtn, this.chatBtn, this.leaveBtn),
       h('div', { class: 'bar-side right' }),
       this.settings,
@@ -194,6 +210,7 @@ export class Call {
       bar,
       this.audioHost,
       this.unlockBtn,
+      this.removeDialog,
     );
     root.replaceChildren(this.el);
     this._showMediaPath();
@@ -209,7 +226,16 @@ export class Call {
         this.settings.hidden = true;
         this.settingsBtn.classList.remove('active');
       }
+      if (this.hostMenuFor) {
+        const t = this.tiles.get(this.hostMenuFor);
+        if (!t || !t.hostEl.contains(target)) this._setHostMenu(null);
+      }
     };
+    /** @param {KeyboardEvent} e */
+    this._onKey = (e) => {
+      if (e.key === 'Escape' && this.hostMenuFor) this._setHostMenu(null);
+    };
+    document.addEventListener('keydown', this._onKey);
     document.addEventListener('pointerdown', this._outsideClick, true);
     this._ro = new ResizeObserver(() => this._layout());
     this._ro.observe(this.grid);
@@ -263,7 +289,10 @@ export class Call {
       if (this.mainSpeakerId === participant.id) this.mainSpeakerId = null;
       if (this._pendingMain?.id === participant.id) this._considerMainSpeaker(undefined);
       // Not when the server stops: everyone "leaves" then, and the call comes back by itself.
-      if (this.room.state === 'connected' && reason !== 'server_shutdown') toast(`${participant.name || 'Someone'} ${reason === 'timed_out' ? 'lost their connection' : 'left'}`);
+      if (this.room.state === 'connected' && reason !== 'server_shutdown') {
+        const what = reason === 'timed_out' ? 'lost their connection' : reason === 'removed' ? 'was removed from the call by a host' : 'left';
+        toast(`${participant.name || 'Someone'} ${what}`);
+      }
       rerender();
     });
     room.on('participant_updated', rerender);
@@ -277,6 +306,28 @@ export class Call {
     room.on('track_unsubscribed', rerender);
     room.on('local_tracks_changed', rerender);
     room.on('chat', (m) => this._addChat(m));
+    room.on('locked_changed', ({ locked, by }) => {
+      if (by && this.room.state === 'connected') {
+        const who = by === this.room.localParticipant ? 'You' : by.name || 'A host';
+        toast(locked ? `${who} locked the call. Nobody new can join.` : `${who} unlocked the call.`);
+      }
+      this._updateHostControls();
+    });
+    room.on('muted_by_host', ({ source }) => {
+      // The room already muted the track: the controls follow, as after our own mute button.
+      if (source === 'microphone') {
+        this.micMuted = true;
+        toast('A host muted your microphone.');
+      } else if (source === 'camera') {
+        this.camOff = true;
+        toast('A host turned off your camera.');
+      } else {
+        void this.stopScreenShare();
+        toast('A host stopped your screen share.');
+      }
+      this._updateControls();
+      this.render();
+    });
     room.on('media_path_changed', () => this._showMediaPath());
     room.on('error', (err) => showError(err.message));
     room.on('reconnecting', (info) => {
@@ -337,6 +388,7 @@ export class Call {
       throw err;
     }
     this.status.textContent = '';
+    this._updateHostControls();
     this.render();
     const lp = this.room.localParticipant;
     if (!lp.grants.publish) {
@@ -540,6 +592,81 @@ export class Call {
     this.micTrack = got.audio;
   }
 
+  // ------------------------------------------------------------------ host controls
+
+  toggleLock() {
+    if (!this.room.isHost) return;
+    this.room.lockRoom(!this.room.locked);
+  }
+
+  /** The locked indicator (everyone) and the lock button (hosts). */
+  _updateHostControls() {
+    const locked = this.room.locked;
+    this.lockedEl.hidden = !locked;
+    this.el.dataset.locked = String(locked);
+    const host = this.room.isHost && this.room.state !== 'new' && this.room.state !== 'connecting';
+    this.lockBtn.hidden = !host;
+    const label = locked ? 'Unlock call' : 'Lock call';
+    this.lockBtn.dataset.state = locked ? 'locked' : 'unlocked';
+    this.lockBtn.classList.toggle('active', locked);
+    this.lockBtn.title = locked ? 'Let new people join this call again' : 'Stop new people from joining this call';
+    this.lockBtn.setAttribute('aria-pressed', String(locked));
+    this.lockBtn.replaceChildren(icon('lock'), h('span', { text: label }));
+  }
+
+  /**
+   * Open the host menu of a participant's tile (or close it with null).
+   * @param {string | null} participantId
+   */
+  _setHostMenu(participantId) {
+    this.hostMenuFor = participantId;
+    for (const [key, t] of this.tiles) {
+      const open = key === participantId;
+      t.hostMenu.hidden = !open;
+      t.hostBtn.setAttribute('aria-expanded', String(open));
+      t.el.classList.toggle('menu-open', open);
+    }
+  }
+
+  /** @param {string} participantId */
+  _hostMute(participantId) {
+    this._setHostMenu(null);
+    const p = this.room.participants.get(participantId);
+    const mic = p?.trackInfo('microphone');
+    if (!p || !mic || mic.muted) return;
+    this.room.muteParticipant(p.id, mic.track_id);
+  }
+
+  /** Ask, then remove the participant. @param {string} participantId */
+  _confirmRemove(participantId) {
+    this._setHostMenu(null);
+    const p = this.room.participants.get(participantId);
+    if (!p) return;
+    const name = p.name || p.identity || 'this person';
+    const d = this.removeDialog;
+    const close = () => d.close();
+    d.replaceChildren(
+      h('h2', { text: `Remove ${name} from the call?` }),
+      h('p', { class: 'muted', text: 'They will leave the call right away and cannot join it again while it lasts.' }),
+      h(
+        'div',
+        { class: 'dialog-actions' },
+        h('button', { class: 'secondary', type: 'button', 'data-testid': 'remove-cancel', text: 'Cancel', onclick: close }),
+        h('button', {
+          class: 'danger',
+          type: 'button',
+          'data-testid': 'remove-confirm',
+          text: 'Remove',
+          onclick: () => {
+            close();
+            if (this.room.participants.has(participantId)) this.room.removeParticipant(participantId);
+          },
+        }),
+      ),
+    );
+    d.showModal();
+  }
+
   sendChat() {
     const text = this.chatInput.value.trim();
     if (!text) return;
@@ -692,6 +819,7 @@ export class Call {
     }
     for (const [key, t] of this.tiles) {
       if (!seen.has(key)) {
+        if (this.hostMenuFor === key) this.hostMenuFor = null;
         t.sizer?.dispose();
         t.video.srcObject = null;
         t.el.remove();
@@ -726,11 +854,19 @@ export class Call {
     // Shown while the server holds this video back because our download is too slow for it.
     const pausedEl = h('div', { class: 'video-paused-note', 'data-testid': 'video-paused', role: 'status', hidden: true },
       icon('videoOff'), h('span', { text: 'Video paused — your connection is slow' }));
-    const el = h('div', attrs, video, avatar, badge, pausedEl, qualityEl, h('div', { class: 'label' }, micIcon, speakingEl, nameEl));
+    // Hosts only, on someone else's tile: mute or remove them.
+    const pid = e.participantId;
+    const hostBtn = h('button', { class: 'host-menu-button', type: 'button', 'data-testid': 'host-menu', title: `Host actions for ${e.name}`, 'aria-label': `Host actions for ${e.name}`, 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+      onclick: () => this._setHostMenu(this.hostMenuFor === pid ? null : pid) }, h('span', { class: 'icon', 'aria-hidden': 'true', html: MORE_ICON }));
+    const muteItem = h('button', { class: 'host-menu-item', type: 'button', role: 'menuitem', 'data-testid': 'host-mute-mic', onclick: () => this._hostMute(pid) }, icon('micOff'), h('span', { text: 'Mute microphone' }));
+    const removeItem = h('button', { class: 'host-menu-item danger-item', type: 'button', role: 'menuitem', 'data-testid': 'host-remove', onclick: () => this._confirmRemove(pid) }, icon('leave'), h('span', { text: 'Remove from call' }));
+    const hostMenu = h('div', { class: 'host-menu-list', role: 'menu', hidden: true }, muteItem, removeItem);
+    const hostEl = h('div', { class: 'host-menu', hidden: true }, hostBtn, hostMenu);
+    const el = h('div', attrs, video, avatar, badge, pausedEl, qualityEl, hostEl, h('div', { class: 'label' }, micIcon, speakingEl, nameEl));
     video.addEventListener('resize', () => el.classList.toggle('portrait', video.videoHeight > video.videoWidth));
     // Remote video only: the server sends no larger layer than the tile shows, and none while it is not visible.
     const sizer = e.isLocal ? null : new VideoSizeObserver(this.room, video);
-    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, pausedEl, sizer, stream: null };
+    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, pausedEl, sizer, stream: null, hostEl, hostBtn, hostMenu, muteItem };
   }
 
   /** @param {TileView} t @param {TileEntry} e */
@@ -758,6 +894,10 @@ export class Call {
     t.el.dataset.videoPaused = String(e.videoPaused);
     t.el.dataset.micMuted = String(e.micMuted);
     t.micIcon.hidden = e.isScreen || !e.micMuted;
+    const hostActions = this.room.isHost && !e.isLocal && !e.isScreen && this.room.state === 'connected';
+    t.hostEl.hidden = !hostActions;
+    t.muteItem.hidden = e.micMuted;
+    if (!hostActions && this.hostMenuFor === e.key) this._setHostMenu(null);
     t.badge.hidden = !e.reconnecting;
     t.el.dataset.connection = e.reconnecting ? 'reconnecting' : 'connected';
     t.el.classList.toggle('mirrored', e.isLocal && !e.isScreen);
@@ -923,5 +1063,7 @@ export class Call {
     clearError();
     document.querySelector('.toasts')?.remove();
     document.removeEventListener('pointerdown', this._outsideClick, true);
+    document.removeEventListener('keydown', this._onKey);
+    if (this.removeDialog.open) this.removeDialog.close();
   }
 }

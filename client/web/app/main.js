@@ -3,6 +3,7 @@
 import { h, icon, showError, clearError, brand, decodeToken } from './ui.js';
 import { getLocalMedia, listDevices, fillDeviceSelect, LevelMeter } from './media.js';
 import { Call } from './call.js';
+import { CLOSE_CODE_MESSAGES } from '../sdk/index.js';
 import { showPartyPage, showPublicPage } from './party.js';
 import { showJoinPage } from './join.js';
 import { showOrganizePage } from './organize.js';
@@ -388,7 +389,8 @@ async function joinCall(args) {
  */
 function showJoinFailed(message, args) {
   clearError();
-  const closeCode = /invitation/.test(message); // retrying with the same link cannot help
+  // Retrying with the same link cannot help: a bad invitation, or a host removed this person.
+  const closeCode = /invitation/.test(message) || message === CLOSE_CODE_MESSAGES[4017];
   root.replaceChildren(
     h(
       'div',
@@ -440,7 +442,8 @@ function showEnded(info) {
         h(
           'div',
           { class: 'actions' },
-          h('button', { class: 'primary', 'data-testid': 'rejoin', text: 'Rejoin', onclick: rejoinNow }),
+          // A host removed this person: rejoining cannot work.
+          info.code === 4017 ? null : h('button', { class: 'primary', 'data-testid': 'rejoin', text: 'Rejoin', onclick: rejoinNow }),
           rejoin.dev ? h('button', { class: 'secondary', text: 'Back to start', onclick: () => { history.pushState(null, '', '/'); boot(); } }) : null,
         ),
       ),

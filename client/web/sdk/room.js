@@ -55,6 +55,10 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   the server changed which layer of a received video track it forwards (`track.layer` holds it);
  *   `participant` is null while the sender is not announced yet
  * @typedef {{width: number, height: number}} VideoSize   device pixels; 0x0: not visible
+ * @typedef {{locked: boolean, by: AnyParticipant | null}} LockChange
+ *   the room was locked or unlocked (`by`: the host who did it; null when only learned on joining)
+ * @typedef {{publication: LocalTrackPublication, source: TrackSource, by: AnyParticipant | null}} MutedByHostInfo
+ *   a host muted one of this client's tracks; the room already muted it locally (as `setMuted` does)
  * @typedef {{
  *   participant_joined: RemoteParticipant,
  *   participant_left: {participant: RemoteParticipant, reason: string},
@@ -74,6 +78,8 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   active_speakers: ActiveSpeakersInfo,
  *   connection_quality: QualityChange[],
  *   video_layer: VideoLayerChange,
+ *   locked_changed: LockChange,
+ *   muted_by_host: MutedByHostInfo,
  * }} RoomEvents
  */
 
@@ -257,6 +263,8 @@ export class Room extends Emitter {
     this.welcome = null;
     /** Disconnect timeout announced by the server. */
     this.disconnectTimeoutMs = 20000;
+    /** A host locked the room: nobody new may join (from `welcome`, then `room_locked`). */
+    this.locked = false;
 
     /** Subscriber m-lines of the latest applied offer: mid -> track. @type {Map<string, SubscribedTrack>} */
     this._activeSubTracks = new Map();
@@ -367,6 +375,7 @@ export class Room extends Emitter {
     lp.identity = welcome.identity;
     lp.name = welcome.name;
     lp.grants = welcome.grants;
+    this._setLocked(welcome.locked === true, null);
 
     this._sentVideoSizes.clear();
     this._createPeerConnections();
@@ -396,6 +405,7 @@ export class Room extends Emitter {
     signal.on('message', (m) => this._onMessage(signal, m));
     signal.on('close', (info) => this._onSignalClose(signal, info));
     this._reconcileParticipants(resumed.participants ?? []);
+    this._setLocked(resumed.locked === true, null);
     // A publish_offer of ours that was in flight without an answer: send it again.
     const pending = this._pendingPublish;
     if (pending) {
@@ -696,6 +706,12 @@ export class Room extends Emitter {
             }
           }
         }
+        break;
+      case 'muted_by_host':
+        this._onMutedByHost(msg);
+        break;
+      case 'room_locked':
+        this._setLocked(msg.locked === true, typeof msg.by === 'string' ? this._participantById(msg.by) ?? null : null);
         break;
       case 'pong':
       case 'welcome':
@@ -1167,6 +1183,75 @@ export class Room extends Emitter {
     this.localParticipant.publications = keep;
     this._pubNeeded = false;
     this.emit('local_tracks_changed', this.localParticipant);
+  }
+
+  // ---------------------------------------------------------------- host controls
+
+  /** This client may mute or remove others and lock the room (the token's `host` grant). */
+  get isHost() {
+    return this.localParticipant.grants?.host === true;
+  }
+
+  /**
+   * Host only: mute another participant's track (they may unmute it again). The others see it
+   * muted through `participant_updated`. A non-host gets an `error` event (`host_only`).
+   * @param {string} participantId
+   * @param {string} trackId
+   * @returns {boolean} false if not sent (not connected)
+   */
+  muteParticipant(participantId, trackId) {
+    return !!this.signal?.send({ type: 'mute_participant', participant_id: participantId, track_id: trackId });
+  }
+
+  /**
+   * Host only: remove a participant from the call. They cannot rejoin while the room exists.
+   * @param {string} participantId
+   * @returns {boolean} false if not sent (not connected)
+   */
+  removeParticipant(participantId) {
+    return !!this.signal?.send({ type: 'remove_participant', participant_id: participantId });
+  }
+
+  /**
+   * Host only: lock (nobody new may join) or unlock the room. `locked_changed` follows for everyone.
+   * @param {boolean} locked
+   * @returns {boolean} false if not sent (not connected)
+   */
+  lockRoom(locked) {
+    return !!this.signal?.send({ type: 'lock_room', locked: !!locked });
+  }
+
+  /**
+   * @param {boolean} locked
+   * @param {AnyParticipant | null} by
+   */
+  _setLocked(locked, by) {
+    if (this.locked === locked) return;
+    this.locked = locked;
+    this.emit('locked_changed', { locked, by });
+  }
+
+  /**
+   * A host muted one of our tracks: mute it here exactly as `setMuted` does (track disabled,
+   * `update_track` sent), then tell the app.
+   * @param {import('./signal.js').MutedByHostMsg} msg
+   */
+  _onMutedByHost(msg) {
+    const lp = this.localParticipant;
+    // The server names the track by its track id, `<participant id>-<mid>` (a `mid` may come too).
+    const pub = lp.publications.find((p) => {
+      const mid = p.transceiver.mid;
+      if (mid == null) return false;
+      if (typeof msg.mid === 'string') return msg.mid === mid;
+      return msg.track_id === `${lp.id}-${mid}`;
+    });
+    if (!pub) {
+      console.warn('hotline: a host muted a track this client does not publish', msg.track_id);
+      return;
+    }
+    const by = typeof msg.by === 'string' ? this._participantById(msg.by) ?? null : null;
+    if (!pub.muted) this.setMuted(pub.track, true);
+    this.emit('muted_by_host', { publication: pub, source: pub.source, by });
   }
 
   // ---------------------------------------------------------------- chat

@@ -18,7 +18,8 @@ const SILENCE_CHECK_MS = 250;
 /**
  * @typedef {'camera' | 'microphone' | 'screen' | 'screen_audio'} TrackSource
  * @typedef {'audio' | 'video'} TrackKind
- * @typedef {{publish: boolean, subscribe: boolean, publish_data: boolean, inspect?: boolean}} Grants
+ * @typedef {{publish: boolean, subscribe: boolean, publish_data: boolean, inspect?: boolean, host?: boolean}} Grants
+ *   `host`: may mute or remove others and lock the room
  * @typedef {{track_id: string, kind: TrackKind, source: TrackSource, muted: boolean}} TrackInfo
  * @typedef {{participant_id: string, identity: string, name: string, connection: 'connected' | 'reconnecting', tracks: TrackInfo[]}} ParticipantInfo
  * @typedef {{mid: string, kind: TrackKind, source: TrackSource, muted: boolean, layers?: string[]}} PublishedTrack
@@ -39,13 +40,20 @@ const SILENCE_CHECK_MS = 250;
  * @typedef {{type: 'restart_ice'}} RestartIceMsg
  * @typedef {{type: 'video_size', track_id: string, width: number, height: number}} VideoSizeMsg
  *   the size (device pixels) at which a received video track is shown; 0x0 when not visible
- * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg} ClientMessage
+ * @typedef {{type: 'mute_participant', participant_id: string, track_id: string}} MuteParticipantMsg
+ *   host only: mute another participant's track (its owner may unmute it again)
+ * @typedef {{type: 'remove_participant', participant_id: string}} RemoveParticipantMsg
+ *   host only: close the participant's connection (4017); it may not rejoin while the room exists
+ * @typedef {{type: 'lock_room', locked: boolean}} LockRoomMsg
+ *   host only: while locked, nobody new may join (4018)
+ * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg | MuteParticipantMsg | RemoveParticipantMsg | LockRoomMsg} ClientMessage
  */
 
 /**
  * Messages the server sends.
- * @typedef {{type: 'welcome', protocol_version: number, participant_id: string, room: string, identity: string, name: string, grants: Grants, participants: ParticipantInfo[], disconnect_timeout_ms: number, resume_token: string}} WelcomeMsg
- * @typedef {{type: 'resumed', participant_id: string, participants: ParticipantInfo[]}} ResumedMsg
+ * @typedef {{type: 'welcome', protocol_version: number, participant_id: string, room: string, identity: string, name: string, grants: Grants, participants: ParticipantInfo[], disconnect_timeout_ms: number, resume_token: string, locked?: boolean}} WelcomeMsg
+ *   `locked`: a host locked the room (absent: false)
+ * @typedef {{type: 'resumed', participant_id: string, participants: ParticipantInfo[], locked?: boolean}} ResumedMsg
  * @typedef {{type: 'shutting_down', deadline_ms: number}} ShuttingDownMsg
  * @typedef {{type: 'publish_answer', sdp: string}} PublishAnswerMsg
  * @typedef {{type: 'subscriber_offer', sdp: string, tracks: SubscribedTrack[]}} SubscriberOfferMsg
@@ -70,7 +78,11 @@ const SILENCE_CHECK_MS = 250;
  *   which simulcast encodings of one of this client's published tracks anyone receives: send only these
  * @typedef {{type: 'video_layer', track_id: string, paused: boolean, rid?: string, width?: number, height?: number, reason: LayerReason, base_frame_rate?: boolean, estimate_kbps?: number}} VideoLayerMsg
  *   which layer of a received video track the server forwards to this client; sent when it changes
- * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg} ServerMessage
+ * @typedef {{type: 'muted_by_host', track_id: string, by: string, mid?: string}} MutedByHostMsg
+ *   a host muted one of this client's tracks (`by`: the host's participant id): mute it locally too
+ * @typedef {{type: 'room_locked', locked: boolean, by: string}} RoomLockedMsg
+ *   a host (`by`) locked or unlocked the room
+ * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg | MutedByHostMsg | RoomLockedMsg} ServerMessage
  */
 
 /** Close codes -> sentences a user understands. */
@@ -94,6 +106,8 @@ export const CLOSE_CODE_MESSAGES = /** @type {Record<number, string>} */ ({
   4014: 'The app sent too many messages and was disconnected. Reload the page to join again.',
   4015: 'Your previous connection to the call had already ended.',
   4016: 'The call was restarted after a server error. Joining again…',
+  4017: 'A host removed you from this call.',
+  4018: 'This call is locked. A host must unlock it before you can join.',
 });
 
 /** Error codes (from `error` messages) -> sentences a user understands. */
@@ -105,6 +119,8 @@ export const ERROR_CODE_MESSAGES = /** @type {Record<string, string>} */ ({
   malformed_message: 'The server did not understand a message from this app.',
   unexpected_message: 'The server received a message it did not expect.',
   unknown_track: 'The server does not know this track.',
+  host_only: 'Only a host can do that.',
+  unknown_participant: 'That person is no longer in the call.',
 });
 
 /**
@@ -131,7 +147,7 @@ export function describeErrorCode(code, fallback) {
  * after them. Every other close (a lost connection, 4007, 4010 restart, 4012, 4015, ...) is
  * followed by a resume or a fresh join.
  */
-export const FATAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4009, 4011, 4013, 4014]);
+export const FATAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4009, 4011, 4013, 4014, 4017, 4018]);
 
 /** An error with a machine-readable code and a human-readable message. */
 export class HotlineError extends Error {

@@ -292,6 +292,10 @@ pub enum ServerMessage {
     Resumed {
         participant_id: String,
         participants: Vec<ParticipantInfo>,
+        /// Whether a host has locked the room (it may have changed while
+        /// the connection was down).
+        #[serde(default)]
+        locked: bool,
     },
     PublishAnswer {
         sdp: String,
@@ -313,6 +317,9 @@ pub enum ServerMessage {
     /// To a participant whose track a host muted: mute it locally too.
     MutedByHost {
         track_id: String,
+        /// The track's transceiver mid in the participant's publisher
+        /// connection.
+        mid: String,
         by: String,
     },
     /// To everyone: a host locked or unlocked the room.

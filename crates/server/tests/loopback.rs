@@ -462,6 +462,7 @@ async fn a_dropped_connection_resumes_the_same_session_and_others_see_no_leave()
     let ServerMessage::Resumed {
         participant_id: same,
         participants,
+        ..
     } = resumed
     else {
         unreachable!()

@@ -491,6 +491,7 @@ impl Room {
             ServerMessage::Resumed {
                 participant_id: who.to_string(),
                 participants: others,
+                locked: self.locked,
             },
         );
         if let Some(offer) = offer {
@@ -965,6 +966,7 @@ impl Room {
             );
         };
         track.host_muted = true;
+        let mid = track.mid.to_string();
         let changed = !track.muted;
         track.muted = true;
         let microphone = track.source == TrackSource::Microphone;
@@ -980,6 +982,7 @@ impl Room {
             &target,
             ServerMessage::MutedByHost {
                 track_id: track_id.to_string(),
+                mid,
                 by: from.to_string(),
             },
         );

@@ -377,7 +377,10 @@ fn a_host_mutes_removes_and_locks_and_nobody_else_can() {
         track_id: microphone.clone(),
     });
     world.run_for(Duration::from_millis(300));
-    assert_eq!(world.clients[a].muted_by_host, std::slice::from_ref(&microphone));
+    assert_eq!(
+        world.clients[a].muted_by_host,
+        std::slice::from_ref(&microphone)
+    );
     let seen_muted = |w: &World, to: usize| {
         w.clients[to].participants[&a_id]
             .tracks
