@@ -747,3 +747,18 @@ export function toneWav(o = {}) {
 export function mintOrganizerToken(hx, identity = 'org') {
   return hx.token(['--organizer', '--identity', identity]);
 }
+
+/**
+ * Wait until the text of `locator` matches (a string: contains it); returns the text.
+ * @param {import('playwright-core').Locator} locator @param {string | RegExp} want @param {number} [timeout]
+ */
+export async function waitText(locator, want, timeout = 20000) {
+  return waitFor(
+    async () => {
+      const text = (await locator.count()) ? await locator.first().innerText() : '';
+      return (typeof want === 'string' ? text.includes(want) : want.test(text)) ? text : null;
+    },
+    { timeout, message: `text ${want} in ${locator}` },
+  );
+}
+

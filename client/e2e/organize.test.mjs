@@ -6,23 +6,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Harness, waitFor, ensureArtifactsDir, mintOrganizerToken } from './harness.mjs';
+import { Harness, waitFor, ensureArtifactsDir, mintOrganizerToken, waitText } from './harness.mjs';
 
 const LINKS_NOTE = 'Send each party only its own link: whoever has it speaks for that party.';
 
-/**
- * Wait until the text of `locator` matches (a string: contains it).
- * @param {import('playwright-core').Locator} locator @param {string | RegExp} want @param {number} [timeout]
- */
-async function waitText(locator, want, timeout = 20000) {
-  return waitFor(
-    async () => {
-      const text = (await locator.count()) ? await locator.first().innerText() : '';
-      return (typeof want === 'string' ? text.includes(want) : want.test(text)) ? text : null;
-    },
-    { timeout, message: `text ${want} in ${locator}` },
-  );
-}
 
 /**
  * From the dev start page to the organizer's page, by its link.

@@ -4,7 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Harness, waitFor, ensureArtifactsDir, mintOrganizerToken } from './harness.mjs';
+import { Harness, waitFor, ensureArtifactsDir, mintOrganizerToken, waitText } from './harness.mjs';
 
 const CONFLICT = 'Someone else changed this meanwhile; the page was reloaded';
 const INVALID = 'This link is not valid or was replaced. Ask the organizer for the current one.';
@@ -48,19 +48,6 @@ const dateAhead = (days) => new Date(Date.now() + days * 86400000).toISOString()
 
 // ------------------------------------------------------------------ page helpers
 
-/**
- * Wait until the text of `locator` matches (a string: contains it).
- * @param {import('playwright-core').Locator} locator @param {string | RegExp} want @param {number} [timeout]
- */
-async function waitText(locator, want, timeout = 20000) {
-  return waitFor(
-    async () => {
-      const text = (await locator.count()) ? await locator.first().innerText() : '';
-      return (typeof want === 'string' ? text.includes(want) : want.test(text)) ? text : null;
-    },
-    { timeout, message: `text ${want} in ${locator}` },
-  );
-}
 
 /**
  * Add one window through the editor and save it.

@@ -4,7 +4,7 @@
 // organizer's credential), and hands out each party's private link.
 
 import { h, icon, clearError, brand, decodeToken } from './ui.js';
-import { pad2, partsIn, offsetLabel, languageName, durationLong, sectionCard } from './schedule-common.js';
+import { api, serverTrouble, pad2, partsIn, offsetLabel, languageName, durationLong, sectionCard } from './schedule-common.js';
 
 // ---------------------------------------------------------------- limits (as the server checks them)
 
@@ -1171,29 +1171,9 @@ function linkRow(url, what, testid) {
  * @returns {Promise<{ok: true, status: number, data: CreatedCall} | {ok: false, status: number, error: string, fromServer: boolean}>}
  */
 async function createCall(token, call) {
-  /** @type {Response} */
-  let r;
-  try {
-    r = await fetch('/api/calls', {
-      method: 'POST',
-      cache: 'no-store',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(call),
-    });
-  } catch {
-    return { ok: false, status: 0, error: 'We could not reach the server. Check your connection and try again.', fromServer: false };
+  const r = await api('POST', '/api/calls', call, token);
+  if (r.ok && !(r.status === 201 && typeof r.data.call_id === 'string' && Array.isArray(r.data.parties))) {
+    return { ok: false, status: r.status, error: serverTrouble(r.status), fromServer: false };
   }
-  /** @type {any} */
-  let data = null;
-  try {
-    data = await r.json();
-  } catch {
-    data = null;
-  }
-  if (r.status === 201 && data && typeof data.call_id === 'string' && Array.isArray(data.parties)) return { ok: true, status: r.status, data };
-  if (data && typeof data.error === 'string') {
-    const text = data.error.charAt(0).toUpperCase() + data.error.slice(1);
-    return { ok: false, status: r.status, error: /[.!?]$/.test(text) ? text : `${text}.`, fromServer: true };
-  }
-  return { ok: false, status: r.status, error: `Something went wrong on the server (status ${r.status}). Try again in a moment.`, fromServer: false };
+  return r;
 }

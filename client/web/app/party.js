@@ -4,7 +4,7 @@
 // the time only once every party approved announcing it.
 
 import { h, icon, showError, clearError, brand } from './ui.js';
-import { pad2, partsIn, offsetLabel, languageName, durationLong, sectionCard } from './schedule-common.js';
+import { api, pad2, partsIn, offsetLabel, languageName, durationLong, sectionCard } from './schedule-common.js';
 
 // ---------------------------------------------------------------- API types
 
@@ -33,7 +33,6 @@ import { pad2, partsIn, offsetLabel, languageName, durationLong, sectionCard } f
  */
 /** @typedef {{title: string, status: 'planned' | 'scheduled', start: string | null, end: string | null, parties: string[]}} PublicView */
 
-/** @typedef {{ok: true, status: number, data: any} | {ok: false, status: number, error: string, fromServer: boolean}} ApiResult */
 
 const CONFLICT_MESSAGE = 'Someone else changed this meanwhile; the page was reloaded.';
 const INVALID_LINK_MESSAGE = 'This link is not valid or was replaced. Ask the organizer for the current one.';
@@ -44,41 +43,6 @@ const SLOTS_SHOWN = 8;
 /** Activity entries shown before "Show all". */
 const EVENTS_SHOWN = 12;
 
-/**
- * A JSON request to the API. Never throws: a network failure or an answer
- * that is not ours becomes an error in words.
- * @param {string} method
- * @param {string} path
- * @param {unknown} [body]
- * @returns {Promise<ApiResult>}
- */
-async function api(method, path, body) {
-  /** @type {Response} */
-  let r;
-  try {
-    r = await fetch(path, {
-      method,
-      cache: 'no-store',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    return { ok: false, status: 0, error: 'We could not reach the server. Check your connection and try again.', fromServer: false };
-  }
-  /** @type {any} */
-  let data = null;
-  try {
-    data = await r.json();
-  } catch {
-    data = null;
-  }
-  if (r.ok && data) return { ok: true, status: r.status, data };
-  if (data && typeof data.error === 'string') {
-    const text = data.error.charAt(0).toUpperCase() + data.error.slice(1);
-    return { ok: false, status: r.status, error: /[.!?]$/.test(text) ? text : `${text}.`, fromServer: true };
-  }
-  return { ok: false, status: r.status, error: `Something went wrong on the server (status ${r.status}). Try again in a moment.`, fromServer: false };
-}
 
 // ---------------------------------------------------------------- time
 

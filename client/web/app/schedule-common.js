@@ -66,3 +66,46 @@ export function durationLong(minutes) {
 export function sectionCard(o, ...body) {
   return h('section', { class: 'pcard', id: o.id, 'data-testid': o.testid, 'aria-labelledby': `${o.id}-title` }, h('h2', { class: 'pcard-title', id: `${o.id}-title` }, icon(o.icon), h('span', { text: o.title })), ...body);
 }
+
+/** @typedef {{ok: true, status: number, data: any} | {ok: false, status: number, error: string, fromServer: boolean}} ApiResult */
+
+/**
+ * A JSON request to the scheduled-calls API, with an organizer's `bearer` credential where it
+ * takes one. Never throws: an unreachable server, a refusal (the server's `{"error"}` in its
+ * words) or an answer that is not ours becomes an error in words.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {string} [bearer]
+ * @returns {Promise<ApiResult>}
+ */
+export async function api(method, path, body, bearer) {
+  /** @type {Record<string, string>} */
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  /** @type {Response} */
+  let r;
+  try {
+    r = await fetch(path, { method, cache: 'no-store', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    return { ok: false, status: 0, error: 'We could not reach the server. Check your connection and try again.', fromServer: false };
+  }
+  /** @type {any} */
+  let data = null;
+  try {
+    data = await r.json();
+  } catch {
+    data = null;
+  }
+  if (r.ok && data) return { ok: true, status: r.status, data };
+  if (data && typeof data.error === 'string') {
+    const text = data.error.charAt(0).toUpperCase() + data.error.slice(1);
+    return { ok: false, status: r.status, error: /[.!?]$/.test(text) ? text : `${text}.`, fromServer: true };
+  }
+  return { ok: false, status: r.status, error: serverTrouble(r.status), fromServer: false };
+}
+
+/** @param {number} status */
+export const serverTrouble = (status) => `Something went wrong on the server (status ${status}). Try again in a moment.`;
+

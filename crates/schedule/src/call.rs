@@ -404,11 +404,7 @@ impl Call {
         windows: Vec<LocalWindow>,
         now: DateTime<Utc>,
     ) -> Result<(), Refusal> {
-        let party = self
-            .parties
-            .iter()
-            .position(|p| p.id == party_id)
-            .ok_or_else(|| invalid("no such party"))?;
+        let party = self.party_index(party_id)?;
         if windows.len() > MAX_WINDOWS {
             return Err(invalid(format!("at most {MAX_WINDOWS} windows")));
         }
@@ -480,11 +476,7 @@ impl Call {
         start: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), Refusal> {
-        let party = self
-            .parties
-            .iter()
-            .position(|p| p.id == party_id)
-            .ok_or_else(|| invalid("no such party"))?;
+        let party = self.party_index(party_id)?;
         if let Some(start) = start {
             if start < now || !self.fits(start) || !self.on_grid(start) {
                 return Err(Refusal::NotACandidate);
@@ -522,9 +514,11 @@ impl Call {
         Ok(())
     }
 
-    fn check_party(&self, party_id: &str) -> Result<(), Refusal> {
-        self.party(party_id)
-            .map(|_| ())
+    /// The index of the party with this id.
+    fn party_index(&self, party_id: &str) -> Result<usize, Refusal> {
+        self.parties
+            .iter()
+            .position(|p| p.id == party_id)
             .ok_or_else(|| invalid("no such party"))
     }
 
@@ -535,7 +529,7 @@ impl Call {
         title: &str,
         now: DateTime<Utc>,
     ) -> Result<String, Refusal> {
-        self.check_party(party_id)?;
+        self.party_index(party_id)?;
         let title = text("an agenda item", title)?;
         if self.agenda.len() >= MAX_AGENDA_ITEMS {
             return Err(invalid(format!(
@@ -568,7 +562,7 @@ impl Call {
         accept: bool,
         now: DateTime<Utc>,
     ) -> Result<(), Refusal> {
-        self.check_party(party_id)?;
+        self.party_index(party_id)?;
         let item = self
             .agenda
             .iter_mut()
@@ -608,7 +602,7 @@ impl Call {
         item_ids: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), Refusal> {
-        self.check_party(party_id)?;
+        self.party_index(party_id)?;
         let every_item_once = item_ids.len() == self.agenda.len()
             && self
                 .agenda
@@ -634,7 +628,7 @@ impl Call {
         approve: bool,
         now: DateTime<Utc>,
     ) -> Result<(), Refusal> {
-        self.check_party(party_id)?;
+        self.party_index(party_id)?;
         if self.agreed.is_none() {
             return Err(invalid(
                 "the time must be agreed before it can be announced",

@@ -927,12 +927,22 @@ impl Room {
         host
     }
 
-    /// The participant a host named, if it is in the room.
-    fn named(&self, participant_id: &str) -> Option<ParticipantId> {
-        self.participants
+    /// The participant a host named; if it is not in the room, tells the
+    /// host so.
+    fn named(&mut self, from: &ParticipantId, participant_id: &str) -> Option<ParticipantId> {
+        let named = self
+            .participants
             .keys()
             .find(|id| id.as_str() == participant_id)
-            .cloned()
+            .cloned();
+        if named.is_none() {
+            self.signal_error(
+                from,
+                ErrorCode::UnknownParticipant,
+                "no such participant in this call",
+            );
+        }
+        named
     }
 
     /// A host mutes another participant's track: it is marked muted for
@@ -948,12 +958,8 @@ impl Room {
         if !self.check_host(from) {
             return;
         }
-        let Some(target) = self.named(participant_id) else {
-            return self.signal_error(
-                from,
-                ErrorCode::UnknownParticipant,
-                "no such participant in this call",
-            );
+        let Some(target) = self.named(from, participant_id) else {
+            return;
         };
         let Some(p) = self.participants.get_mut(&target) else {
             return;
@@ -994,12 +1000,8 @@ impl Room {
         if !self.check_host(from) {
             return;
         }
-        let Some(target) = self.named(participant_id) else {
-            return self.signal_error(
-                from,
-                ErrorCode::UnknownParticipant,
-                "no such participant in this call",
-            );
+        let Some(target) = self.named(from, participant_id) else {
+            return;
         };
         if &target == from {
             return self.signal_error(from, ErrorCode::UnexpectedMessage, "to leave, send leave");
