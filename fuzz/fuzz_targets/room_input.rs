@@ -1,5 +1,6 @@
-//! A room with two participants fed arbitrary datagrams (as if from a
-//! participant's address and from strangers) and arbitrary signaling text:
+//! A room with two participants (one a host) and one waiting in the lobby,
+//! fed arbitrary datagrams (as if from a participant's address and from
+//! strangers) and arbitrary signaling text from the host and the waiter:
 //! nothing panics, and the room keeps both participants.
 #![no_main]
 
@@ -16,17 +17,23 @@ fuzz_target!(|data: &[u8]| {
     let now = Instant::now();
     let config = RoomConfig {
         candidates: vec![server],
+        lobby: true,
         ..RoomConfig::default()
     };
     let mut room = Room::new("fuzz", config, now, 0);
-    let join = |identity: &str| JoinRequest {
+    let join = |identity: &str, host: bool| JoinRequest {
         estimate_bandwidth: true,
         identity: identity.into(),
         name: identity.into(),
-        grants: Grants::default(),
+        grants: Grants {
+            host,
+            ..Grants::default()
+        },
+        admitted: identity == "bob",
     };
-    let alice = room.join(now, join("alice")).expect("space");
-    room.join(now, join("bob")).expect("space");
+    let alice = room.join(now, join("alice", true)).expect("space");
+    let bob = room.join(now, join("bob", false)).expect("space");
+    let carol = room.join(now, join("carol", false)).expect("space");
 
     // The input is split into chunks: the first byte of each says what it is.
     let mut t = now;
@@ -45,7 +52,8 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok(message) = std::str::from_utf8(rest).map(ClientMessage::parse) {
                     if let Ok(message) = message {
                         if !matches!(message, ClientMessage::Leave) {
-                            room.handle_signal(t, &alice, message);
+                            let from = if kind >> 4 < 12 { &alice } else { &carol };
+                            room.handle_signal(t, from, message);
                         }
                     }
                 }
@@ -54,5 +62,6 @@ fuzz_target!(|data: &[u8]| {
         }
         while room.poll_output().is_some() {}
     }
-    assert_eq!(room.participant_count(), 2);
+    let ids: Vec<_> = room.participant_ids().collect();
+    assert!(ids.contains(&&alice) && ids.contains(&&bob));
 });

@@ -227,6 +227,21 @@ pub enum ClientMessage {
     LockRoom {
         locked: bool,
     },
+    /// Host only: lets a participant waiting in the lobby into the call.
+    AdmitParticipant {
+        participant_id: String,
+    },
+    /// Host only: turns a participant waiting in the lobby away (closed
+    /// with 4019; it may knock again by joining again).
+    RefuseParticipant {
+        participant_id: String,
+    },
+    /// Host only: with the lobby on, everyone who joins without a host
+    /// grant waits until a host admits them. Turning it off admits
+    /// everyone waiting.
+    SetLobby {
+        enabled: bool,
+    },
     Ping,
     Leave,
 }
@@ -262,6 +277,9 @@ impl ClientMessage {
             ClientMessage::MuteParticipant { .. } => "mute_participant",
             ClientMessage::RemoveParticipant { .. } => "remove_participant",
             ClientMessage::LockRoom { .. } => "lock_room",
+            ClientMessage::AdmitParticipant { .. } => "admit_participant",
+            ClientMessage::RefuseParticipant { .. } => "refuse_participant",
+            ClientMessage::SetLobby { .. } => "set_lobby",
             ClientMessage::Ping => "ping",
             ClientMessage::Leave => "leave",
         }
@@ -286,6 +304,24 @@ pub enum ServerMessage {
         /// Whether a host has locked the room.
         #[serde(default)]
         locked: bool,
+    },
+    /// Instead of `welcome`, when the room has a lobby: the participant
+    /// waits until a host admits it (then `welcome` follows, with this
+    /// participant id) or refuses it (close 4019). Sent again when
+    /// `hosts_present` changes.
+    Waiting {
+        participant_id: String,
+        room: String,
+        name: String,
+        /// Whether a host is in the call to let it in.
+        hosts_present: bool,
+    },
+    /// To hosts: whether the lobby is on, and who waits in it, longest
+    /// waiting first. Sent after `welcome` and `resumed`, and on every
+    /// change.
+    Lobby {
+        enabled: bool,
+        waiting: Vec<WaitingParticipant>,
     },
     /// The session was taken back after a lost connection. `participants`
     /// is everyone else now in the room.
@@ -395,6 +431,16 @@ pub enum ServerMessage {
     },
 }
 
+/// Someone waiting in the lobby, as hosts see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingParticipant {
+    pub participant_id: String,
+    pub identity: String,
+    pub name: String,
+    /// When it started waiting, Unix ms.
+    pub since_ms: u64,
+}
+
 /// Why the server forwards the layer it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -457,8 +503,11 @@ pub enum ErrorCode {
     RateLimited,
     /// Something only a host may do.
     HostOnly,
-    /// A host named a participant that is not in the room.
+    /// A host named a participant that is not in the room (or, to admit
+    /// or refuse, not waiting in its lobby).
     UnknownParticipant,
+    /// The room is full: a host cannot admit anyone more.
+    RoomFull,
 }
 
 /// Why a signaling connection is closed; each maps to a WebSocket close code.
@@ -490,6 +539,8 @@ pub enum CloseReason {
     Removed,
     /// A host locked the room: nobody new may join.
     RoomLocked,
+    /// A host did not let this participant in from the lobby.
+    Refused,
 }
 
 impl CloseReason {
@@ -517,6 +568,7 @@ impl CloseReason {
             CloseReason::RoomFailed => 4016,
             CloseReason::Removed => 4017,
             CloseReason::RoomLocked => 4018,
+            CloseReason::Refused => 4019,
         }
     }
 
@@ -544,6 +596,7 @@ impl CloseReason {
             CloseReason::RoomFailed => "the call was restarted after a server error",
             CloseReason::Removed => "removed by a host",
             CloseReason::RoomLocked => "room is locked",
+            CloseReason::Refused => "a host did not let you in",
         }
     }
 }
@@ -677,6 +730,10 @@ mod tests {
             CloseReason::ServerFull,
             CloseReason::TooManyMessages,
             CloseReason::SessionNotFound,
+            CloseReason::RoomFailed,
+            CloseReason::Removed,
+            CloseReason::RoomLocked,
+            CloseReason::Refused,
         ] {
             assert!((4000..5000).contains(&r.code()));
             assert!(r.text().len() <= 123);

@@ -364,6 +364,12 @@ impl Call {
         format!("{ROOM_PREFIX}{}", self.id)
     }
 
+    /// The id of the call a room belongs to, when it is a scheduled call's
+    /// room.
+    pub fn id_of_room(room: &str) -> Option<&str> {
+        room.strip_prefix(ROOM_PREFIX)
+    }
+
     fn intervals(&self) -> Option<Vec<Vec<Interval>>> {
         self.parties
             .iter()

@@ -18,7 +18,8 @@ use crate::call::{Call, Refusal};
 
 /// The schema, one step per entry; a database is brought up to date when
 /// opened (its `user_version` counts the steps applied).
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE calls (
         id TEXT PRIMARY KEY,
         version INTEGER NOT NULL,
@@ -32,7 +33,16 @@ const MIGRATIONS: &[&str] = &["
         revoked_at TEXT
     );
     CREATE INDEX party_links_by_party ON party_links(call_id, party_id);
-"];
+",
+    "
+    CREATE TABLE admissions (
+        call_id TEXT NOT NULL REFERENCES calls(id),
+        member_id TEXT NOT NULL,
+        admitted_at TEXT NOT NULL,
+        PRIMARY KEY (call_id, member_id)
+    );
+",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -200,6 +210,37 @@ impl Store {
             .transpose()
     }
 
+    /// Remembers that a host let a member into the call, so that it does
+    /// not wait in the lobby again, even after a restart. Kept apart from
+    /// the call's row: an admission is not an edit, and must not make a
+    /// party's pending edit conflict.
+    pub fn admit(
+        &self,
+        call_id: &str,
+        member_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO admissions (call_id, member_id, admitted_at)
+             SELECT id, ?2, ?3 FROM calls WHERE id = ?1",
+            params![call_id, member_id, now.to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a host has let this member into the call before.
+    pub fn is_admitted(&self, call_id: &str, member_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM admissions WHERE call_id = ?1 AND member_id = ?2",
+                params![call_id, member_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Applies `change` to the call if it is still at version `expected`,
     /// all in one transaction: on any refusal nothing is stored. Returns
     /// the call as stored and its new version.
@@ -319,14 +360,44 @@ mod tests {
     }
 
     #[test]
+    fn admissions_are_remembered_apart_from_the_call_version() {
+        let store = Store::in_memory().unwrap();
+        let call = call();
+        store.create(&call).unwrap();
+        let member = "member-1";
+        assert!(!store.is_admitted(&call.id, member).unwrap());
+        store.admit(&call.id, member, call.created_at).unwrap();
+        store.admit(&call.id, member, call.created_at).unwrap();
+        assert!(store.is_admitted(&call.id, member).unwrap());
+        assert!(!store.is_admitted(&call.id, "someone-else").unwrap());
+        assert_eq!(
+            store.load(&call.id).unwrap().unwrap().1,
+            1,
+            "no new version"
+        );
+        // An admission to a call that does not exist stores nothing.
+        store
+            .admit("no-such-call", member, call.created_at)
+            .unwrap();
+        assert!(!store.is_admitted("no-such-call", member).unwrap());
+    }
+
+    #[test]
     fn a_reopened_database_has_everything() {
         let dir = std::env::temp_dir().join(format!("hotline-schedule-{}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("schedule.db");
         let call = call();
-        let links = Store::open(&path).unwrap().create(&call).unwrap();
+        let member = "member-1";
+        let links = {
+            let store = Store::open(&path).unwrap();
+            let links = store.create(&call).unwrap();
+            store.admit(&call.id, member, call.created_at).unwrap();
+            links
+        };
         let store = Store::open(&path).unwrap();
         assert!(store.party_of(&links[0].key).unwrap().is_some());
+        assert!(store.is_admitted(&call.id, member).unwrap());
         assert_eq!(store.load(&call.id).unwrap().unwrap().0, call);
         std::fs::remove_dir_all(dir).unwrap();
     }

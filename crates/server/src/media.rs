@@ -139,6 +139,14 @@ impl MediaHandle {
     }
 }
 
+/// A host let `identity` into `room` from its lobby: a scheduled call
+/// remembers it (see [`MediaWorker::remember_admissions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    pub room: String,
+    pub identity: String,
+}
+
 /// Which rooms exist and how they behave.
 #[derive(Debug, Clone)]
 pub struct RoomPolicy {
@@ -177,6 +185,8 @@ pub struct MediaWorker {
     /// Rooms whose code panicked (a bug): ended at the next flush, never
     /// touched again meanwhile.
     failed_rooms: Vec<String>,
+    /// Where admissions to scheduled calls' rooms go to be stored.
+    admissions: Option<mpsc::UnboundedSender<Admission>>,
 }
 
 /// A participant's current signaling connection.
@@ -216,8 +226,17 @@ impl MediaWorker {
             send_batch: SendBatch::default(),
             latency: LatencyHistogram::new(Instant::now()),
             failed_rooms: Vec::new(),
+            admissions: None,
         };
         (worker, MediaHandle { commands: tx })
+    }
+
+    /// Sends every admission to a scheduled call's room to `sink`, which
+    /// stores it off the media task (a database write must not hold up
+    /// packets).
+    pub fn remember_admissions(mut self, sink: mpsc::UnboundedSender<Admission>) -> MediaWorker {
+        self.admissions = Some(sink);
+        self
     }
 
     /// Runs until shut down (or every [`MediaHandle`] is dropped).
@@ -392,7 +411,9 @@ impl MediaWorker {
                     let _ = reply.send(Err(reason));
                     return;
                 }
-                let config = self.policy.room.clone();
+                let mut config = self.policy.room.clone();
+                // A scheduled call's members wait for a host to let them in.
+                config.lobby |= hotline_schedule::call::Call::id_of_room(&room).is_some();
                 let entry = self.rooms.entry(room.clone()).or_insert_with(|| {
                     info!(room = %room, "room opened");
                     Room::new(&room, config, now, unix_ms())
@@ -589,6 +610,14 @@ impl MediaWorker {
                         }
                     }
                     RoomOutput::Event(event) => {
+                        if let (RoomEvent::Admitted { identity, .. }, Some(sink)) =
+                            (&event, &self.admissions)
+                        {
+                            let _ = sink.send(Admission {
+                                room: name.clone(),
+                                identity: identity.clone(),
+                            });
+                        }
                         audit_room_event(&self.audit, room.name(), &self.sessions, event)
                     }
                 }
@@ -697,6 +726,32 @@ fn audit_room_event(
         } => audit.record(
             "publish",
             json!({"room": room, "participant": participant.as_str(), "identity": identity, "track": track.as_str(), "kind": kind, "source": source}),
+        ),
+        RoomEvent::Knocked {
+            participant,
+            identity,
+        } => {
+            let ip = sessions.get(&participant).map(|s| s.remote);
+            audit.record(
+                "lobby_wait",
+                json!({"room": room, "participant": participant.as_str(), "identity": identity, "ip": ip}),
+            );
+        }
+        RoomEvent::Admitted {
+            participant,
+            identity,
+            by,
+        } => audit.record(
+            "lobby_admit",
+            json!({"room": room, "participant": participant.as_str(), "identity": identity, "by": by}),
+        ),
+        RoomEvent::TurnedAway {
+            participant,
+            identity,
+            by,
+        } => audit.record(
+            "lobby_refuse",
+            json!({"room": room, "participant": participant.as_str(), "identity": identity, "by": by}),
         ),
         RoomEvent::Refused {
             participant,

@@ -147,6 +147,45 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Runs a store call off the async threads (SQLite blocks).
+/// Stores, off the media task, each admission to a scheduled call's room
+/// that the media worker reports: a member a host let in stays let in,
+/// across restarts.
+pub fn store_admissions(
+    schedule: ScheduleState,
+) -> tokio::sync::mpsc::UnboundedSender<crate::media::Admission> {
+    let (sink, mut admissions) = tokio::sync::mpsc::unbounded_channel::<crate::media::Admission>();
+    tokio::spawn(async move {
+        while let Some(admission) = admissions.recv().await {
+            let Some(call_id) = Call::id_of_room(&admission.room).map(str::to_string) else {
+                continue;
+            };
+            let store = schedule.store.clone();
+            let now = schedule.clock.now();
+            let stored = tokio::task::spawn_blocking(move || {
+                store.admit(&call_id, &admission.identity, now)
+            })
+            .await;
+            if !matches!(stored, Ok(Ok(()))) {
+                error!(room = %admission.room, "could not store an admission: the member will wait in the lobby again after a restart");
+            }
+        }
+    });
+    sink
+}
+
+/// Whether a host let `identity` into the scheduled call whose room
+/// `room` is, before (it then skips the lobby). False for other rooms.
+pub async fn admitted_before(schedule: &ScheduleState, room: &str, identity: &str) -> bool {
+    let Some(call_id) = Call::id_of_room(room).map(str::to_string) else {
+        return false;
+    };
+    let store = schedule.store.clone();
+    let identity = identity.to_string();
+    tokio::task::spawn_blocking(move || store.is_admitted(&call_id, &identity))
+        .await
+        .is_ok_and(|admitted| admitted.unwrap_or(false))
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -178,8 +178,20 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         .schedule_db
         .clone()
         .unwrap_or_else(|| config.data_dir.join("schedule.db"));
-    let schedule = hotline_schedule::store::Store::open(&schedule_path)
-        .with_context(|| format!("opening the schedule database {}", schedule_path.display()))?;
+    let schedule = crate::schedule_api::ScheduleState {
+        store: Arc::new(
+            hotline_schedule::store::Store::open(&schedule_path).with_context(|| {
+                format!("opening the schedule database {}", schedule_path.display())
+            })?,
+        ),
+        clock: config.clock.clone(),
+        scheme: if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        webhook: config.schedule_webhook.clone(),
+    };
 
     let policy = RoomPolicy {
         auto_create: config.auto_create_rooms,
@@ -252,6 +264,8 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         policy,
         audit.clone(),
     );
+    let worker =
+        worker.remember_admissions(crate::schedule_api::store_admissions(schedule.clone()));
     let media_task = tokio::spawn(worker.run());
 
     let accepting = Arc::new(AtomicBool::new(true));
@@ -268,16 +282,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
         )),
         relays,
         trusted_proxies: config.trusted_proxies.clone().into(),
-        schedule: crate::schedule_api::ScheduleState {
-            store: Arc::new(schedule),
-            clock: config.clock.clone(),
-            scheme: if config.tls.is_some() {
-                "https"
-            } else {
-                "http"
-            },
-            webhook: config.schedule_webhook.clone(),
-        },
+        schedule,
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();

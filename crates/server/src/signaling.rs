@@ -190,11 +190,13 @@ async fn join(
     if crate::config::validate_room_name(&room).is_err() {
         return Err(CloseReason::RoomNotFound);
     }
+    let admitted = crate::schedule_api::admitted_before(&state.schedule, &room, &claims.sub).await;
     let request = JoinRequest {
         identity: claims.sub,
         name: claims.name,
         grants: claims.grants,
         estimate_bandwidth,
+        admitted,
     };
     let participant = state.media.join(room.clone(), request, connection).await?;
     Ok((room, participant))

@@ -772,3 +772,128 @@ async fn the_announcement_reaches_the_webhook_signed_once_every_party_approves()
     server.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A call created and agreed for 3 December, 14:30-15:30 UTC: its id and
+/// the parties' links (Moscow, Washington).
+async fn agreed_call(addr: SocketAddr) -> (String, String, String) {
+    let (call_id, moscow, washington) = create(addr).await;
+    for (link, start, end) in [
+        (&moscow, "2026-12-03T16:00:00", "2026-12-03T19:00:00"),
+        (&washington, "2026-12-03T09:00:00", "2026-12-03T12:00:00"),
+    ] {
+        let version = view(addr, link).await.version;
+        let windows = json!({"version": version, "windows": [{"start": start, "end": end}]});
+        let path = format!("/api/parties/{}/windows", key(link));
+        let (status, body) = send(addr, "PUT", &path, None, &windows).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for link in [&moscow, &washington] {
+        let version = view(addr, link).await.version;
+        let accept = json!({"version": version, "start": "2026-12-03T14:30:00Z"});
+        let path = format!("/api/parties/{}/acceptance", key(link));
+        let (status, body) = send(addr, "PUT", &path, None, &accept).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    (call_id, moscow, washington)
+}
+
+/// A member's `join` message, with a token from its personal link.
+async fn member_join(addr: SocketAddr, member_key: &str) -> hotline_proto::ClientMessage {
+    let path = format!("/api/members/{member_key}/token");
+    let (status, body) = send(addr, "POST", &path, None, &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    hotline_proto::ClientMessage::Join {
+        protocol_version: hotline_proto::PROTOCOL_VERSION,
+        token: body["token"].as_str().unwrap().into(),
+        room: body["room"].as_str().unwrap().into(),
+        estimate_bandwidth: true,
+    }
+}
+
+#[tokio::test]
+async fn members_wait_until_a_principal_admits_them_and_stay_admitted_across_a_restart() {
+    use hotline_proto::{ClientMessage, ServerMessage};
+    let dir = temp_dir();
+    let clock = Arc::new(Mutex::new(
+        "2026-11-25T12:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+    ));
+    let first = server(&dir, &clock).await;
+    let addr = first.http_addr;
+    let (_, _, washington) = agreed_call(addr).await;
+    *clock.lock().unwrap() = "2026-12-03T14:20:00Z".parse().unwrap();
+    let w = view(addr, &washington).await;
+    let member_key = |name: &str| {
+        let m = w.members.iter().find(|m| m.name == name).unwrap();
+        m.link.trim_start_matches("/join/").to_string()
+    };
+    let (principal, observer) = (member_key("Principal W"), member_key("Observer W"));
+
+    // The observer comes first: it waits, and no host is there yet.
+    let mut waiting = common::connect(addr).await;
+    common::send(&mut waiting, &member_join(addr, &observer).await).await;
+    let first_answer = common::next_matching(&mut waiting, |_| true).await;
+    assert!(
+        matches!(
+            first_answer,
+            ServerMessage::Waiting {
+                hosts_present: false,
+                ..
+            }
+        ),
+        "{first_answer:?}"
+    );
+
+    // The principal, a host, comes straight in and sees it waiting.
+    let mut host = common::connect(addr).await;
+    common::send(&mut host, &member_join(addr, &principal).await).await;
+    common::next_matching(&mut host, |m| matches!(m, ServerMessage::Welcome { .. })).await;
+    let ServerMessage::Lobby {
+        enabled,
+        waiting: in_lobby,
+    } = common::next_matching(
+        &mut host,
+        |m| matches!(m, ServerMessage::Lobby { waiting, .. } if !waiting.is_empty()),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(enabled);
+    assert_eq!(in_lobby.len(), 1);
+    assert_eq!(in_lobby[0].name, "Observer W");
+    common::next_matching(&mut waiting, |m| {
+        matches!(
+            m,
+            ServerMessage::Waiting {
+                hosts_present: true,
+                ..
+            }
+        )
+    })
+    .await;
+    let admit = ClientMessage::AdmitParticipant {
+        participant_id: in_lobby[0].participant_id.clone(),
+    };
+    common::send(&mut host, &admit).await;
+    let welcome =
+        common::next_matching(&mut waiting, |m| matches!(m, ServerMessage::Welcome { .. })).await;
+    let ServerMessage::Welcome { participant_id, .. } = welcome else {
+        unreachable!()
+    };
+    assert_eq!(participant_id, in_lobby[0].participant_id);
+
+    // After a restart, the observer, admitted once, goes straight in.
+    drop((waiting, host));
+    first.stop();
+    let second = server(&dir, &clock).await;
+    let addr = second.http_addr;
+    let mut again = common::connect(addr).await;
+    common::send(&mut again, &member_join(addr, &observer).await).await;
+    let first_answer = common::next_matching(&mut again, |_| true).await;
+    assert!(
+        matches!(first_answer, ServerMessage::Welcome { .. }),
+        "{first_answer:?}"
+    );
+    second.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

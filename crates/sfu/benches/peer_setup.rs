@@ -61,6 +61,7 @@ fn main() {
                 identity: format!("p{round}-{i}"),
                 name: "P".into(),
                 grants: Grants::default(),
+                admitted: false,
             };
             room.join(now, req).expect("space");
             while room.poll_output().is_some() {}

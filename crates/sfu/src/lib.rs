@@ -14,6 +14,7 @@ mod allocate;
 mod forward;
 mod ids;
 mod layers;
+mod lobby;
 mod participant;
 mod peer;
 mod quality;

@@ -26,6 +26,7 @@ use crate::allocate::{self, VideoDemand};
 use crate::forward::{HeldPacket, Incoming, OutPayload, Outgoing, Verdict, ALL_TEMPORAL_LAYERS};
 use crate::ids::{ParticipantId, TrackId};
 use crate::layers::Layer;
+use crate::lobby::{Lobby, Waiter};
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
 use crate::peer::{Peer, PeerRole, Transmit, Transport};
 use crate::quality::{LinkHealth, LossChange};
@@ -81,6 +82,9 @@ pub struct RoomConfig {
     /// Time a participant has to bring its subscriber connection up (ICE and
     /// DTLS) after joining; a session that never connects is removed.
     pub media_connect_timeout: Duration,
+    /// Whether the room starts with its lobby on: everyone without a host
+    /// grant waits until a host admits them (hosts can turn it on and off).
+    pub lobby: bool,
 }
 
 impl Default for RoomConfig {
@@ -93,6 +97,7 @@ impl Default for RoomConfig {
             max_participants: 100,
             keyframe_request_interval: Duration::from_millis(500),
             media_connect_timeout: Duration::from_secs(30),
+            lobby: false,
         }
     }
 }
@@ -106,6 +111,9 @@ pub struct JoinRequest {
     /// Estimate the participant's download bandwidth to choose its video
     /// layers (see `ClientMessage::Join`).
     pub estimate_bandwidth: bool,
+    /// A host let this identity in before (a scheduled call remembers it
+    /// across restarts): it does not wait in the lobby.
+    pub admitted: bool,
 }
 
 /// Why a session could not be resumed.
@@ -185,6 +193,24 @@ pub enum RoomEvent {
         kind: TrackKind,
         source: hotline_proto::TrackSource,
     },
+    /// Someone started waiting in the lobby.
+    Knocked {
+        participant: ParticipantId,
+        identity: String,
+    },
+    /// A host let someone in from the lobby (or turned the lobby off while
+    /// they waited: then `by` is that host too).
+    Admitted {
+        participant: ParticipantId,
+        identity: String,
+        by: String,
+    },
+    /// A host turned someone in the lobby away.
+    TurnedAway {
+        participant: ParticipantId,
+        identity: String,
+        by: String,
+    },
     /// A request the participant's grants do not allow.
     Refused {
         participant: ParticipantId,
@@ -218,6 +244,7 @@ pub struct Room {
     locked: bool,
     /// Identities a host removed: they may not come back while it exists.
     removed: HashSet<String>,
+    lobby: Lobby,
     outputs: VecDeque<RoomOutput>,
     /// A moment in both clocks, to stamp chat messages with wall-clock time.
     clock_origin: (Instant, u64),
@@ -226,6 +253,7 @@ pub struct Room {
 impl Room {
     /// `unix_ms_at_now` is the wall-clock time at `now`, in Unix milliseconds.
     pub fn new(name: &str, config: RoomConfig, now: Instant, unix_ms_at_now: u64) -> Room {
+        let lobby = Lobby::new(config.lobby);
         Room {
             span: info_span!("room", room = %name),
             name: name.to_string(),
@@ -239,17 +267,25 @@ impl Room {
             next_allocation: now,
             locked: false,
             removed: HashSet::new(),
+            lobby,
             outputs: VecDeque::new(),
             clock_origin: (now, unix_ms_at_now),
         }
+    }
+
+    /// Wall-clock time at `now`, in Unix milliseconds.
+    fn unix_ms(&self, now: Instant) -> u64 {
+        let (origin, origin_unix_ms) = self.clock_origin;
+        origin_unix_ms + now.saturating_duration_since(origin).as_millis() as u64
     }
 
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// Nobody in it and nobody waiting to be let in.
     pub fn is_empty(&self) -> bool {
-        self.participants.is_empty()
+        self.participants.is_empty() && self.lobby.is_empty()
     }
 
     pub fn participant_count(&self) -> usize {
@@ -330,11 +366,14 @@ impl Room {
         }
     }
 
+    /// Everyone with a session here: in the call, or waiting in the lobby.
     pub fn participant_ids(&self) -> impl Iterator<Item = &ParticipantId> {
-        self.participants.keys()
+        self.participants.keys().chain(self.lobby.ids())
     }
 
-    /// Adds a participant. A participant with the same identity is replaced.
+    /// Adds a participant, or puts it in the lobby to wait for a host
+    /// (it is told `waiting` instead of `welcome`). A participant with the
+    /// same identity is replaced.
     pub fn join(&mut self, now: Instant, req: JoinRequest) -> Result<ParticipantId, JoinError> {
         let _room = self.span.clone().entered();
         if self.removed.contains(&req.identity) {
@@ -347,6 +386,44 @@ impl Room {
         if self.locked && !present && !req.grants.host {
             return Err(JoinError::Locked);
         }
+        if !present && self.lobby.must_wait(&req) {
+            return self.knock(now, req);
+        }
+        self.enter(now, ParticipantId::random(), req)
+    }
+
+    /// Puts a joiner in the lobby; hosts see it there.
+    fn knock(&mut self, now: Instant, req: JoinRequest) -> Result<ParticipantId, JoinError> {
+        if self.lobby.is_full() {
+            return Err(JoinError::RoomFull);
+        }
+        let id = ParticipantId::random();
+        info!(participant = %id, identity = %req.identity, name = %req.name, "waiting in the lobby");
+        self.outputs
+            .push_back(RoomOutput::Event(RoomEvent::Knocked {
+                participant: id.clone(),
+                identity: req.identity.clone(),
+            }));
+        let unix_ms = self.unix_ms(now);
+        if let Some(earlier) = self.lobby.knock(now, unix_ms, id.clone(), req) {
+            info!(participant = %earlier.id, "replaced in the lobby by a newer session");
+            self.outputs.push_back(RoomOutput::Close {
+                participant: earlier.id,
+                reason: CloseReason::Replaced,
+            });
+        }
+        self.lobby_changed();
+        Ok(id)
+    }
+
+    /// Lets a participant in with id `id`: it gets `welcome`, the others
+    /// see it join.
+    fn enter(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        req: JoinRequest,
+    ) -> Result<ParticipantId, JoinError> {
         if let Some(old) = self
             .participants
             .values()
@@ -360,7 +437,7 @@ impl Room {
             return Err(JoinError::RoomFull);
         }
 
-        let id = ParticipantId::random();
+        self.lobby.remember(&req.identity);
         let span =
             info_span!(parent: &self.span, "participant", id = %id, identity = %req.identity);
         span.in_scope(|| info!(name = %req.name, grants = ?req.grants, "joined"));
@@ -448,11 +525,15 @@ impl Room {
                 },
             );
         }
+        let host = participant.grants.host;
         self.participants.insert(id.clone(), participant);
         self.broadcast(
             Some(&id),
             ServerMessage::ParticipantJoined { participant: info },
         );
+        if host {
+            self.lobby_changed();
+        }
         self.negotiate_subscriber(&id);
         self.drive(now);
         Ok(id)
@@ -497,6 +578,10 @@ impl Room {
         if let Some(offer) = offer {
             self.signal(who, offer);
         }
+        if self.participants.get(who).is_some_and(|p| p.grants.host) {
+            let lobby = self.lobby.for_hosts();
+            self.signal(who, lobby);
+        }
         // The layers to send may have been told while the socket was down.
         for message in self
             .participants
@@ -521,6 +606,9 @@ impl Room {
     /// A signaling message from a participant.
     pub fn handle_signal(&mut self, now: Instant, from: &ParticipantId, message: ClientMessage) {
         let _room = self.span.clone().entered();
+        if self.lobby.is_waiting(from) {
+            return self.handle_waiting_signal(now, from, message);
+        }
         let Some(p) = self.participants.get_mut(from) else {
             return;
         };
@@ -571,8 +659,44 @@ impl Room {
                 self.host_remove(from, &participant_id)
             }
             ClientMessage::LockRoom { locked } => self.host_lock(from, locked),
+            ClientMessage::AdmitParticipant { participant_id } => {
+                self.host_admit(now, from, &participant_id)
+            }
+            ClientMessage::RefuseParticipant { participant_id } => {
+                self.host_refuse(from, &participant_id)
+            }
+            ClientMessage::SetLobby { enabled } => self.host_set_lobby(now, from, enabled),
         }
         self.drive(now);
+    }
+
+    /// A message from someone waiting in the lobby: it may only ping or
+    /// leave until a host lets it in.
+    fn handle_waiting_signal(
+        &mut self,
+        now: Instant,
+        from: &ParticipantId,
+        message: ClientMessage,
+    ) {
+        self.lobby.touch(from, now);
+        match message {
+            ClientMessage::Ping => self.signal(from, ServerMessage::Pong),
+            ClientMessage::Leave => {
+                if self.lobby.take(from).is_some() {
+                    info!(participant = %from, "left the lobby");
+                    self.outputs.push_back(RoomOutput::Close {
+                        participant: from.clone(),
+                        reason: CloseReason::Left,
+                    });
+                    self.lobby_changed();
+                }
+            }
+            _ => self.signal_error(
+                from,
+                ErrorCode::UnexpectedMessage,
+                "you are waiting in the lobby: a host has not let you in yet",
+            ),
+        }
     }
 
     /// The participant's signaling connection closed. `clean` means a close
@@ -580,7 +704,15 @@ impl Room {
     /// abrupt loss leaves it reconnecting until the disconnect timeout.
     pub fn handle_disconnect(&mut self, now: Instant, who: &ParticipantId, clean: bool) {
         let _room = self.span.clone().entered();
-        if clean {
+        // A waiter has no session to take back: joining again knocks again.
+        if self.lobby.take(who).is_some() {
+            info!(participant = %who, "left the lobby: connection closed");
+            self.outputs.push_back(RoomOutput::Close {
+                participant: who.clone(),
+                reason: CloseReason::Left,
+            });
+            self.lobby_changed();
+        } else if clean {
             self.remove(who, LeaveReason::Disconnected, None);
         } else if let Some(p) = self.participants.get_mut(who) {
             if p.connection == ConnectionState::Connected {
@@ -671,6 +803,12 @@ impl Room {
     /// all going.
     pub fn close_all(&mut self, reason: CloseReason) {
         let _room = self.span.clone().entered();
+        for waiter in self.lobby.take_all() {
+            self.outputs.push_back(RoomOutput::Close {
+                participant: waiter.id,
+                reason,
+            });
+        }
         for (id, mut p) in std::mem::take(&mut self.participants) {
             p.span.in_scope(|| info!("left: server stopping"));
             p.subscriber.rtc.disconnect();
@@ -745,6 +883,7 @@ impl Room {
             .flatten()
             .chain(speakers)
             .chain(allocation)
+            .chain(self.lobby.next_timeout(self.config.disconnect_timeout))
             .min()
     }
 
@@ -797,6 +936,17 @@ impl Room {
                 Some(CloseReason::MediaFailed),
             );
         }
+        let silent = self.lobby.take_silent(now, self.config.disconnect_timeout);
+        if !silent.is_empty() {
+            for waiter in silent {
+                info!(participant = %waiter.id, "left the lobby: silent");
+                self.outputs.push_back(RoomOutput::Close {
+                    participant: waiter.id,
+                    reason: CloseReason::TimedOut,
+                });
+            }
+            self.lobby_changed();
+        }
     }
 
     /// Removes a participant, stops its tracks at every subscriber and tells
@@ -837,6 +987,10 @@ impl Room {
                 participant: id.clone(),
                 reason,
             });
+        }
+        if gone.grants.host {
+            // The waiters may have lost their last host.
+            self.lobby_changed();
         }
     }
 
@@ -880,10 +1034,7 @@ impl Room {
                 format!("a message must have 1 to {MAX_CHAT_CHARS} characters"),
             );
         }
-        let sent_at_ms = self.clock_origin.1
-            + now
-                .saturating_duration_since(self.clock_origin.0)
-                .as_millis() as u64;
+        let sent_at_ms = self.unix_ms(now);
         let message = ServerMessage::Chat {
             from: from.to_string(),
             name: p.name.clone(),
@@ -1029,6 +1180,125 @@ impl Room {
                 by: from.to_string(),
             },
         );
+    }
+
+    /// A host lets someone in from the lobby.
+    fn host_admit(&mut self, now: Instant, from: &ParticipantId, participant_id: &str) {
+        if !self.check_host(from) {
+            return;
+        }
+        let Some(id) = self.waiting_named(from, participant_id) else {
+            return;
+        };
+        if self.participants.len() >= self.config.max_participants {
+            return self.signal_error(
+                from,
+                ErrorCode::RoomFull,
+                "The call is full: nobody more can be let in.",
+            );
+        }
+        if let Some(waiter) = self.lobby.take(&id) {
+            self.admit(now, waiter, from);
+        }
+        self.lobby_changed();
+    }
+
+    /// Moves a waiter into the call, `by` a host.
+    fn admit(&mut self, now: Instant, waiter: Waiter, by: &ParticipantId) {
+        let id = &waiter.id;
+        info!(participant = %id, identity = %waiter.request.identity, %by, "admitted from the lobby");
+        self.outputs
+            .push_back(RoomOutput::Event(RoomEvent::Admitted {
+                participant: id.clone(),
+                identity: waiter.request.identity.clone(),
+                by: by.to_string(),
+            }));
+        let id = id.clone();
+        if let Err(e) = self.enter(now, id.clone(), waiter.request) {
+            info!(participant = %id, "admitted but could not enter: {e}");
+            self.outputs.push_back(RoomOutput::Close {
+                participant: id,
+                reason: e.close_reason(),
+            });
+        }
+    }
+
+    /// A host turns someone in the lobby away: it is told (4019) and its
+    /// client does not knock again by itself.
+    fn host_refuse(&mut self, from: &ParticipantId, participant_id: &str) {
+        if !self.check_host(from) {
+            return;
+        }
+        let Some(id) = self.waiting_named(from, participant_id) else {
+            return;
+        };
+        let Some(waiter) = self.lobby.take(&id) else {
+            return;
+        };
+        info!(participant = %id, identity = %waiter.request.identity, by = %from, "turned away from the lobby");
+        self.outputs
+            .push_back(RoomOutput::Event(RoomEvent::TurnedAway {
+                participant: id.clone(),
+                identity: waiter.request.identity,
+                by: from.to_string(),
+            }));
+        self.outputs.push_back(RoomOutput::Close {
+            participant: id,
+            reason: CloseReason::Refused,
+        });
+        self.lobby_changed();
+    }
+
+    /// A host turns the lobby on or off; off admits everyone waiting.
+    fn host_set_lobby(&mut self, now: Instant, from: &ParticipantId, enabled: bool) {
+        if !self.check_host(from) {
+            return;
+        }
+        if self.lobby.enabled != enabled {
+            info!(enabled, by = %from, "lobby turned {}", if enabled { "on" } else { "off" });
+            self.lobby.enabled = enabled;
+        }
+        if !enabled {
+            for waiter in self.lobby.take_all() {
+                self.admit(now, waiter, from);
+            }
+        }
+        self.lobby_changed();
+    }
+
+    /// The waiter a host named, or an error to the host.
+    fn waiting_named(
+        &mut self,
+        from: &ParticipantId,
+        participant_id: &str,
+    ) -> Option<ParticipantId> {
+        let named = self.lobby.named(participant_id);
+        if named.is_none() {
+            self.signal_error(
+                from,
+                ErrorCode::UnknownParticipant,
+                "nobody with that id is waiting in the lobby",
+            );
+        }
+        named
+    }
+
+    /// Tells hosts the lobby as it is now, and waiters whether a host is
+    /// there to let them in (when that changed).
+    fn lobby_changed(&mut self) {
+        let hosts: Vec<ParticipantId> = self
+            .participants
+            .values()
+            .filter(|p| p.grants.host)
+            .map(|p| p.id.clone())
+            .collect();
+        for (to, message) in self.lobby.news_for_waiters(&self.name, !hosts.is_empty()) {
+            self.signal(&to, message);
+        }
+        let message = self.lobby.for_hosts();
+        for host in &hosts {
+            self.signal(host, message.clone());
+        }
     }
 
     fn handle_video_size(

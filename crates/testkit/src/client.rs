@@ -100,6 +100,12 @@ pub struct SimClient {
     pub muted_by_host: Vec<String>,
     /// The room's lock as last announced.
     pub room_locked: Option<bool>,
+    /// While waiting in the lobby: whether a host is present (the latest
+    /// `waiting`); `None` once welcomed, or never made to wait.
+    pub waiting: Option<bool>,
+    /// The latest `lobby` (hosts only): whether it is on, and the names
+    /// of those waiting.
+    pub lobby: Option<(bool, Vec<String>)>,
     pub errors: Vec<ErrorCode>,
     /// What went wrong on this side: offers or answers refused, failed
     /// connections.
@@ -199,6 +205,8 @@ impl SimClient {
             chats: Vec::new(),
             muted_by_host: Vec::new(),
             room_locked: None,
+            waiting: None,
+            lobby: None,
             errors: Vec::new(),
             failures: Vec::new(),
             keyframe_requests: 0,
@@ -498,6 +506,7 @@ impl SimClient {
                 resume_token,
                 ..
             } => {
+                self.waiting = None;
                 self.participant_id = Some(participant_id);
                 self.resume_token = Some(resume_token);
                 for p in participants {
@@ -621,6 +630,10 @@ impl SimClient {
             }
             ServerMessage::MutedByHost { track_id, .. } => self.muted_by_host.push(track_id),
             ServerMessage::RoomLocked { locked, .. } => self.room_locked = Some(locked),
+            ServerMessage::Waiting { hosts_present, .. } => self.waiting = Some(hosts_present),
+            ServerMessage::Lobby { enabled, waiting } => {
+                self.lobby = Some((enabled, waiting.into_iter().map(|w| w.name).collect()))
+            }
             ServerMessage::Pong | ServerMessage::IceServers { .. } => {}
         }
     }

@@ -97,6 +97,7 @@ impl World {
                     identity: name.to_lowercase(),
                     name: name.to_string(),
                     grants,
+                    admitted: false,
                 },
             )
             .expect("room has space");

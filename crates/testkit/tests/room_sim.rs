@@ -412,6 +412,7 @@ fn a_host_mutes_removes_and_locks_and_nobody_else_can() {
         identity: identity.to_string(),
         name: identity.to_string(),
         grants,
+        admitted: false,
     };
     let now = world.now;
     assert!(matches!(
@@ -443,4 +444,143 @@ fn a_host_mutes_removes_and_locks_and_nobody_else_can() {
         .room
         .join(world.now, again("carol", Grants::default()))
         .is_ok());
+}
+
+#[test]
+fn a_lobby_holds_guests_until_a_host_admits_or_refuses_them() {
+    use hotline_proto::{ClientMessage, CloseReason};
+    use hotline_sfu::{JoinRequest, RoomEvent};
+    let config = RoomConfig {
+        lobby: true,
+        ..RoomConfig::default()
+    };
+    let mut world = World::new(13, LinkConfig::default(), config);
+    let host_grants = Grants {
+        host: true,
+        ..Grants::default()
+    };
+    let waiting_id = |w: &World, i: usize| w.ids[i].as_ref().expect("has a session").to_string();
+
+    // Alice comes before any host: she waits, and is told nobody can let
+    // her in yet.
+    let a = world.join("Alice", Grants::default());
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.clients[a].waiting, Some(false));
+    assert_eq!(world.clients[a].participant_id, None, "no welcome");
+    let a_id = waiting_id(&world, a);
+
+    // The host comes straight in and sees her waiting; she hears a host
+    // is there. She sees nobody in the call, and may not do anything.
+    let host = world.join("Hana", host_grants);
+    world.publish(host);
+    world.run_for(Duration::from_millis(200));
+    assert_eq!(
+        world.clients[host].lobby,
+        Some((true, vec!["Alice".into()]))
+    );
+    assert!(world.clients[host].participants.is_empty());
+    assert_eq!(world.clients[a].waiting, Some(true));
+    assert!(world.clients[a].participants.is_empty());
+    world.client_mut(a).send_chat("let me in");
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.clients[a].errors, [ErrorCode::UnexpectedMessage]);
+    assert!(world.clients[host].chats.is_empty());
+
+    // Bob waits too; Alice cannot admit him (she is not in, and not a host).
+    let b = world.join("Bob", Grants::default());
+    let b_id = waiting_id(&world, b);
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(
+        world.clients[host].lobby,
+        Some((true, vec!["Alice".into(), "Bob".into()]))
+    );
+
+    // The host admits Alice: she is welcomed and the two see each other.
+    world
+        .client_mut(host)
+        .send(ClientMessage::AdmitParticipant {
+            participant_id: a_id.clone(),
+        });
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(pid(&world, a), a_id, "welcomed with the waiting id");
+    assert_eq!(world.clients[a].waiting, None);
+    world.publish(a);
+    assert!(world.run_until(Duration::from_secs(5), |w| {
+        receives(w, host, a, 30) && receives(w, a, host, 30)
+    }));
+    assert!(world.events.iter().any(|e| matches!(e,
+        RoomEvent::Admitted { identity, .. } if identity == "alice")));
+
+    // A guest cannot admit or refuse; the host refuses Bob, who is told.
+    world.client_mut(a).send(ClientMessage::AdmitParticipant {
+        participant_id: b_id.clone(),
+    });
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(
+        world.clients[a].errors,
+        [ErrorCode::UnexpectedMessage, ErrorCode::HostOnly]
+    );
+    world
+        .client_mut(host)
+        .send(ClientMessage::RefuseParticipant {
+            participant_id: b_id.clone(),
+        });
+    world.run_for(Duration::from_millis(100));
+    assert!(world
+        .closed
+        .iter()
+        .any(|(id, reason)| id.as_str() == b_id && *reason == CloseReason::Refused));
+    assert_eq!(world.clients[b].participant_id, None);
+    assert!(!world.clients[a].participants.contains_key(&b_id));
+    assert_eq!(world.clients[host].lobby, Some((true, vec![])));
+    // Admitting someone no longer waiting is an error, not a crash.
+    world
+        .client_mut(host)
+        .send(ClientMessage::AdmitParticipant {
+            participant_id: b_id.clone(),
+        });
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.clients[host].errors, [ErrorCode::UnknownParticipant]);
+
+    // Alice, once admitted, comes back without waiting (a reload).
+    let now = world.now;
+    let knocks = |w: &World| {
+        w.events
+            .iter()
+            .filter(|e| matches!(e, RoomEvent::Knocked { .. }))
+            .count()
+    };
+    let before = knocks(&world);
+    let again = |identity: &str| JoinRequest {
+        estimate_bandwidth: true,
+        identity: identity.to_string(),
+        name: identity.to_string(),
+        grants: Grants::default(),
+        admitted: false,
+    };
+    world.room.join(now, again("alice")).expect("in");
+    assert_eq!(knocks(&world), before);
+
+    // Carol waits; her connection breaks: she is out of the lobby.
+    let c = world.join("Carol", Grants::default());
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(
+        world.clients[host].lobby,
+        Some((true, vec!["Carol".into()]))
+    );
+    world.lose_signaling(c);
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.clients[host].lobby, Some((true, vec![])));
+
+    // Dave waits; the host turns the lobby off, which lets him in.
+    let d = world.join("Dave", Grants::default());
+    world.run_for(Duration::from_millis(100));
+    assert_eq!(world.clients[d].waiting, Some(true));
+    world
+        .client_mut(host)
+        .send(ClientMessage::SetLobby { enabled: false });
+    world.run_for(Duration::from_millis(100));
+    assert!(world.clients[d].participant_id.is_some(), "welcomed");
+    assert_eq!(world.clients[host].lobby, Some((false, vec![])));
+    assert_eq!(knocks(&world), before + 2);
 }
