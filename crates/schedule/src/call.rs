@@ -50,6 +50,18 @@ pub struct Member {
     /// this).
     #[serde(default)]
     pub link_generation: u32,
+    /// Made a host by the organizer (principals always are: see
+    /// [`Member::is_host`]).
+    #[serde(default)]
+    pub host: bool,
+}
+
+impl Member {
+    /// Whether the member hosts the call: admits from the lobby, mutes,
+    /// removes, locks. The principals do, and whoever the organizer made one.
+    pub fn is_host(&self) -> bool {
+        self.host || self.role == Role::Principal
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +196,9 @@ pub struct NewMember {
     pub role: Role,
     #[serde(default)]
     pub languages: Option<[String; 2]>,
+    /// Made a host of the call besides the principals (who always are).
+    #[serde(default)]
+    pub host: bool,
 }
 
 /// Why a request is refused: said to the user as it is.
@@ -301,6 +316,7 @@ impl Call {
                         role: m.role,
                         languages,
                         link_generation: 0,
+                        host: m.host,
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -713,12 +729,26 @@ mod tests {
                     {"name": "I", "role": "interpreter", "languages": ["ru", "en"]}
                 ]},
                 {"name": "Washington", "time_zone": "America/New_York", "members": [
-                    {"name": "B", "role": "principal"}
+                    {"name": "B", "role": "principal"},
+                    {"name": "C", "role": "adviser", "host": true}
                 ]}
             ]
         }))
         .unwrap();
         Call::create(new, "org", now).unwrap()
+    }
+
+    #[test]
+    fn principals_and_members_made_hosts_host_the_call() {
+        let call = two_party_call(utc("2026-11-25T00:00:00Z"));
+        let hosts: Vec<&str> = call
+            .parties
+            .iter()
+            .flat_map(|p| &p.members)
+            .filter(|m| m.is_host())
+            .map(|m| m.name.as_str())
+            .collect();
+        assert_eq!(hosts, ["A", "B", "C"]);
     }
 
     #[test]

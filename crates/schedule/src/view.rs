@@ -115,6 +115,8 @@ pub struct MemberView {
     pub call: CallSummary,
     pub name: String,
     pub role: Role,
+    /// Hosts the call: goes straight in and admits the others.
+    pub host: bool,
     pub party: String,
     pub time_zone: String,
     /// The agreed time, with the member's local time.
@@ -131,6 +133,8 @@ pub struct MemberSummary {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub languages: Option<[String; 2]>,
+    /// Hosts the call (admits from the lobby).
+    pub host: bool,
 }
 
 /// One slot, in UTC and in each party's local time.
@@ -203,6 +207,7 @@ impl MemberView {
             call: CallSummary::of(call),
             name: member.name.clone(),
             role: member.role,
+            host: member.is_host(),
             party: party.name.clone(),
             time_zone: party.time_zone.clone(),
             agreed: call.agreed.map(|start| slot_view(call, start)),
@@ -240,6 +245,7 @@ impl PartyView {
                             name: m.name.clone(),
                             role: m.role,
                             languages: m.languages.clone(),
+                            host: m.is_host(),
                         })
                         .collect(),
                     windows_given: p.windows.is_some(),

@@ -585,12 +585,13 @@ struct MemberToken {
 }
 
 /// What each role may do in the call.
-fn grants_of(role: Role) -> hotline_auth::Grants {
-    let all = hotline_auth::Grants::default();
-    match role {
-        // The principals are the call's hosts.
-        Role::Principal => hotline_auth::Grants { host: true, ..all },
-        Role::Adviser | Role::NoteTaker | Role::Interpreter => all,
+fn grants_of(member: &Member) -> hotline_auth::Grants {
+    let all = hotline_auth::Grants {
+        host: member.is_host(),
+        ..hotline_auth::Grants::default()
+    };
+    match member.role {
+        Role::Principal | Role::Adviser | Role::NoteTaker | Role::Interpreter => all,
         // An observer watches and listens.
         Role::Observer => hotline_auth::Grants {
             publish: false,
@@ -644,7 +645,7 @@ async fn member_token(
             identity: member.id.clone(),
             name: Some(member.name.clone()),
             ttl_secs: (closes - now).num_seconds().max(60) as u64,
-            grants: grants_of(member.role),
+            grants: grants_of(member),
         }
         .mint(&state.secret, crate::cli::unix_now());
         info!(call = %call.id, member = %member.id, "join token minted");

@@ -897,3 +897,42 @@ async fn members_wait_until_a_principal_admits_them_and_stay_admitted_across_a_r
     second.stop();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn the_public_page_says_the_same_before_and_after_agreement_until_release() {
+    let dir = temp_dir();
+    let clock = Arc::new(Mutex::new(
+        "2026-11-25T12:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+    ));
+    let server = server(&dir, &clock).await;
+    let addr = server.http_addr;
+    // The whole answer, head and body, but its Date header.
+    let public = |call_id: String| async move {
+        let path = format!("/api/calls/{call_id}/public");
+        let (status, head, body) = common::http_exchange(addr, "GET", &path, None, None).await;
+        assert_eq!(status, 200, "{body}");
+        let head: Vec<String> = head
+            .lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("date:"))
+            .map(str::to_string)
+            .collect();
+        (head, body)
+    };
+    let (not_agreed, _, _) = create(addr).await;
+    let (agreed, moscow, washington) = agreed_call(addr).await;
+    assert!(view(addr, &moscow).await.agreed.is_some());
+    assert_eq!(public(not_agreed).await, public(agreed.clone()).await);
+
+    // Released: now it says when.
+    for link in [&moscow, &washington] {
+        let version = view(addr, link).await.version;
+        let path = format!("/api/parties/{}/release", key(link));
+        let approve = json!({"version": version, "approve": true});
+        let (status, body) = send(addr, "PUT", &path, None, &approve).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, body) = public(agreed).await;
+    assert!(body.contains("2026-12-03T14:30:00Z"), "{body}");
+    server.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}

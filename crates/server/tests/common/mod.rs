@@ -130,6 +130,18 @@ pub async fn http_request(
     bearer: Option<&str>,
     body: Option<&str>,
 ) -> (u16, String) {
+    let (status, _, body) = http_exchange(addr, method, path, bearer, body).await;
+    (status, body)
+}
+
+/// `http_request`, with the response's head (status line and headers) too.
+pub async fn http_exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String, String) {
     use tokio::io::AsyncWriteExt;
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let authorization = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
@@ -163,5 +175,5 @@ pub async fn http_request(
     } else {
         body.to_string()
     };
-    (status, body)
+    (status, head.to_string(), body)
 }
