@@ -133,6 +133,11 @@ describe('the organizer’s page', { timeout: 120000 }, () => {
     await fillMember(washington.getByTestId('member-row').nth(0), 'Sarah Miller', 'principal');
     await washington.getByTestId('add-member').click();
     await fillMember(washington.getByTestId('member-row').nth(1), 'Tom Baker', 'adviser');
+    // The principal always hosts; the adviser is made a host too.
+    const principalHost = washington.getByTestId('member-row').nth(0).getByTestId('member-host');
+    assert.equal(await principalHost.isChecked(), true);
+    assert.equal(await principalHost.isDisabled(), true);
+    await washington.getByTestId('member-row').nth(1).getByTestId('member-host').check();
     assert.equal(await washington.locator('[data-testid=member-lang-from]:visible').count(), 0, 'only interpreters have a language pair');
 
     // Creating is refused in the page: the interpreter has no language pair, said next to it.
@@ -176,6 +181,7 @@ describe('the organizer’s page', { timeout: 120000 }, () => {
     assert.notEqual(links[0], links[1]);
     assert.ok((await created.nth(0).innerText()).includes('Europe/Moscow'));
     assert.ok((await created.nth(1).innerText()).includes('America/New_York'));
+    assert.ok((await created.nth(1).innerText()).includes('Tom Baker (Adviser, host)'), await created.nth(1).innerText());
     assert.match(/** @type {string} */ (await page.getByTestId('public-link').getAttribute('href')), new RegExp(`^${hx.url.replace(/[.]/g, '\\.')}/call/[A-Za-z0-9_-]+$`));
 
     // Copy puts the party's link on the clipboard.
@@ -198,6 +204,8 @@ describe('the organizer’s page', { timeout: 120000 }, () => {
       assert.ok(shown.includes(want), `the party page shows ${want}: ${shown}`);
     }
     assert.equal(await party.getByTestId('party').count(), 2);
+    const hosts = await party.locator('[data-testid=member-host-badge]').evaluateAll((els) => els.map((e) => e.closest('li')?.querySelector('.member-name')?.textContent));
+    assert.deepEqual(hosts, ['Irina Volkova', 'Sarah Miller', 'Tom Baker']);
 
     // Plan another: a fresh form, the credential kept.
     await page.getByTestId('plan-another').click();

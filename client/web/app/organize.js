@@ -34,7 +34,7 @@ const ROLES = [
   ['observer', 'Observer'],
 ];
 
-/** @typedef {{name: string, role: Role, languages?: string[]}} NewMember */
+/** @typedef {{name: string, role: Role, languages?: string[], host?: boolean}} NewMember */
 /** @typedef {{name: string, time_zone: string, members: NewMember[]}} NewParty */
 /** @typedef {{title: string, duration_minutes: number, languages: string[], e2ee_required: boolean, parties: NewParty[]}} NewCall */
 /** @typedef {{call_id: string, public_link: string, parties: {party_id: string, name: string, link: string}[]}} CreatedCall */
@@ -393,6 +393,7 @@ function zonePicker(initial, onChange) {
  * @property {HTMLSelectElement} role
  * @property {HTMLInputElement} from
  * @property {HTMLInputElement} to
+ * @property {HTMLInputElement} host  also a host of the call (principals always are)
  * @property {Problem} nameProblem
  * @property {Problem} pairProblem
  * @property {(partyNumber: number, memberNumber: number) => void} label
@@ -655,6 +656,8 @@ export function showOrganizePage(root, cfg) {
     const pairId = nextId('pair');
     const pairLabel = h('span', { class: 'pair-label small', id: pairId, text: 'Interprets between' });
     const pairRow = h('div', { class: 'pair-row', role: 'group', 'aria-labelledby': pairId, hidden: true }, pairLabel, from, h('span', { class: 'pair-sep', 'aria-hidden': 'true', text: '↔' }), to, pairNames);
+    const host = h('input', { type: 'checkbox', 'data-testid': 'member-host' });
+    const hostLabel = h('label', { class: 'host-check small' }, host, h('span', { text: 'Host' }));
     const nameProblem = problemFor(name, 'member-name');
     const pairProblem = problemFor([from, to], 'member-languages');
     const remove = h(
@@ -675,7 +678,17 @@ export function showOrganizePage(root, cfg) {
       },
       icon('trash'),
     );
+    /** @type {boolean} */
+    let hostChosen = false;
+    host.addEventListener('change', () => {
+      hostChosen = host.checked;
+    });
     const showPair = () => {
+      // Principals always host the call; anyone else may be made a host.
+      const principal = role.value === 'principal';
+      host.checked = principal || hostChosen;
+      host.disabled = principal;
+      hostLabel.title = principal ? 'Principals always host the call.' : 'A host lets members in from the lobby, and can mute, remove and lock.';
       const interpreter = role.value === 'interpreter';
       pairRow.hidden = !interpreter;
       const a = from.value.trim();
@@ -693,7 +706,7 @@ export function showOrganizePage(root, cfg) {
         revalidate();
       });
     }
-    const rowEl = h('div', { class: 'member-row', 'data-testid': 'member-row' }, name, role, remove, nameProblem.el, pairRow, pairProblem.el);
+    const rowEl = h('div', { class: 'member-row', 'data-testid': 'member-row' }, name, role, hostLabel, remove, nameProblem.el, pairRow, pairProblem.el);
     /** @type {MemberEditor} */
     const member = {
       root: rowEl,
@@ -701,6 +714,7 @@ export function showOrganizePage(root, cfg) {
       role,
       from,
       to,
+      host,
       nameProblem,
       pairProblem,
       label: (p, m) => {
@@ -708,6 +722,7 @@ export function showOrganizePage(root, cfg) {
         role.setAttribute('aria-label', `Party ${p}, member ${m}: role`);
         from.setAttribute('aria-label', `Party ${p}, member ${m}: first language`);
         to.setAttribute('aria-label', `Party ${p}, member ${m}: second language`);
+        host.setAttribute('aria-label', `Party ${p}, member ${m}: host of the call`);
         remove.setAttribute('aria-label', `Remove member ${m} of party ${p}`);
         remove.title = 'Remove this member';
       },
@@ -903,7 +918,10 @@ export function showOrganizePage(root, cfg) {
         time_zone: /** @type {string} */ (p.zone.value()),
         members: p.members.map((m) => {
           const role = /** @type {Role} */ (m.role.value);
-          return role === 'interpreter' ? { name: m.name.value.trim(), role, languages: [m.from.value.trim(), m.to.value.trim()] } : { name: m.name.value.trim(), role };
+          /** @type {NewMember} */
+          const member = role === 'interpreter' ? { name: m.name.value.trim(), role, languages: [m.from.value.trim(), m.to.value.trim()] } : { name: m.name.value.trim(), role };
+          if (role !== 'principal' && m.host.checked) member.host = true;
+          return member;
         }),
       })),
     };
@@ -1050,7 +1068,7 @@ export function showOrganizePage(root, cfg) {
           h('span', { class: 'party-name', text: p.name }),
           described ? h('span', { class: 'muted small', text: `${described.time_zone} · ${offsetNow(described.time_zone)}` }) : null,
         ),
-        members.length ? h('div', { class: 'muted small org-link-members', text: members.map((m) => `${m.name} (${ROLES.find(([r]) => r === m.role)?.[1] ?? m.role}${m.languages ? `, ${m.languages.map(languageName).join(' ↔ ')}` : ''})`).join(', ') }) : null,
+        members.length ? h('div', { class: 'muted small org-link-members', text: members.map((m) => `${m.name} (${ROLES.find(([r]) => r === m.role)?.[1] ?? m.role}${m.languages ? `, ${m.languages.map(languageName).join(' ↔ ')}` : ''}${m.host ? ', host' : ''})`).join(', ') }) : null,
         linkRow(url(p.link), `the link of ${p.name}`, 'party-link'),
       );
     });

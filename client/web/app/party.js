@@ -9,7 +9,7 @@ import { api, pad2, partsIn, offsetLabel, languageName, durationLong, sectionCar
 // ---------------------------------------------------------------- API types
 
 /** @typedef {'principal' | 'adviser' | 'interpreter' | 'note_taker' | 'observer'} Role */
-/** @typedef {{name: string, role: Role, languages?: string[]}} Member */
+/** @typedef {{name: string, role: Role, languages?: string[], host?: boolean}} Member */
 /** @typedef {{party_id: string, name: string, time_zone: string, members: Member[], windows_given: boolean, accepted: string | null}} Party */
 /** @typedef {{start: string, end: string}} LocalWindow */
 /** @typedef {{party_id: string, start: string, end: string, zone: string}} LocalSlot */
@@ -919,6 +919,7 @@ export function showPartyPage(root, key) {
                       null,
                       h('span', { class: 'member-name', text: m.name }),
                       h('span', { class: `role role-${m.role}`, text: ROLE_LABELS[m.role] ?? m.role }),
+                      m.host ? h('span', { class: 'role role-host', 'data-testid': 'member-host-badge', title: 'Lets members in from the lobby during the call', text: 'Host' }) : null,
                       m.languages?.length === 2 ? h('span', { class: 'muted small', text: `${languageName(m.languages[0])} ↔ ${languageName(m.languages[1])}` }) : null,
                       // The party's own members: their personal links, to hand to each.
                       p.party_id === v.party_id && v.members?.[i] ? copyLinkButton(v.members[i].link, m.name) : null,
