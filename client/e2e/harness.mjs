@@ -667,7 +667,8 @@ export const eventsOf = (page) => page.evaluate(() => /** @type {any} */ (window
 /**
  * Before the app loads (use as `beforeLoad`): keep, with the time, every signaling message of the
  * types `received` that the page receives and of the types `sent` that it sends, in
- * `window.__signals` as `{t, dir: 'in' | 'out', m}`. Read them with `signalsOf`.
+ * `window.__signals` as `{t, dir: 'in' | 'out', m}`. Read them with `signalsOf`. Also counts the
+ * WebSockets the page opens (`socketsOpened`).
  * @param {{received: string[], sent: string[]}} types
  * @returns {(page: import('playwright-core').Page) => Promise<void>}
  */
@@ -682,6 +683,7 @@ export function recordSignals(types) {
         constructor(...args) {
           // @ts-ignore
           super(...args);
+          w.__sockets = (w.__sockets ?? 0) + 1;
           this.addEventListener('message', (/** @type {MessageEvent} */ ev) => {
             try {
               const m = JSON.parse(ev.data);
@@ -705,6 +707,9 @@ export function recordSignals(types) {
 
 /** @param {import('playwright-core').Page} page @returns {Promise<{t: number, dir: 'in' | 'out', m: any}[]>} */
 export const signalsOf = (page) => page.evaluate(() => /** @type {any} */ (window).__signals ?? []);
+
+/** How many WebSockets the page opened since it loaded (with `recordSignals`). @param {import('playwright-core').Page} page @returns {Promise<number>} */
+export const socketsOpened = (page) => page.evaluate(() => /** @type {any} */ (window).__sockets ?? 0);
 
 /**
  * A mono 16-bit PCM WAV of a sine tone (for `--use-file-for-fake-audio-capture`; amplitude 0 is

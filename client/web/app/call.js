@@ -1,7 +1,7 @@
 // The call screen: tiles grid, control bar, chat panel, settings popover.
 
 import { Room, VideoSizeObserver } from '../sdk/index.js';
-import { h, icon, initials, colorFor, formatTime, showError, clearError, toast } from './ui.js';
+import { h, icon, initials, colorFor, formatTime, showError, clearError, toast, brand, decodeToken } from './ui.js';
 import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
 
 /**
@@ -11,6 +11,11 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @typedef {import('../sdk/room.js').ChatMessage} ChatMessage
  * @typedef {import('../sdk/room.js').DisconnectInfo} DisconnectInfo
  * @typedef {import('../sdk/signal.js').ConnectionQuality} ConnectionQuality
+ * @typedef {import('../sdk/room.js').WaitingInfo} WaitingInfo
+ * @typedef {import('../sdk/room.js').LobbyEntry} LobbyEntry
+ * @typedef {import('./media.js').LocalMedia} LocalMedia
+ * @typedef {{left: boolean, message: string, code: number, fromLobby?: boolean}} EndInfo
+ *   `fromLobby`: it ended while waiting in the lobby (never let in)
  */
 
 /**
@@ -19,10 +24,11 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {string} roomName
  * @property {string} token
  * @property {string} displayName     shown until the server tells us our name
+ * @property {string} [title]          what the call is called (a scheduled call's title), instead of the room name
  * @property {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null, errors: string[]} | null} media
  *           tracks from the pre-join screen, or null to ask for camera+mic after joining
  * @property {{audioMuted?: boolean, videoMuted?: boolean}} [startState]
- * @property {(info: {left: boolean, message: string, code: number}) => void} onEnd
+ * @property {(info: EndInfo) => void} onEnd
  */
 
 /**
@@ -34,6 +40,7 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {boolean} isScreen
  * @property {MediaStream | null} stream
  * @property {boolean} micMuted
+ * @property {boolean} cameraOn        a remote participant publishes an unmuted camera
  * @property {boolean} reconnecting
  * @property {boolean} speaking        in the server's list of speakers
  * @property {boolean} activeSpeaker   the loudest of them
@@ -59,6 +66,19 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {HTMLButtonElement} hostBtn
  * @property {HTMLDivElement} hostMenu
  * @property {HTMLButtonElement} muteItem
+ * @property {HTMLButtonElement} cameraItem
+ */
+
+/**
+ * @typedef {object} WaitingView   the lobby's waiting screen
+ * @property {HTMLElement} page
+ * @property {HTMLElement} card
+ * @property {HTMLElement} title
+ * @property {HTMLElement} text
+ * @property {HTMLElement} who
+ * @property {HTMLVideoElement} video
+ * @property {HTMLElement} avatar
+ * @property {HTMLElement} avatarNote   under the avatar: why there is no picture
  */
 
 /** Three dots: the tile's menu of host actions (constant markup). */
@@ -69,6 +89,16 @@ const MAIN_SPEAKER_DWELL_MS = 1000;
 
 /** What the connection-quality bars say, for the label and tooltip. */
 const QUALITY_WORDS = /** @type {Record<ConnectionQuality, string>} */ ({ excellent: 'excellent', good: 'good', poor: 'poor' });
+
+/**
+ * How long someone has waited in the lobby, e.g. "Waiting 3 min".
+ * @param {number} sinceMs  Unix ms
+ */
+function waitedFor(sinceMs) {
+  const min = Math.floor((Date.now() - sinceMs) / 60000);
+  if (!sinceMs || min < 1) return 'Just arrived';
+  return min < 60 ? `Waiting ${min} min` : `Waiting ${Math.floor(min / 60)} h ${min % 60} min`;
+}
 
 export class Call {
   /** @param {CallOptions} opts */
@@ -107,6 +137,10 @@ export class Call {
     this.needsAudioUnlock = false;
     /** The tile (participant id) whose host menu is open. @type {string | null} */
     this.hostMenuFor = null;
+    /** The waiting screen while in the lobby (null when not shown). @type {WaitingView | null} */
+    this.waitingView = null;
+    /** Camera and microphone asked for while waiting in the lobby (for the preview), published once let in. @type {Promise<LocalMedia> | null} */
+    this._waitingMedia = null;
     const { root, roomName } = this.opts;
     this.grid = h('div', { class: 'grid', 'data-testid': 'grid' });
     this.status = h('div', { class: 'call-status', 'data-testid': 'call-status', text: 'Joining…' });
@@ -126,7 +160,7 @@ export class Call {
     const topbar = h(
       'header',
       { class: 'topbar' },
-      h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: roomName }), this.lockedEl),
+      h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: this.opts.title || roomName }), this.lockedEl),
       this.status,
       this.connBanner,
       this.qualityNotice,
@@ -149,6 +183,19 @@ export class Call {
     if (!navigator.mediaDevices?.getDisplayMedia) this.screenBtn.hidden = true;
     // Hosts only: lock the call (nobody new may join) or unlock it.
     this.lockBtn = h('button', { class: 'host-lock', 'data-testid': 'lock-toggle', hidden: true, onclick: () => this.toggleLock() });
+    // Hosts only: the lobby on (newcomers wait until a host lets them in) or off.
+    this.lobbyBtn = h('button', { class: 'host-lock host-lobby', 'data-testid': 'lobby-toggle', hidden: true, onclick: () => this.toggleLobby() });
+    // Hosts only: who waits in the lobby, with Admit and Refuse (shown while anyone waits).
+    this.lobbyCount = h('h2', { 'data-testid': 'lobby-count' });
+    this.lobbyAdmitAll = h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': 'admit-all', text: 'Admit all', onclick: () => this.admitAll() });
+    this.lobbyList = h('ul', { class: 'lobby-list' });
+    this.lobbyPanel = h(
+      'aside',
+      { class: 'lobby-panel', 'data-testid': 'lobby-panel', 'aria-label': 'Waiting to join', 'aria-live': 'polite', hidden: true },
+      h('div', { class: 'lobby-head' }, h('span', { class: 'lobby-head-icon' }, icon('hourglass')), this.lobbyCount, this.lobbyAdmitAll),
+      h('p', { class: 'muted small lobby-note', text: 'They cannot see or hear the call until you let them in.' }),
+      this.lobbyList,
+    );
     // Hosts only: asks before removing someone.
     this.removeDialog = h('dialog', { class: 'confirm-dialog', 'data-testid': 'remove-dialog' });
 
@@ -172,7 +219,7 @@ export class Call {
     const bar = h(
       'footer',
       { class: 'controlbar' },
-      h('div', { class: 'bar-side' }, this.lockBtn),
+      h('div', { class: 'bar-side' }, this.lockBtn, this.lobbyBtn),
       h('div', { class: 'bar-center' }, this.micBtn, this.camBtn, this.screenBtn, this.settingsBtn, this.chatBtn, this.leaveBtn),
       h('div', { class: 'bar-side right' }),
       this.settings,
@@ -206,7 +253,7 @@ export class Call {
       'div',
       { class: 'call', 'data-testid': 'call' },
       topbar,
-      h('main', { class: 'stage' }, this.grid, this.chatPanel),
+      h('main', { class: 'stage' }, this.grid, this.lobbyPanel, this.chatPanel),
       bar,
       this.audioHost,
       this.unlockBtn,
@@ -274,6 +321,7 @@ export class Call {
 
   _tickClock() {
     this.clockEl.textContent = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    for (const el of this.lobbyList.querySelectorAll('[data-since]')) el.textContent = waitedFor(Number(/** @type {HTMLElement} */ (el).dataset.since));
   }
 
   // ------------------------------------------------------------------ room wiring
@@ -328,6 +376,13 @@ export class Call {
       this._updateControls();
       this.render();
     });
+    room.on('waiting', (info) => this._showWaiting(info));
+    room.on('lobby_changed', ({ added }) => {
+      // Hosts: someone knocks. The panel lists them; the toast makes sure it is noticed.
+      for (const w of added) toast(`${w.name || w.identity || 'Someone'} is waiting to join.`);
+      this._updateHostControls();
+      this._renderLobby();
+    });
     room.on('media_path_changed', () => this._showMediaPath());
     room.on('error', (err) => showError(err.message));
     room.on('reconnecting', (info) => {
@@ -336,13 +391,18 @@ export class Call {
         info.code === 4010 ? 'The server is restarting. Reconnecting…' : 'Connection lost. Reconnecting…',
         { spinner: true },
       );
+      this._renderLobby();
       rerender();
     });
     room.on('reconnected', ({ resumed }) => {
       // After a resume nothing changed for the user; after a rejoin the call was set up again.
       if (resumed) this._connectionBanner('reconnected', 'Reconnected', { hideAfterMs: 2500 });
       else this._connectionBanner('rejoined', 'Rejoined the call', { hideAfterMs: 5000 });
+      // A rejoin may have waited in the lobby again.
+      this._hideWaiting();
       this._updateControls();
+      this._updateHostControls();
+      this._renderLobby();
       rerender();
     });
     room.on('shutting_down', () => {
@@ -350,7 +410,7 @@ export class Call {
     });
     room.on('disconnected', (info) => {
       if (this.ended) return;
-      this._end({ left: info.code === 1000 && info.reason === 'left', message: info.message, code: info.code });
+      this._end({ left: info.code === 1000 && info.reason === 'left', message: info.message, code: info.code, fromLobby: !!this.waitingView });
     });
   }
 
@@ -379,17 +439,28 @@ export class Call {
 
   /** Join, then publish. Resolves when joined; rejects with a readable error if not. */
   async start() {
-    const media = this.opts.media;
     try {
       await this.room.connect();
     } catch (err) {
-      this._stopLocalTracks(media);
+      this._stopLocalTracks(this.opts.media);
+      this._dropWaitingMedia();
+      // Left while waiting in the lobby: the end screen is already shown.
+      if (this.ended) return;
       this.destroy();
       throw err;
     }
+    this._hideWaiting();
     this.status.textContent = '';
     this._updateHostControls();
+    this._renderLobby();
     this.render();
+    // The camera and microphone of the pre-join screen, or of the lobby's preview.
+    const media = this.opts.media ?? (this._waitingMedia ? await this._waitingMedia : null);
+    this._waitingMedia = null;
+    if (this.ended) {
+      this._stopLocalTracks(media);
+      return;
+    }
     const lp = this.room.localParticipant;
     if (!lp.grants.publish) {
       this._stopLocalTracks(media);
@@ -604,13 +675,25 @@ export class Call {
     const locked = this.room.locked;
     this.lockedEl.hidden = !locked;
     this.el.dataset.locked = String(locked);
-    const host = this.room.isHost && this.room.state !== 'new' && this.room.state !== 'connecting';
+    const host = this.room.isHost && this.room.state !== 'new' && this.room.state !== 'connecting' && this.room.state !== 'waiting';
     this.lockBtn.hidden = !host;
+    const lobby = this.room.lobby;
+    const lobbyOn = !!lobby?.enabled;
+    this.lobbyBtn.hidden = !host || !lobby;
+    this.lobbyBtn.dataset.state = lobbyOn ? 'on' : 'off';
+    this.lobbyBtn.classList.toggle('active', lobbyOn);
+    this.lobbyBtn.setAttribute('aria-pressed', String(lobbyOn));
+    this.lobbyBtn.setAttribute('aria-label', 'Lobby');
+    this.lobbyBtn.title = lobbyOn
+      ? 'Newcomers wait in the lobby until a host lets them in. Click to let them join directly.'
+      : 'Newcomers join directly. Click to make them wait until a host lets them in.';
+    this.lobbyBtn.replaceChildren(icon('hourglass'), h('span', { text: lobbyOn ? 'Lobby on' : 'Lobby off' }));
     const label = locked ? 'Unlock call' : 'Lock call';
     this.lockBtn.dataset.state = locked ? 'locked' : 'unlocked';
     this.lockBtn.classList.toggle('active', locked);
     this.lockBtn.title = locked ? 'Let new people join this call again' : 'Stop new people from joining this call';
     this.lockBtn.setAttribute('aria-pressed', String(locked));
+    this.lockBtn.setAttribute('aria-label', label);
     this.lockBtn.replaceChildren(icon('lock'), h('span', { text: label }));
   }
 
@@ -626,6 +709,159 @@ export class Call {
       t.hostBtn.setAttribute('aria-expanded', String(open));
       t.el.classList.toggle('menu-open', open);
     }
+  }
+
+  toggleLobby() {
+    const lobby = this.room.lobby;
+    if (!this.room.isHost || !lobby) return;
+    this.room.setLobby(!lobby.enabled);
+  }
+
+  admitAll() {
+    for (const w of this.room.lobby?.waiting ?? []) this.room.admitParticipant(w.participantId);
+  }
+
+  /** Hosts: the lobby panel, shown while anyone waits. */
+  _renderLobby() {
+    const lobby = this.room.isHost && this.room.state === 'connected' ? this.room.lobby : null;
+    const waiting = lobby?.waiting ?? [];
+    this.lobbyPanel.hidden = waiting.length === 0;
+    this.lobbyPanel.dataset.count = String(waiting.length);
+    this.lobbyCount.textContent = `${waiting.length} waiting to join`;
+    this.lobbyAdmitAll.hidden = waiting.length < 2;
+    this.lobbyList.replaceChildren(...waiting.map((w) => this._lobbyRow(w)));
+  }
+
+  /** @param {LobbyEntry} w */
+  _lobbyRow(w) {
+    const name = w.name || w.identity || 'Guest';
+    /** @param {HTMLButtonElement} btn @param {() => boolean} act */
+    const once = (btn, act) => () => {
+      // The list is drawn again when the server says what happened.
+      for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (row.querySelectorAll('button'))) b.disabled = true;
+      if (!act()) for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (row.querySelectorAll('button'))) b.disabled = false;
+    };
+    const refuse = h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': `refuse-${w.identity}`, 'data-action': 'refuse', title: `Do not let ${name} in`, text: 'Refuse' });
+    const admit = h('button', { class: 'primary small-btn', type: 'button', 'data-testid': `admit-${w.identity}`, 'data-action': 'admit', title: `Let ${name} into the call`, text: 'Admit' });
+    refuse.addEventListener('click', once(refuse, () => this.room.refuseParticipant(w.participantId)));
+    admit.addEventListener('click', once(admit, () => this.room.admitParticipant(w.participantId)));
+    const row = h(
+      'li',
+      { class: 'lobby-entry', 'data-testid': 'lobby-entry', 'data-participant-id': w.participantId, 'data-identity': w.identity, 'data-name': name },
+      h('span', { class: 'avatar-circle lobby-avatar', text: initials(name), style: `background:${colorFor(name)}` }),
+      h('div', { class: 'lobby-entry-main' }, h('div', { class: 'lobby-name', text: name }), h('div', { class: 'muted small', 'data-since': String(w.sinceMs), text: waitedFor(w.sinceMs) })),
+      h('div', { class: 'lobby-actions' }, refuse, admit),
+    );
+    return row;
+  }
+
+  /** @param {string} participantId */
+  _hostCameraOff(participantId) {
+    this._setHostMenu(null);
+    const p = this.room.participants.get(participantId);
+    const cam = p?.trackInfo('camera');
+    if (!p || !cam || cam.muted) return;
+    this.room.muteParticipant(p.id, cam.track_id);
+  }
+
+  // ------------------------------------------------------------------ the lobby's waiting screen
+
+  /**
+   * Waiting in the lobby: the call is replaced by a card saying so (again when a host comes or goes).
+   * @param {WaitingInfo} info
+   */
+  _showWaiting(info) {
+    if (this.ended) return;
+    let v = this.waitingView;
+    if (!v) {
+      v = this._buildWaitingView();
+      this.waitingView = v;
+      this.opts.root.replaceChildren(v.page);
+      this._startWaitingPreview(v);
+    }
+    v.card.dataset.hostsPresent = String(info.hostsPresent);
+    v.text.textContent = info.hostsPresent
+      ? 'A host of this call knows you are here. You will join as soon as they let you in.'
+      : 'No host is in the call yet. You will get in as soon as a host joins and admits you.';
+    const name = info.name || this.opts.displayName;
+    v.who.replaceChildren(
+      h('div', { class: 'lobby-fact' }, h('span', { class: 'muted', text: 'Call' }), h('span', { 'data-testid': 'lobby-call-title', text: this.opts.title || info.room || this.opts.roomName })),
+      h('div', { class: 'lobby-fact' }, h('span', { class: 'muted', text: 'Joining as' }), h('span', { 'data-testid': 'lobby-name', text: name || 'Guest' })),
+    );
+    const circle = /** @type {HTMLElement} */ (v.avatar.firstElementChild);
+    circle.textContent = initials(name || '?');
+    circle.style.background = colorFor(name || '?');
+  }
+
+  /** @returns {WaitingView} */
+  _buildWaitingView() {
+    const video = h('video', { class: 'mirrored', autoplay: true, playsinline: true, 'data-testid': 'lobby-preview' });
+    video.muted = true;
+    const avatarNote = h('span', { class: 'muted small', 'data-testid': 'lobby-preview-note' });
+    const avatar = h('div', { class: 'lobby-preview-off' }, h('span', { class: 'avatar-circle' }), avatarNote);
+    const title = h('h1', { text: 'Waiting for a host to let you in' });
+    const text = h('p', { class: 'muted lobby-text', 'data-testid': 'lobby-text' });
+    const who = h('div', { class: 'lobby-facts' });
+    const card = h(
+      'div',
+      { class: 'card lobby-card', 'data-testid': 'lobby-waiting', role: 'status', 'aria-live': 'polite' },
+      brand(),
+      h('div', { class: 'lobby-preview' }, video, avatar),
+      h('div', { class: 'lobby-title' }, h('span', { class: 'pulse-dot', 'aria-hidden': 'true' }), title),
+      text,
+      who,
+      h('div', { class: 'actions' }, h('button', { class: 'secondary', type: 'button', 'data-testid': 'lobby-leave', text: 'Leave', onclick: () => this.leave() })),
+    );
+    return { page: h('div', { class: 'center-page lobby-page' }, card), card, title, text, who, video, avatar, avatarNote };
+  }
+
+  /**
+   * The person's own camera on the waiting screen: the pre-join screen's, or asked for now (it is
+   * published once a host lets them in). Not for a token that may not publish.
+   * @param {WaitingView} v
+   */
+  _startWaitingPreview(v) {
+    /** @param {MediaStreamTrack | null | undefined} track @param {string} note */
+    const show = (track, note) => {
+      if (this.waitingView !== v) return;
+      const on = !!track && !this.camOff;
+      v.video.srcObject = on && track ? new MediaStream([track]) : null;
+      v.video.hidden = !on;
+      v.avatar.hidden = on;
+      v.avatarNote.textContent = note;
+    };
+    /** @param {MediaStreamTrack | null | undefined} track */
+    const offNote = (track) => (track ? 'Your camera is off' : 'No camera');
+    if (this.opts.media) {
+      show(this.opts.media.video, offNote(this.opts.media.video));
+      return;
+    }
+    if (decodeToken(this.opts.token)?.grants?.publish === false) {
+      show(null, 'You will watch and listen');
+      return;
+    }
+    show(null, 'Starting your camera…');
+    if (!this._waitingMedia) this._waitingMedia = getLocalMedia({ audio: true, video: true });
+    void this._waitingMedia.then((m) => show(m.video, offNote(m.video)));
+  }
+
+  /** Back from the lobby to the call screen. */
+  _hideWaiting() {
+    const v = this.waitingView;
+    if (!v) return;
+    this.waitingView = null;
+    v.video.srcObject = null;
+    if (!this.ended) {
+      this.opts.root.replaceChildren(this.el);
+      requestAnimationFrame(() => this._layout());
+    }
+  }
+
+  /** Stop the lobby preview's camera and microphone, unless they were published. */
+  _dropWaitingMedia() {
+    const p = this._waitingMedia;
+    this._waitingMedia = null;
+    void p?.then((m) => this._stopLocalTracks(m));
   }
 
   /** @param {string} participantId */
@@ -679,7 +915,7 @@ export class Call {
   }
 
   _updateControls() {
-    const can = this.room.state === 'new' || this.room.state === 'connecting' ? true : this.canPublish;
+    const can = this.room.state === 'new' || this.room.state === 'connecting' || this.room.state === 'waiting' ? true : this.canPublish;
     const noPublish = 'Your invitation lets you watch only.';
     /**
      * @param {HTMLButtonElement} btn
@@ -763,6 +999,7 @@ export class Call {
       stream: this.camTrack && !this.camOff ? this._localStream(this.camTrack) : null,
       // A viewer (no publish grant) has no microphone at all: no muted icon for them.
       micMuted: lp.grants.publish || this.room.state !== 'connected' ? !this.micTrack || this.micMuted : false,
+      cameraOn: false,
       // Our own connection state is told by the banner in the top bar, not on our tile.
       reconnecting: false,
       speaking: lp.speaking,
@@ -771,7 +1008,7 @@ export class Call {
       track: null,
       videoPaused: false,
     });
-    const screenOf = { micMuted: false, speaking: false, activeSpeaker: false, quality: undefined };
+    const screenOf = { micMuted: false, cameraOn: false, speaking: false, activeSpeaker: false, quality: undefined };
     if (this.screenTrack) {
       out.push({ key: 'local:screen', participantId: lp.id, name: myName, isLocal: true, isScreen: true, stream: this._localStream(this.screenTrack), reconnecting: false, track: null, videoPaused: false, ...screenOf });
     }
@@ -788,6 +1025,7 @@ export class Call {
         isScreen: false,
         stream: camShown ? cam.mediaStream : null,
         micMuted: p.isMicrophoneMuted,
+        cameraOn: !p.isCameraOff,
         reconnecting: p.connection === 'reconnecting',
         speaking: p.speaking,
         activeSpeaker: this.room.activeSpeakers[0] === p.id,
@@ -859,14 +1097,15 @@ export class Call {
     const hostBtn = h('button', { class: 'host-menu-button', type: 'button', 'data-testid': 'host-menu', title: `Host actions for ${e.name}`, 'aria-label': `Host actions for ${e.name}`, 'aria-haspopup': 'menu', 'aria-expanded': 'false',
       onclick: () => this._setHostMenu(this.hostMenuFor === pid ? null : pid) }, h('span', { class: 'icon', 'aria-hidden': 'true', html: MORE_ICON }));
     const muteItem = h('button', { class: 'host-menu-item', type: 'button', role: 'menuitem', 'data-testid': 'host-mute-mic', onclick: () => this._hostMute(pid) }, icon('micOff'), h('span', { text: 'Mute microphone' }));
+    const cameraItem = h('button', { class: 'host-menu-item', type: 'button', role: 'menuitem', 'data-testid': 'host-camera-off', onclick: () => this._hostCameraOff(pid) }, icon('videoOff'), h('span', { text: 'Turn off camera' }));
     const removeItem = h('button', { class: 'host-menu-item danger-item', type: 'button', role: 'menuitem', 'data-testid': 'host-remove', onclick: () => this._confirmRemove(pid) }, icon('leave'), h('span', { text: 'Remove from call' }));
-    const hostMenu = h('div', { class: 'host-menu-list', role: 'menu', hidden: true }, muteItem, removeItem);
+    const hostMenu = h('div', { class: 'host-menu-list', role: 'menu', hidden: true }, muteItem, cameraItem, removeItem);
     const hostEl = h('div', { class: 'host-menu', hidden: true }, hostBtn, hostMenu);
     const el = h('div', attrs, video, avatar, badge, pausedEl, qualityEl, hostEl, h('div', { class: 'label' }, micIcon, speakingEl, nameEl));
     video.addEventListener('resize', () => el.classList.toggle('portrait', video.videoHeight > video.videoWidth));
     // Remote video only: the server sends no larger layer than the tile shows, and none while it is not visible.
     const sizer = e.isLocal ? null : new VideoSizeObserver(this.room, video);
-    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, pausedEl, sizer, stream: null, hostEl, hostBtn, hostMenu, muteItem };
+    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, pausedEl, sizer, stream: null, hostEl, hostBtn, hostMenu, muteItem, cameraItem };
   }
 
   /** @param {TileView} t @param {TileEntry} e */
@@ -897,6 +1136,7 @@ export class Call {
     const hostActions = this.room.isHost && !e.isLocal && !e.isScreen && this.room.state === 'connected';
     t.hostEl.hidden = !hostActions;
     t.muteItem.hidden = e.micMuted;
+    t.cameraItem.hidden = !e.cameraOn;
     if (!hostActions && this.hostMenuFor === e.key) this._setHostMenu(null);
     t.badge.hidden = !e.reconnecting;
     t.el.dataset.connection = e.reconnecting ? 'reconnecting' : 'connected';
@@ -1040,7 +1280,7 @@ export class Call {
 
   // ------------------------------------------------------------------ ending
 
-  /** @param {{left: boolean, message: string, code: number}} info */
+  /** @param {EndInfo} info */
   _end(info) {
     if (this.ended) return;
     this.destroy();
@@ -1049,6 +1289,9 @@ export class Call {
 
   destroy() {
     this.ended = true;
+    this._dropWaitingMedia();
+    if (this.waitingView) this.waitingView.video.srcObject = null;
+    this.waitingView = null;
     clearInterval(this._clock);
     if (this._connBannerTimer) clearTimeout(this._connBannerTimer);
     if (this._pendingMain) clearTimeout(this._pendingMain.timer);

@@ -103,6 +103,12 @@ export async function showJoinPage(root, key) {
         return;
       }
       clearInterval(timer);
+      // The room page shows the call's title (e.g. while waiting in the lobby) instead of the room's name.
+      try {
+        sessionStorage.setItem(`hotline:title:${body.room}`, view.call.title);
+      } catch {
+        // Storage refused: the room's name is shown instead.
+      }
       // The room page takes the token from the address and removes it at once.
       location.assign(`/room/${encodeURIComponent(body.room)}?token=${encodeURIComponent(body.token)}`);
     } catch {

@@ -3,7 +3,7 @@
 import { h, icon, showError, clearError, brand, decodeToken } from './ui.js';
 import { getLocalMedia, listDevices, fillDeviceSelect, LevelMeter } from './media.js';
 import { Call } from './call.js';
-import { CLOSE_CODE_MESSAGES } from '../sdk/index.js';
+import { CLOSE_CODE_MESSAGES, HotlineError } from '../sdk/index.js';
 import { showPartyPage, showPublicPage } from './party.js';
 import { showJoinPage } from './join.js';
 import { showOrganizePage } from './organize.js';
@@ -40,6 +40,8 @@ async function getConfig() {
 
 /** @param {string} room */
 const tokenKey = (room) => `hotline:token:${room}`;
+/** A scheduled call's title, kept by its member page (join.js) for the room page. @param {string} room */
+const titleKey = (room) => `hotline:title:${room}`;
 
 /** @param {string} name */
 function validRoomName(name) {
@@ -87,7 +89,9 @@ async function boot() {
     if (token) {
       sessionStorage.setItem(tokenKey(room), token);
       const payload = decodeToken(token);
-      joinCall({ room, token, displayName: payload?.name ?? '', media: null, dev: false });
+      const title = sessionStorage.getItem(titleKey(room)) ?? undefined;
+      if (title) document.title = `${title} · Hotline`;
+      joinCall({ room, token, displayName: payload?.name ?? '', title, media: null, dev: false });
       return;
     }
     const cfg = await getConfig();
@@ -353,7 +357,11 @@ async function showPrejoin(init) {
 }
 
 /**
- * @param {{room: string, token: string, displayName: string, media: {audio: MediaStreamTrack | null, video: MediaStreamTrack | null, errors: string[]} | null, startState?: {audioMuted?: boolean, videoMuted?: boolean}, dev: boolean}} args
+ * @typedef {{room: string, token: string, displayName: string, title?: string, dev: boolean}} JoinArgs
+ */
+
+/**
+ * @param {JoinArgs & {media: {audio: MediaStreamTrack | null, video: MediaStreamTrack | null, errors: string[]} | null, startState?: {audioMuted?: boolean, videoMuted?: boolean}}} args
  */
 async function joinCall(args) {
   clearError();
@@ -362,6 +370,7 @@ async function joinCall(args) {
     roomName: args.room,
     token: args.token,
     displayName: args.displayName,
+    title: args.title,
     media: args.media,
     startState: args.startState,
     onEnd: (info) => {
@@ -379,13 +388,45 @@ async function joinCall(args) {
   } catch (err) {
     disposeScreen = null;
     const message = err instanceof Error ? err.message : 'We could not join the call.';
-    showJoinFailed(message, args);
+    const code = err instanceof HotlineError ? err.closeCode : undefined;
+    if (code === 4019) showRefused(message, args);
+    else showJoinFailed(message, args);
   }
 }
 
 /**
+ * A host turned this person away from the lobby. Nothing happens by itself: they may ask again,
+ * which knocks on the lobby once more.
  * @param {string} message
- * @param {{room: string, token: string, displayName: string, dev: boolean}} args
+ * @param {JoinArgs} args
+ */
+function showRefused(message, args) {
+  clearError();
+  root.replaceChildren(
+    h(
+      'div',
+      { class: 'center-page' },
+      h(
+        'div',
+        { class: 'card narrow', 'data-testid': 'lobby-refused' },
+        brand(),
+        h('h1', { text: 'You were not let in' }),
+        h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: message })),
+        h('p', { class: 'muted after-error', text: 'If you think this was a mistake, ask the host, then ask to join again.' }),
+        h(
+          'div',
+          { class: 'actions' },
+          h('button', { class: 'primary', 'data-testid': 'ask-again', text: 'Ask again', onclick: () => joinCall({ ...args, media: null }) }),
+          args.dev ? h('button', { class: 'secondary', text: 'Back to start', onclick: () => { history.pushState(null, '', '/'); boot(); } }) : null,
+        ),
+      ),
+    ),
+  );
+}
+
+/**
+ * @param {string} message
+ * @param {JoinArgs} args
  */
 function showJoinFailed(message, args) {
   clearError();
@@ -417,7 +458,7 @@ function showJoinFailed(message, args) {
 }
 
 /**
- * @param {{left: boolean, message: string, code: number, rejoin: {room: string, token: string, displayName: string, dev: boolean}}} info
+ * @param {{left: boolean, message: string, code: number, fromLobby?: boolean, rejoin: JoinArgs}} info
  */
 function showEnded(info) {
   const { rejoin } = info;
@@ -437,13 +478,20 @@ function showEnded(info) {
         'div',
         { class: 'card narrow', 'data-testid': 'ended' },
         brand(),
-        h('h1', { text: info.left ? 'You left the call' : 'You are no longer in the call' }),
-        info.left ? h('p', { class: 'muted', text: 'Thanks for joining. You can rejoin while the invitation is valid.' }) : h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: info.message })),
+        h('h1', { text: info.left ? (info.fromLobby ? 'You left the lobby' : 'You left the call') : 'You are no longer in the call' }),
+        info.left
+          ? h('p', { class: 'muted', text: info.fromLobby ? 'You did not join the call. You can ask to join again while the invitation is valid.' : 'Thanks for joining. You can rejoin while the invitation is valid.' })
+          : h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: info.message })),
         h(
           'div',
           { class: 'actions' },
-          // A host removed this person: rejoining cannot work.
-          info.code === 4017 ? null : h('button', { class: 'primary', 'data-testid': 'rejoin', text: 'Rejoin', onclick: rejoinNow }),
+          // A host removed this person: rejoining cannot work. Refused from the lobby (when joining
+          // again after a lost connection): they may knock again.
+          info.code === 4017
+            ? null
+            : info.code === 4019
+              ? h('button', { class: 'primary', 'data-testid': 'ask-again', text: 'Ask again', onclick: () => joinCall({ ...rejoin, media: null }) })
+              : h('button', { class: 'primary', 'data-testid': 'rejoin', text: info.fromLobby ? 'Ask to join again' : 'Rejoin', onclick: rejoinNow }),
           rejoin.dev ? h('button', { class: 'secondary', text: 'Back to start', onclick: () => { history.pushState(null, '', '/'); boot(); } }) : null,
         ),
       ),

@@ -36,7 +36,8 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   tracks: PublishedTrack[],
  *   timer: ReturnType<typeof setTimeout> | null,
  * }} PendingPublish
- * @typedef {'new' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected'} RoomState
+ * @typedef {'new' | 'connecting' | 'waiting' | 'connected' | 'reconnecting' | 'disconnected'} RoomState
+ *   `waiting`: in the room's lobby until a host lets this client in (see `room.waiting`)
  * @typedef {'publisher' | 'subscriber'} PcRole
  * @typedef {'disconnected' | 'failed' | 'stale'} IceRestartReason
  *   `stale`: right after a resume, the media path had received nothing for a while
@@ -59,6 +60,14 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   the room was locked or unlocked (`by`: the host who did it; null when only learned on joining)
  * @typedef {{publication: LocalTrackPublication, source: TrackSource, by: AnyParticipant | null}} MutedByHostInfo
  *   a host muted one of this client's tracks; the room already muted it locally (as `setMuted` does)
+ * @typedef {{participantId: string, name: string, room: string, hostsPresent: boolean}} WaitingInfo
+ *   this client waits in the lobby (`hostsPresent`: a host is in the call to let it in)
+ * @typedef {{participantId: string, identity: string, name: string, sinceMs: number}} LobbyEntry
+ *   someone waiting in the lobby, as hosts see them (`sinceMs`: Unix ms when they started waiting)
+ * @typedef {{enabled: boolean, waiting: LobbyEntry[]}} LobbyState
+ *   hosts only: whether the lobby is on, and who waits in it, longest waiting first
+ * @typedef {{enabled: boolean, waiting: LobbyEntry[], added: LobbyEntry[]}} LobbyChange
+ *   the lobby changed (`added`: who started waiting since the last change)
  * @typedef {{
  *   participant_joined: RemoteParticipant,
  *   participant_left: {participant: RemoteParticipant, reason: string},
@@ -80,6 +89,8 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   video_layer: VideoLayerChange,
  *   locked_changed: LockChange,
  *   muted_by_host: MutedByHostInfo,
+ *   waiting: WaitingInfo,
+ *   lobby_changed: LobbyChange,
  * }} RoomEvents
  */
 
@@ -265,6 +276,12 @@ export class Room extends Emitter {
     this.disconnectTimeoutMs = 20000;
     /** A host locked the room: nobody new may join (from `welcome`, then `room_locked`). */
     this.locked = false;
+    /** While in the lobby (state `waiting`): what the server said; null otherwise. @type {WaitingInfo | null} */
+    this.waiting = null;
+    /** Hosts only: the lobby as the server last told (null until it does, and for everyone else). @type {LobbyState | null} */
+    this.lobby = null;
+    /** The signaling connection being opened (its `join` not answered with `welcome` yet). @type {SignalClient | null} */
+    this._opening = null;
 
     /** Subscriber m-lines of the latest applied offer: mid -> track. @type {Map<string, SubscribedTrack>} */
     this._activeSubTracks = new Map();
@@ -360,7 +377,20 @@ export class Room extends Emitter {
 
   async _open() {
     const signal = new SignalClient(this.url);
-    const welcome = await signal.connect({ token: this.token, room: this.roomName });
+    signal.on('waiting', (m) => this._onWaiting(signal, m));
+    this._opening = signal;
+    /** @type {WelcomeMsg} */
+    let welcome;
+    try {
+      welcome = await signal.connect({ token: this.token, room: this.roomName });
+    } catch (err) {
+      // Left the lobby (`leave()`): say so rather than how the socket closed.
+      if (this._leaving) throw new HotlineError('left', 'You left the call.', { closeCode: 1000 });
+      throw err;
+    } finally {
+      if (this._opening === signal) this._opening = null;
+      this.waiting = null;
+    }
     if (this._leaving) {
       signal.leave();
       throw new HotlineError('left', 'You left the call.');
@@ -384,6 +414,23 @@ export class Room extends Emitter {
 
     for (const info of welcome.participants ?? []) this._addParticipant(info);
     return welcomeInfo;
+  }
+
+  /**
+   * The server put us in the lobby (or says again whether a host is there to let us in).
+   * @param {SignalClient} signal
+   * @param {import('./signal.js').WaitingMsg} msg
+   */
+  _onWaiting(signal, msg) {
+    if (signal !== this._opening || this._leaving) return;
+    this.waiting = {
+      participantId: String(msg.participant_id ?? ''),
+      name: String(msg.name ?? ''),
+      room: String(msg.room ?? this.roomName),
+      hostsPresent: msg.hosts_present === true,
+    };
+    this._setState('waiting');
+    this.emit('waiting', { ...this.waiting });
   }
 
   /**
@@ -712,6 +759,9 @@ export class Room extends Emitter {
         break;
       case 'room_locked':
         this._setLocked(msg.locked === true, typeof msg.by === 'string' ? this._participantById(msg.by) ?? null : null);
+        break;
+      case 'lobby':
+        this._applyLobby(msg);
         break;
       case 'pong':
       case 'welcome':
@@ -1222,6 +1272,58 @@ export class Room extends Emitter {
   }
 
   /**
+   * Host only: let someone waiting in the lobby in (`lobby_changed` follows; they join as usual).
+   * Errors come as `error` events: `unknown_participant` (nobody with that id waits), `room_full`.
+   * @param {string} participantId
+   * @returns {boolean} false if not sent (not connected)
+   */
+  admitParticipant(participantId) {
+    return !!this.signal?.send({ type: 'admit_participant', participant_id: participantId });
+  }
+
+  /**
+   * Host only: turn someone waiting in the lobby away (their connection is closed with 4019; they
+   * may only knock again by joining again).
+   * @param {string} participantId
+   * @returns {boolean} false if not sent (not connected)
+   */
+  refuseParticipant(participantId) {
+    return !!this.signal?.send({ type: 'refuse_participant', participant_id: participantId });
+  }
+
+  /**
+   * Host only: turn the lobby on (whoever joins without the host grant waits until a host admits
+   * them) or off (everyone waiting is let in). `lobby_changed` follows.
+   * @param {boolean} enabled
+   * @returns {boolean} false if not sent (not connected)
+   */
+  setLobby(enabled) {
+    return !!this.signal?.send({ type: 'set_lobby', enabled: !!enabled });
+  }
+
+  /**
+   * The server's `lobby` (hosts only): keep it as `room.lobby` and emit `lobby_changed`.
+   * @param {import('./signal.js').LobbyMsg} msg
+   */
+  _applyLobby(msg) {
+    const before = new Set((this.lobby?.waiting ?? []).map((w) => w.participantId));
+    /** @type {LobbyEntry[]} */
+    const waiting = [];
+    for (const w of Array.isArray(msg.waiting) ? msg.waiting : []) {
+      if (!w || typeof w.participant_id !== 'string') continue;
+      waiting.push({
+        participantId: w.participant_id,
+        identity: typeof w.identity === 'string' ? w.identity : '',
+        name: typeof w.name === 'string' ? w.name : '',
+        sinceMs: typeof w.since_ms === 'number' ? w.since_ms : 0,
+      });
+    }
+    const enabled = msg.enabled === true;
+    this.lobby = { enabled, waiting };
+    this.emit('lobby_changed', { enabled, waiting: [...waiting], added: waiting.filter((w) => !before.has(w.participantId)) });
+  }
+
+  /**
    * @param {boolean} locked
    * @param {AnyParticipant | null} by
    */
@@ -1278,6 +1380,10 @@ export class Room extends Emitter {
     this._leaving = true;
     this.signal?.leave();
     this.signal = null;
+    // Still joining, or waiting in the lobby: leave that too (`connect` then rejects).
+    this._opening?.leave();
+    this._opening = null;
+    this.waiting = null;
     this._wakeBackoff?.();
     this._setState('disconnected');
     this._teardown();
@@ -1297,6 +1403,8 @@ export class Room extends Emitter {
     this._videoSizes.clear();
     this._sentVideoSizes.clear();
     this._pendingLayers.clear();
+    // The server tells a host the lobby again after joining or resuming.
+    this.lobby = null;
     const lp = this.localParticipant;
     if (lp.quality !== undefined) {
       lp.quality = undefined;
@@ -1378,6 +1486,8 @@ export class Room extends Emitter {
         lastErr = err;
         const code = err instanceof HotlineError ? err.closeCode : undefined;
         if (this._leaving) return;
+        // Joined again into the lobby, and it failed there: reconnecting again.
+        if (this.state === 'waiting') this._setState('reconnecting');
         if (resume && (code === 4015 || code === 4010)) {
           // The session is gone (timed out, server restarted) or going: join as a new participant.
           giveUpResume();

@@ -46,7 +46,13 @@ const SILENCE_CHECK_MS = 250;
  *   host only: close the participant's connection (4017); it may not rejoin while the room exists
  * @typedef {{type: 'lock_room', locked: boolean}} LockRoomMsg
  *   host only: while locked, nobody new may join (4018)
- * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg | MuteParticipantMsg | RemoveParticipantMsg | LockRoomMsg} ClientMessage
+ * @typedef {{type: 'admit_participant', participant_id: string}} AdmitParticipantMsg
+ *   host only: let someone waiting in the lobby in (`error` `unknown_participant` if nobody with that id waits, `room_full` if the room is full)
+ * @typedef {{type: 'refuse_participant', participant_id: string}} RefuseParticipantMsg
+ *   host only: turn someone waiting in the lobby away (their socket is closed with 4019)
+ * @typedef {{type: 'set_lobby', enabled: boolean}} SetLobbyMsg
+ *   host only: with the lobby on, whoever joins without the host grant waits until a host admits them; turning it off admits everyone waiting
+ * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg | MuteParticipantMsg | RemoveParticipantMsg | LockRoomMsg | AdmitParticipantMsg | RefuseParticipantMsg | SetLobbyMsg} ClientMessage
  */
 
 /**
@@ -54,6 +60,15 @@ const SILENCE_CHECK_MS = 250;
  * @typedef {{type: 'welcome', protocol_version: number, participant_id: string, room: string, identity: string, name: string, grants: Grants, participants: ParticipantInfo[], disconnect_timeout_ms: number, resume_token: string, locked?: boolean}} WelcomeMsg
  *   `locked`: a host locked the room (absent: false)
  * @typedef {{type: 'resumed', participant_id: string, participants: ParticipantInfo[], locked?: boolean}} ResumedMsg
+ * @typedef {{type: 'waiting', participant_id: string, room: string, name: string, hosts_present: boolean}} WaitingMsg
+ *   instead of `welcome`: the room has its lobby on, and this client waits there until a host admits
+ *   it (`welcome` follows, same participant id) or refuses it (close 4019); sent again when
+ *   `hosts_present` (a host is in the call to let it in) changes. Only `ping` and `leave` may be sent meanwhile.
+ * @typedef {{participant_id: string, identity: string, name: string, since_ms: number}} WaitingParticipantInfo
+ *   someone waiting in the lobby (`since_ms`: Unix ms when they started waiting)
+ * @typedef {{type: 'lobby', enabled: boolean, waiting: WaitingParticipantInfo[]}} LobbyMsg
+ *   to hosts: whether the lobby is on and who waits in it, longest waiting first; after
+ *   `welcome` and `resumed`, and on every change
  * @typedef {{type: 'shutting_down', deadline_ms: number}} ShuttingDownMsg
  * @typedef {{type: 'publish_answer', sdp: string}} PublishAnswerMsg
  * @typedef {{type: 'subscriber_offer', sdp: string, tracks: SubscribedTrack[]}} SubscriberOfferMsg
@@ -82,7 +97,7 @@ const SILENCE_CHECK_MS = 250;
  *   a host muted one of this client's tracks (`by`: the host's participant id): mute it locally too
  * @typedef {{type: 'room_locked', locked: boolean, by: string}} RoomLockedMsg
  *   a host (`by`) locked or unlocked the room
- * @typedef {WelcomeMsg | ResumedMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg | MutedByHostMsg | RoomLockedMsg} ServerMessage
+ * @typedef {WelcomeMsg | ResumedMsg | WaitingMsg | LobbyMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg | MutedByHostMsg | RoomLockedMsg} ServerMessage
  */
 
 /** Close codes -> sentences a user understands. */
@@ -108,6 +123,7 @@ export const CLOSE_CODE_MESSAGES = /** @type {Record<number, string>} */ ({
   4016: 'The call was restarted after a server error. Joining again…',
   4017: 'A host removed you from this call.',
   4018: 'This call is locked. A host must unlock it before you can join.',
+  4019: 'A host did not let you into this call.',
 });
 
 /** Error codes (from `error` messages) -> sentences a user understands. */
@@ -121,6 +137,7 @@ export const ERROR_CODE_MESSAGES = /** @type {Record<string, string>} */ ({
   unknown_track: 'The server does not know this track.',
   host_only: 'Only a host can do that.',
   unknown_participant: 'That person is no longer in the call.',
+  room_full: 'The call is full: nobody more can be let in.',
 });
 
 /**
@@ -147,7 +164,7 @@ export function describeErrorCode(code, fallback) {
  * after them. Every other close (a lost connection, 4007, 4010 restart, 4012, 4015, ...) is
  * followed by a resume or a fresh join.
  */
-export const FATAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4009, 4011, 4013, 4014, 4017, 4018]);
+export const FATAL_CLOSE_CODES = new Set([1000, 4000, 4001, 4002, 4003, 4004, 4005, 4006, 4009, 4011, 4013, 4014, 4017, 4018, 4019]);
 
 /** An error with a machine-readable code and a human-readable message. */
 export class HotlineError extends Error {
@@ -170,7 +187,10 @@ export class HotlineError extends Error {
  * @typedef {{
  *   message: ServerMessage,
  *   close: CloseInfo,
+ *   waiting: WaitingMsg,
  * }} SignalEvents
+ *   `waiting`: while `connect` is pending, the server put this client in the room's lobby (again
+ *   when `hosts_present` changes); `connect` still resolves with the `welcome` once a host admits it
  */
 
 /**
@@ -186,6 +206,8 @@ export class SignalClient extends Emitter {
   #lastReceived = 0;
   #lastPing = 0;
   #closed = false;
+  /** Ends the pending `connect`/`resume` with an error (set only while one is pending). @type {((err: HotlineError) => void) | null} */
+  #failOpen = null;
 
   /**
    * @param {string} url  ws:// or wss:// URL of the `/ws` endpoint
@@ -204,9 +226,13 @@ export class SignalClient extends Emitter {
 
   /**
    * Open the socket, send `join`, and resolve with the `welcome`.
-   * Rejects with a HotlineError if the server closes the socket instead.
+   * Rejects with a HotlineError if the server closes the socket instead (4019: a host refused
+   * this client from the lobby).
+   * If the room has its lobby on, the server answers with `waiting` first: the `waiting` event is
+   * emitted, the timeout stops (waiting may last long), pings start, and the promise resolves when
+   * a host lets this client in (`welcome`). `leave()` meanwhile leaves the lobby.
    * @param {{token: string, room: string}} join
-   * @param {number} [timeoutMs]
+   * @param {number} [timeoutMs]  for the server's first answer (`waiting` or `welcome`)
    * @returns {Promise<WelcomeMsg>}
    */
   connect(join, timeoutMs = 15000) {
@@ -241,10 +267,13 @@ export class SignalClient extends Emitter {
   #open(first, expect, timeoutMs) {
     return new Promise((resolve, reject) => {
       let settled = false;
+      /** In the lobby: a `waiting` came (only for `join`). */
+      let waited = false;
       /** @param {HotlineError} err */
       const fail = (err) => {
         if (settled) return;
         settled = true;
+        this.#failOpen = null;
         clearTimeout(timer);
         this.#stopHeartbeat();
         this.#closed = true;
@@ -265,6 +294,7 @@ export class SignalClient extends Emitter {
         return;
       }
       this.#ws = ws;
+      this.#failOpen = fail;
 
       ws.onopen = () => {
         this.#lastReceived = Date.now();
@@ -285,8 +315,16 @@ export class SignalClient extends Emitter {
         if (!msg || typeof msg.type !== 'string') return;
         if (msg.type === 'ice_servers' && Array.isArray(msg.ice_servers)) this.iceServers = msg.ice_servers;
         if (!settled) {
-          if (msg.type === expect) {
+          if (msg.type === 'waiting' && expect === 'welcome') {
+            // In the lobby until a host lets us in: no timeout, but pings as usual (the server
+            // answers them, so a dead socket is still noticed).
+            clearTimeout(timer);
+            if (!waited) this.#startHeartbeat();
+            waited = true;
+            this.emit('waiting', msg);
+          } else if (msg.type === expect) {
             settled = true;
+            this.#failOpen = null;
             clearTimeout(timer);
             this.#startHeartbeat();
             // Listeners for later messages are attached when this promise resolves, before the
@@ -309,7 +347,8 @@ export class SignalClient extends Emitter {
           fatal: FATAL_CLOSE_CODES.has(code),
         };
         if (!settled) {
-          const message = code === 1006 ? 'We could not connect to the server. Check your connection and try again.' : info.message;
+          const lost = waited ? 'The connection to the server was lost while you were waiting to be let in.' : 'We could not connect to the server. Check your connection and try again.';
+          const message = code === 1006 ? lost : info.message;
           fail(new HotlineError(`close_${code}`, message, { closeCode: code, serverMessage: ev.reason }));
           return;
         }
@@ -348,6 +387,11 @@ export class SignalClient extends Emitter {
     const tick = () => {
       if (!this.#ws || this.#closed) return;
       const now = Date.now();
+      if (now - this.#lastReceived > SERVER_SILENCE_TIMEOUT_MS && this.#failOpen) {
+        // Silent while waiting in the lobby: the pending `connect` fails as a lost connection.
+        this.#failOpen(new HotlineError('close_1006', 'The connection to the server was lost while you were waiting to be let in.', { closeCode: 1006 }));
+        return;
+      }
       if (now - this.#lastReceived > SERVER_SILENCE_TIMEOUT_MS) {
         // The server has been silent for too long (not even a pong): treat the socket as dead.
         // No close frame is sent: the server would take it as a clean leave and remove the
@@ -373,7 +417,8 @@ export class SignalClient extends Emitter {
   }
 
   /**
-   * Leave: send `leave` and close the socket. No `close` event is emitted.
+   * Leave: send `leave` and close the socket. No `close` event is emitted. While `connect` is
+   * still pending (waiting in the lobby), this leaves the lobby and `connect` rejects (close 1000).
    */
   leave() {
     if (this.#closed) return;

@@ -242,6 +242,7 @@ async fn bad_tokens_are_refused_with_their_close_codes() {
             nbf: 1,
             exp: 2,
             grants: Grants::default(),
+            languages: Vec::new(),
         };
         hotline_auth::sign(&claims, &secret())
     };
@@ -378,11 +379,12 @@ async fn rooms_are_only_those_configured_when_auto_creation_is_off() {
     let mut first = connect(&server).await;
     send(&mut first, &join_message("summit", "a")).await;
     next_matching(&mut first, |m| matches!(m, ServerMessage::Welcome { .. })).await;
-    // A scheduled call's room exists anyway.
+    // A scheduled call's room exists anyway (a member without the host
+    // grant waits in its lobby).
     let mut scheduled = connect(&server).await;
     send(&mut scheduled, &join_message("call-x1y2", "m")).await;
     next_matching(&mut scheduled, |m| {
-        matches!(m, ServerMessage::Welcome { .. })
+        matches!(m, ServerMessage::Waiting { .. })
     })
     .await;
 
