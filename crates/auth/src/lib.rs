@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-pub use hotline_proto::Grants;
+pub use hotline_proto::{Grants, Language};
 
 /// The room claim of an organizer's credential (the `organize` grant): no
 /// room can have this name, so it opens none.
@@ -38,6 +38,10 @@ pub struct Claims {
     /// Expiry, Unix seconds. Checked at join only: a call outlives its token.
     pub exp: u64,
     pub grants: Grants,
+    /// The room's languages, when this token opens it (the first in a room
+    /// without declared languages): its interpretation channels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<Language>,
 }
 
 /// The server's signing secret. Its `Debug` never prints the bytes.
@@ -169,6 +173,8 @@ pub struct TokenRequest {
     pub name: Option<String>,
     pub ttl_secs: u64,
     pub grants: Grants,
+    /// See [`Claims::languages`].
+    pub languages: Vec<Language>,
 }
 
 impl TokenRequest {
@@ -181,6 +187,7 @@ impl TokenRequest {
             nbf: now,
             exp: now.saturating_add(self.ttl_secs),
             grants: self.grants,
+            languages: self.languages.clone(),
         };
         sign(&claims, secret)
     }
@@ -209,6 +216,7 @@ mod tests {
             identity: "alice".into(),
             name: Some("Alice".into()),
             ttl_secs: 3600,
+            languages: Vec::new(),
             grants: Grants::default(),
         }
     }

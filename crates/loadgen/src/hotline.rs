@@ -40,6 +40,7 @@ pub(crate) async fn connect(
         identity: identity.to_string(),
         name: None,
         ttl_secs: token_lifetime(config).as_secs(),
+        languages: Vec::new(),
         grants: Grants {
             publish: role.publishes(),
             subscribe: role.subscribes(),
@@ -47,6 +48,7 @@ pub(crate) async fn connect(
             inspect: false,
             organize: false,
             host: false,
+            interpret: None,
         },
     }
     .mint(secret, now);

@@ -241,6 +241,7 @@ pub(crate) async fn connect(
             inspect: false,
             organize: false,
             host: false,
+            interpret: None,
         },
         participants: Vec::new(),
         disconnect_timeout_ms: 60_000,

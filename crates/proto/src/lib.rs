@@ -36,6 +36,10 @@ pub struct Grants {
     /// `remove_participant`, `lock_room`).
     #[serde(default)]
     pub host: bool,
+    /// An interpreter between these two languages: publishes audio only,
+    /// on the channel of either language (`take_channel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpret: Option<[Language; 2]>,
 }
 
 impl Grants {
@@ -48,6 +52,7 @@ impl Grants {
             inspect: false,
             organize: true,
             host: false,
+            interpret: None,
         }
     }
 }
@@ -61,7 +66,91 @@ impl Default for Grants {
             inspect: false,
             organize: false,
             host: false,
+            interpret: None,
         }
+    }
+}
+
+/// A language tag (BCP 47) like `en`, `ru` or `pt-BR`, in its canonical
+/// case. Fixed-size, so that grants holding one stay `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Language {
+    len: u8,
+    bytes: [u8; Language::MAX_LEN],
+}
+
+impl Language {
+    pub const MAX_LEN: usize = 16;
+
+    /// `None` unless it is a language subtag (2 or 3 letters) followed by
+    /// subtags of 1 to 8 letters or digits, at most 16 characters in all.
+    pub fn parse(tag: &str) -> Option<Language> {
+        if tag.len() > Self::MAX_LEN {
+            return None;
+        }
+        let mut canonical = String::with_capacity(tag.len());
+        for (i, subtag) in tag.split('-').enumerate() {
+            let well_formed = if i == 0 {
+                (2..=3).contains(&subtag.len()) && subtag.bytes().all(|b| b.is_ascii_alphabetic())
+            } else {
+                (1..=8).contains(&subtag.len()) && subtag.bytes().all(|b| b.is_ascii_alphanumeric())
+            };
+            if !well_formed {
+                return None;
+            }
+            if i > 0 {
+                canonical.push('-');
+            }
+            // Regions upper case (pt-BR), scripts title case (sr-Latn),
+            // the rest lower case.
+            match (i, subtag.len()) {
+                (0, _) => canonical.push_str(&subtag.to_ascii_lowercase()),
+                (_, 2) => canonical.push_str(&subtag.to_ascii_uppercase()),
+                (_, 4) => {
+                    canonical.push_str(&subtag[..1].to_ascii_uppercase());
+                    canonical.push_str(&subtag[1..].to_ascii_lowercase());
+                }
+                _ => canonical.push_str(&subtag.to_ascii_lowercase()),
+            }
+        }
+        let mut bytes = [0u8; Self::MAX_LEN];
+        bytes[..canonical.len()].copy_from_slice(canonical.as_bytes());
+        Some(Language {
+            len: canonical.len() as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl Serialize for Language {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let tag = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Language::parse(&tag).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{tag}` is not a language tag like en or pt-BR"))
+        })
     }
 }
 
@@ -81,6 +170,9 @@ pub enum TrackSource {
     Microphone,
     Screen,
     ScreenAudio,
+    /// An interpreter's voice, on one language's channel: heard only by
+    /// those who chose that language, never on the floor.
+    Interpretation,
 }
 
 /// A track the client publishes, named by the `mid` of its transceiver.
@@ -95,6 +187,9 @@ pub struct PublishedTrack {
     /// lowest quality first. Empty for a single encoding.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<String>,
+    /// An interpretation track's channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 /// A track as the other participants see it.
@@ -104,6 +199,9 @@ pub struct TrackInfo {
     pub kind: TrackKind,
     pub source: TrackSource,
     pub muted: bool,
+    /// An interpretation track's channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 /// One m-line of a subscriber offer and the track it carries.
@@ -236,6 +334,19 @@ pub enum ClientMessage {
     RefuseParticipant {
         participant_id: String,
     },
+    /// Which interpretation channel to hear besides the floor; `null` for
+    /// the floor alone. Takes effect within a packet time.
+    Listen {
+        language: Option<Language>,
+    },
+    /// Interpreter only: go live on `language`'s channel (one of the grant's
+    /// pair) with the published interpretation track; whoever was live
+    /// there goes on standby (a booth handover, with no gap and no overlap).
+    TakeChannel {
+        language: Language,
+    },
+    /// Interpreter only: stop being live (the channel falls silent).
+    ReleaseChannel,
     /// Host only: with the lobby on, everyone who joins without a host
     /// grant waits until a host admits them. Turning it off admits
     /// everyone waiting.
@@ -280,6 +391,9 @@ impl ClientMessage {
             ClientMessage::AdmitParticipant { .. } => "admit_participant",
             ClientMessage::RefuseParticipant { .. } => "refuse_participant",
             ClientMessage::SetLobby { .. } => "set_lobby",
+            ClientMessage::Listen { .. } => "listen",
+            ClientMessage::TakeChannel { .. } => "take_channel",
+            ClientMessage::ReleaseChannel => "release_channel",
             ClientMessage::Ping => "ping",
             ClientMessage::Leave => "leave",
         }
@@ -322,6 +436,13 @@ pub enum ServerMessage {
     Lobby {
         enabled: bool,
         waiting: Vec<WaitingParticipant>,
+    },
+    /// The room's interpretation: its languages, and for each channel who
+    /// interprets into it and who is live. Sent after `welcome` and
+    /// `resumed` in a room with languages, and to everyone on every change.
+    Interpretation {
+        languages: Vec<Language>,
+        channels: Vec<ChannelInfo>,
     },
     /// The session was taken back after a lost connection. `participants`
     /// is everyone else now in the room.
@@ -431,6 +552,17 @@ pub enum ServerMessage {
     },
 }
 
+/// One language's interpretation channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    pub language: Language,
+    /// The interpreter heard on it now; `null` while it is silent.
+    pub live: Option<String>,
+    /// Every interpreter whose interpretation track is on this channel
+    /// (the booth), live or on standby.
+    pub interpreters: Vec<String>,
+}
+
 /// Someone waiting in the lobby, as hosts see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitingParticipant {
@@ -508,6 +640,11 @@ pub enum ErrorCode {
     UnknownParticipant,
     /// The room is full: a host cannot admit anyone more.
     RoomFull,
+    /// A language the room does not have.
+    UnknownLanguage,
+    /// Interpretation needs an interpreter's grant and an interpretation
+    /// track, on a language of the grant's pair.
+    NotAnInterpreter,
 }
 
 /// Why a signaling connection is closed; each maps to a WebSocket close code.
@@ -669,6 +806,43 @@ mod tests {
                 "{bad:?} parsed"
             );
         }
+    }
+
+    #[test]
+    fn language_tags_are_checked_and_put_in_canonical_case() {
+        assert_eq!(Language::parse("EN").unwrap().as_str(), "en");
+        assert_eq!(Language::parse("pt-br").unwrap().as_str(), "pt-BR");
+        assert_eq!(
+            Language::parse("sr-latn-rs").unwrap().as_str(),
+            "sr-Latn-RS"
+        );
+        for bad in [
+            "",
+            "e",
+            "english",
+            "1a",
+            "en-",
+            "en--us",
+            "en_US",
+            "en-toolongsubtag",
+            "zh-Hant-TW-extra-x",
+        ] {
+            assert!(Language::parse(bad).is_none(), "{bad} accepted");
+        }
+        let grants: Grants = serde_json::from_str(
+            r#"{"publish":true,"subscribe":true,"publish_data":true,"interpret":["ru","EN"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            grants
+                .interpret
+                .map(|[a, b]| [a.as_str().to_string(), b.as_str().to_string()]),
+            Some(["ru".to_string(), "en".to_string()])
+        );
+        assert!(serde_json::from_str::<Grants>(
+            r#"{"publish":true,"subscribe":true,"publish_data":true,"interpret":["ru","<script>"]}"#
+        )
+        .is_err());
     }
 
     #[test]

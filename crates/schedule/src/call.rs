@@ -231,21 +231,12 @@ fn text(what: &str, value: &str) -> Result<String, Refusal> {
     Ok(value.to_string())
 }
 
-/// A language tag like `en`, `ru` or `pt-BR`.
+/// A language tag like `en`, `ru` or `pt-BR`, in its canonical case (the
+/// rooms' interpretation channels are named by it).
 fn language(value: &str) -> Result<String, Refusal> {
-    let ok = (2..=16).contains(&value.len())
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && value
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic());
-    if ok {
-        Ok(value.to_string())
-    } else {
-        Err(invalid(format!(
-            "`{value}` is not a language tag like en or pt-BR"
-        )))
-    }
+    hotline_proto::Language::parse(value)
+        .map(|l| l.as_str().to_string())
+        .ok_or_else(|| invalid(format!("`{value}` is not a language tag like en or pt-BR")))
 }
 
 /// A new random id: 16 bytes, URL-safe.

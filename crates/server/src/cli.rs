@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use hotline_auth::{Grants, TokenRequest};
+use hotline_auth::{Grants, Language, TokenRequest};
 
 use crate::config::{load_secret, FileConfig};
 
@@ -108,6 +108,15 @@ pub struct TokenArgs {
     /// The holder may mute or remove others and lock the room.
     #[arg(long)]
     pub host: bool,
+    /// The room's interpretation languages, e.g. ru,en: taken when this
+    /// token opens the room (the first to declare them decides).
+    #[arg(long, value_delimiter = ',', value_parser = parse_language)]
+    pub languages: Vec<Language>,
+    /// An interpreter between two languages, e.g. ru:en: publishes audio
+    /// only, on either language's channel. Declares both as the room's
+    /// languages unless --languages says otherwise.
+    #[arg(long, value_parser = parse_language_pair, conflicts_with = "no_publish")]
+    pub interpret: Option<[Language; 2]>,
     /// An organizer's credential instead of an invitation: creates and
     /// manages scheduled calls (POST /api/calls with the token as bearer);
     /// it opens no room.
@@ -117,6 +126,24 @@ pub struct TokenArgs {
     pub config: Option<PathBuf>,
     #[arg(long, env = "HOTLINE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// Parses a language tag like `en` or `pt-BR`.
+pub fn parse_language(text: &str) -> Result<Language, String> {
+    Language::parse(text.trim())
+        .ok_or_else(|| format!("`{text}` is not a language tag like en or pt-BR"))
+}
+
+/// Parses an interpreter's language pair, `ru:en`.
+fn parse_language_pair(text: &str) -> Result<[Language; 2], String> {
+    let (a, b) = text
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}` is not a language pair like ru:en"))?;
+    let pair = [parse_language(a)?, parse_language(b)?];
+    if pair[0] == pair[1] {
+        return Err(format!("`{text}`: the two languages must differ"));
+    }
+    Ok(pair)
 }
 
 /// Parses `90s`, `15m`, `1h`, `2d` (or plain seconds).
@@ -181,6 +208,7 @@ pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
                 inspect: args.inspect,
                 organize: false,
                 host: args.host,
+                interpret: args.interpret,
             };
             (room, grants)
         }
@@ -191,6 +219,10 @@ pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
         identity: args.identity,
         name: args.name,
         ttl_secs: args.ttl.as_secs(),
+        languages: match (args.languages.is_empty(), args.interpret) {
+            (true, Some(pair)) => pair.to_vec(),
+            _ => args.languages,
+        },
         grants,
     };
     println!("{}", request.mint(&secret, unix_now()));
@@ -211,5 +243,14 @@ mod tests {
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("5w").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn language_pairs_parse() {
+        let pair = parse_language_pair("ru:EN").unwrap();
+        assert_eq!([pair[0].as_str(), pair[1].as_str()], ["ru", "en"]);
+        assert!(parse_language_pair("ru").is_err());
+        assert!(parse_language_pair("ru:ru").is_err());
+        assert!(parse_language_pair("ru:english").is_err());
     }
 }

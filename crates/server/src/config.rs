@@ -12,6 +12,19 @@ use serde::Deserialize;
 
 use crate::cli::ServeArgs;
 
+/// What a config file sets for one room (`[presets.NAME]`); a token
+/// cannot change it.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomPreset {
+    /// Its interpretation languages, e.g. `["ru", "en"]`.
+    #[serde(default)]
+    pub languages: Vec<hotline_auth::Language>,
+    /// Whether it starts with its lobby on.
+    #[serde(default)]
+    pub lobby: bool,
+}
+
 /// Keys of the TOML config file; each mirrors a flag of `hotline serve`.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +44,10 @@ pub struct FileConfig {
     /// Rooms that exist even when `auto_create_rooms` is false.
     #[serde(default)]
     pub rooms: Vec<String>,
+    /// How particular rooms behave (`[presets.NAME]`); a preset's room
+    /// exists even when `auto_create_rooms` is false.
+    #[serde(default)]
+    pub presets: std::collections::BTreeMap<String, RoomPreset>,
     pub max_participants_per_room: Option<usize>,
     /// Most rooms open at once [default: 1000].
     pub max_rooms: Option<usize>,
@@ -156,6 +173,7 @@ pub struct ServerConfig {
     pub secret_from_file: Option<String>,
     pub auto_create_rooms: bool,
     pub rooms: Vec<String>,
+    pub presets: std::collections::BTreeMap<String, RoomPreset>,
     pub max_participants_per_room: usize,
     pub max_rooms: usize,
     /// `None`: the HTTP port + 1 (ephemeral when the HTTP port is).
@@ -197,6 +215,7 @@ impl ServerConfig {
             secret_from_file: None,
             auto_create_rooms: true,
             rooms: Vec::new(),
+            presets: Default::default(),
             max_participants_per_room: 100,
             max_rooms: 1000,
             ice_tcp_port: None,
@@ -226,7 +245,7 @@ impl ServerConfig {
                 "TURN over TLS needs the server's certificate: set --tls-cert and --tls-key"
             );
         }
-        for room in &file.rooms {
+        for room in file.rooms.iter().chain(file.presets.keys()) {
             validate_room_name(room).map_err(anyhow::Error::msg)?;
         }
         let listen = args
@@ -251,6 +270,7 @@ impl ServerConfig {
             secret_from_file: file.secret,
             auto_create_rooms: file.auto_create_rooms.unwrap_or(defaults.auto_create_rooms),
             rooms: file.rooms,
+            presets: file.presets,
             max_participants_per_room: file
                 .max_participants_per_room
                 .unwrap_or(defaults.max_participants_per_room),
@@ -308,6 +328,22 @@ mod tests {
                 .unwrap();
         assert_eq!(c.rooms, ["a"]);
         assert_eq!(c.disconnect_timeout, Some(5));
+        let c: FileConfig =
+            toml::from_str("[presets.summit]\nlanguages = [\"ru\", \"EN\"]\nlobby = true").unwrap();
+        let summit = &c.presets["summit"];
+        assert!(summit.lobby);
+        assert_eq!(
+            summit
+                .languages
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>(),
+            ["ru", "en"]
+        );
+        assert!(
+            toml::from_str::<FileConfig>("[presets.summit]\nlanguages = [\"русский\"]").is_err()
+        );
+        assert!(toml::from_str::<FileConfig>("[presets.summit]\nbogus = 1").is_err());
     }
 
     #[test]

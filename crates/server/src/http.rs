@@ -210,6 +210,7 @@ async fn dev_organizer_token(
         identity: identity.clone(),
         name: None,
         ttl_secs: 6 * 3600,
+        languages: Vec::new(),
         grants: Grants::organizer(),
     }
     .mint(&state.secret, crate::cli::unix_now());
@@ -286,6 +287,7 @@ async fn dev_token(
         identity: identity.clone(),
         name: Some(name.to_string()),
         ttl_secs: 6 * 3600,
+        languages: Vec::new(),
         grants: Grants::default(),
     }
     .mint(&state.secret, crate::cli::unix_now());

@@ -152,6 +152,8 @@ pub struct Admission {
 pub struct RoomPolicy {
     pub auto_create: bool,
     pub configured: Vec<String>,
+    /// How particular rooms behave; their rooms exist too.
+    pub presets: std::collections::BTreeMap<String, crate::config::RoomPreset>,
     pub max_rooms: usize,
     pub room: RoomConfig,
 }
@@ -393,6 +395,7 @@ impl MediaWorker {
                 } else if !exists
                     && !self.policy.auto_create
                     && !self.policy.configured.contains(&room)
+                    && !self.policy.presets.contains_key(&room)
                     // A scheduled call's room: its tokens come from the
                     // server itself (a member's personal link).
                     && !room.starts_with(hotline_schedule::call::ROOM_PREFIX)
@@ -414,6 +417,10 @@ impl MediaWorker {
                 let mut config = self.policy.room.clone();
                 // A scheduled call's members wait for a host to let them in.
                 config.lobby |= hotline_schedule::call::Call::id_of_room(&room).is_some();
+                if let Some(preset) = self.policy.presets.get(&room) {
+                    config.lobby |= preset.lobby;
+                    config.languages.clone_from(&preset.languages);
+                }
                 let entry = self.rooms.entry(room.clone()).or_insert_with(|| {
                     info!(room = %room, "room opened");
                     Room::new(&room, config, now, unix_ms())

@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use hotline_auth::Language;
 use hotline_schedule::call::{Call, NewCall, Refusal};
 use hotline_schedule::call::{Member, Role};
 use hotline_schedule::slots::LocalWindow;
@@ -591,7 +592,15 @@ fn grants_of(member: &Member) -> hotline_auth::Grants {
         ..hotline_auth::Grants::default()
     };
     match member.role {
-        Role::Principal | Role::Adviser | Role::NoteTaker | Role::Interpreter => all,
+        Role::Principal | Role::Adviser | Role::NoteTaker => all,
+        // An interpreter publishes its voice on a language channel only.
+        Role::Interpreter => hotline_auth::Grants {
+            interpret: member
+                .languages
+                .as_ref()
+                .and_then(|[a, b]| Some([Language::parse(a)?, Language::parse(b)?])),
+            ..all
+        },
         // An observer watches and listens.
         Role::Observer => hotline_auth::Grants {
             publish: false,
@@ -645,6 +654,11 @@ async fn member_token(
             identity: member.id.clone(),
             name: Some(member.name.clone()),
             ttl_secs: (closes - now).num_seconds().max(60) as u64,
+            languages: call
+                .languages
+                .iter()
+                .filter_map(|l| Language::parse(l))
+                .collect(),
             grants: grants_of(member),
         }
         .mint(&state.secret, crate::cli::unix_now());

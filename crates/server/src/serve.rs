@@ -196,6 +196,7 @@ pub async fn start(config: ServerConfig, secret: Secret) -> anyhow::Result<Runni
     let policy = RoomPolicy {
         auto_create: config.auto_create_rooms,
         configured: config.rooms.clone(),
+        presets: config.presets.clone(),
         max_rooms: config.max_rooms,
         room: RoomConfig {
             disconnect_timeout: config.disconnect_timeout,

@@ -197,6 +197,7 @@ async fn join(
         grants: claims.grants,
         estimate_bandwidth,
         admitted,
+        languages: claims.languages,
     };
     let participant = state.media.join(room.clone(), request, connection).await?;
     Ok((room, participant))

@@ -44,6 +44,7 @@ fn organizer_token() -> String {
         identity: "org".into(),
         name: None,
         ttl_secs: 3600,
+        languages: Vec::new(),
         grants: Grants::organizer(),
     }
     .mint(&secret(), hotline_server::cli::unix_now())

@@ -62,6 +62,7 @@ fn main() {
                 name: "P".into(),
                 grants: Grants::default(),
                 admitted: false,
+                languages: Vec::new(),
             };
             room.join(now, req).expect("space");
             while room.poll_output().is_some() {}

@@ -13,6 +13,7 @@
 mod allocate;
 mod forward;
 mod ids;
+mod interpret;
 mod layers;
 mod lobby;
 mod participant;

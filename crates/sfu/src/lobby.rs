@@ -197,6 +197,7 @@ mod tests {
             },
             estimate_bandwidth: true,
             admitted: false,
+            languages: Vec::new(),
         }
     }
 

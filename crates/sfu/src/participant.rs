@@ -3,7 +3,8 @@
 use std::time::Instant;
 
 use hotline_proto::{
-    ConnectionState, Grants, ParticipantInfo, SubscribedTrack, TrackInfo, TrackKind, TrackSource,
+    ConnectionState, Grants, Language, ParticipantInfo, SubscribedTrack, TrackInfo, TrackKind,
+    TrackSource,
 };
 use str0m::change::SdpPendingOffer;
 use str0m::format::PayloadParams;
@@ -29,6 +30,8 @@ pub(crate) struct PublishedTrack {
     pub params: Option<(Pt, PayloadParams)>,
     /// Its encodings, lowest quality first: several for simulcast video.
     pub layers: Vec<Layer>,
+    /// An interpretation track's channel.
+    pub channel: Option<Language>,
 }
 
 impl PublishedTrack {
@@ -160,6 +163,9 @@ pub(crate) struct Participant {
     pub ice_restart_wanted: bool,
     /// Secret that lets a new signaling connection take this session over.
     pub resume_token: String,
+    /// The interpretation channel it hears besides the floor; `None` for
+    /// the floor alone.
+    pub listening: Option<Language>,
 }
 
 impl Participant {
@@ -177,6 +183,7 @@ impl Participant {
                     kind: t.kind,
                     source: t.source,
                     muted: t.muted,
+                    language: t.channel,
                 })
                 .collect(),
         }

@@ -10,9 +10,9 @@ use hotline_proto::stats::{
     RoomStats, SubscriptionStats,
 };
 use hotline_proto::{
-    ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, LayerReason, LeaveReason,
-    ParticipantQuality, PublishedTrack, ServerMessage, TrackKind, TrackSource, MAX_CHAT_CHARS,
-    PROTOCOL_VERSION,
+    ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, Language, LayerReason,
+    LeaveReason, ParticipantQuality, PublishedTrack, ServerMessage, TrackKind, TrackSource,
+    MAX_CHAT_CHARS, PROTOCOL_VERSION,
 };
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
@@ -25,6 +25,7 @@ use tracing::{debug, info, info_span, warn};
 use crate::allocate::{self, VideoDemand};
 use crate::forward::{HeldPacket, Incoming, OutPayload, Outgoing, Verdict, ALL_TEMPORAL_LAYERS};
 use crate::ids::{ParticipantId, TrackId};
+use crate::interpret::Interpretation;
 use crate::layers::Layer;
 use crate::lobby::{Lobby, Waiter};
 use crate::participant::{self, Participant, Subscription, SubscriptionState};
@@ -85,6 +86,9 @@ pub struct RoomConfig {
     /// Whether the room starts with its lobby on: everyone without a host
     /// grant waits until a host admits them (hosts can turn it on and off).
     pub lobby: bool,
+    /// The room's interpretation languages, when set for it (a preset);
+    /// otherwise the token that opens the room may declare them.
+    pub languages: Vec<Language>,
 }
 
 impl Default for RoomConfig {
@@ -98,6 +102,7 @@ impl Default for RoomConfig {
             keyframe_request_interval: Duration::from_millis(500),
             media_connect_timeout: Duration::from_secs(30),
             lobby: false,
+            languages: Vec::new(),
         }
     }
 }
@@ -114,6 +119,9 @@ pub struct JoinRequest {
     /// A host let this identity in before (a scheduled call remembers it
     /// across restarts): it does not wait in the lobby.
     pub admitted: bool,
+    /// The room's languages as the token declares them: taken when the
+    /// room has none yet.
+    pub languages: Vec<Language>,
 }
 
 /// Why a session could not be resumed.
@@ -245,6 +253,7 @@ pub struct Room {
     /// Identities a host removed: they may not come back while it exists.
     removed: HashSet<String>,
     lobby: Lobby,
+    interpretation: Interpretation,
     outputs: VecDeque<RoomOutput>,
     /// A moment in both clocks, to stamp chat messages with wall-clock time.
     clock_origin: (Instant, u64),
@@ -254,6 +263,7 @@ impl Room {
     /// `unix_ms_at_now` is the wall-clock time at `now`, in Unix milliseconds.
     pub fn new(name: &str, config: RoomConfig, now: Instant, unix_ms_at_now: u64) -> Room {
         let lobby = Lobby::new(config.lobby);
+        let interpretation = Interpretation::new(&config.languages);
         Room {
             span: info_span!("room", room = %name),
             name: name.to_string(),
@@ -268,6 +278,7 @@ impl Room {
             locked: false,
             removed: HashSet::new(),
             lobby,
+            interpretation,
             outputs: VecDeque::new(),
             clock_origin: (now, unix_ms_at_now),
         }
@@ -485,7 +496,9 @@ impl Room {
             published: Vec::new(),
             subscriptions,
             pending_offer: None,
+            listening: None,
         };
+        let declared = self.interpretation.declare(&req.languages);
         let info = participant.info();
         self.outputs.push_back(RoomOutput::Event(RoomEvent::Joined {
             participant: id.clone(),
@@ -531,6 +544,13 @@ impl Room {
             Some(&id),
             ServerMessage::ParticipantJoined { participant: info },
         );
+        if declared {
+            info!(languages = ?self.interpretation.languages(), "interpretation languages declared");
+            self.interpretation_changed();
+        } else if !self.interpretation.languages().is_empty() {
+            let message = self.interpretation_message();
+            self.signal(&id, message);
+        }
         if host {
             self.lobby_changed();
         }
@@ -581,6 +601,10 @@ impl Room {
         if self.participants.get(who).is_some_and(|p| p.grants.host) {
             let lobby = self.lobby.for_hosts();
             self.signal(who, lobby);
+        }
+        if !self.interpretation.languages().is_empty() {
+            let message = self.interpretation_message();
+            self.signal(who, message);
         }
         // The layers to send may have been told while the socket was down.
         for message in self
@@ -666,6 +690,14 @@ impl Room {
                 self.host_refuse(from, &participant_id)
             }
             ClientMessage::SetLobby { enabled } => self.host_set_lobby(now, from, enabled),
+            ClientMessage::Listen { language } => self.listen(from, language),
+            ClientMessage::TakeChannel { language } => self.take_channel(from, language),
+            ClientMessage::ReleaseChannel => {
+                if self.interpretation.release(from) {
+                    info!(participant = %from, "interpreter off the air");
+                    self.interpretation_changed();
+                }
+            }
         }
         self.drive(now);
     }
@@ -991,6 +1023,10 @@ impl Room {
         if gone.grants.host {
             // The waiters may have lost their last host.
             self.lobby_changed();
+        }
+        if gone.published.iter().any(|t| t.channel.is_some()) {
+            self.interpretation.release(id);
+            self.interpretation_changed();
         }
     }
 
@@ -1347,7 +1383,11 @@ impl Room {
         let audio: u64 = p
             .subscriptions
             .iter()
-            .filter(|s| s.kind == TrackKind::Audio && s.live_mid().is_some())
+            .filter(|s| {
+                s.kind == TrackKind::Audio
+                    && s.live_mid().is_some()
+                    && s.downstream.target.is_some()
+            })
             .filter_map(track_of)
             .filter_map(|t| t.layers.first()?.bitrate(now))
             .sum::<u64>()
@@ -1662,6 +1702,11 @@ impl Room {
         if let Err(e) = tracks.iter().try_for_each(check_layers) {
             return self.signal_error(from, ErrorCode::MalformedMessage, e);
         }
+        if let Err(e) = self.interpretation.check_tracks(&p.grants, &tracks) {
+            warn!("publish refused: {e}");
+            self.refused(from, ErrorCode::PublishNotAllowed);
+            return self.signal_error(from, ErrorCode::PublishNotAllowed, e);
+        }
         let offer = match SdpOffer::from_sdp_string(sdp) {
             Ok(offer) => offer,
             Err(e) => {
@@ -1701,6 +1746,12 @@ impl Room {
         let Some(p) = self.participants.get_mut(from) else {
             return;
         };
+        let interpreting = |p: &Participant| {
+            p.published
+                .iter()
+                .any(|t| t.source == TrackSource::Interpretation)
+        };
+        let interpreted_before = interpreting(p);
         let Some(publisher) = p.publisher.as_ref() else {
             return;
         };
@@ -1766,6 +1817,9 @@ impl Room {
                 host_muted: false,
                 params: None,
                 layers,
+                channel: t
+                    .language
+                    .filter(|_| t.source == TrackSource::Interpretation),
             });
         }
 
@@ -1790,6 +1844,94 @@ impl Room {
             self.negotiate_subscriber(other);
         }
         self.broadcast_update(from);
+        if interpreted_before || self.participants.get(from).is_some_and(interpreting) {
+            self.booth_changed(from);
+        }
+    }
+
+    /// An interpreter's interpretation track came, stayed or went: it goes
+    /// live on its channel if nobody is, or off the air without a track.
+    fn booth_changed(&mut self, who: &ParticipantId) {
+        let channel = self.participants.get(who).and_then(|p| {
+            p.published
+                .iter()
+                .find(|t| t.source == TrackSource::Interpretation)
+                .and_then(|t| t.channel)
+        });
+        match channel {
+            Some(language) => self.interpretation.go_live_if_free(language, who),
+            None => {
+                self.interpretation.release(who);
+            }
+        }
+        self.interpretation_changed();
+    }
+
+    /// A listener chooses the channel it hears besides the floor.
+    fn listen(&mut self, from: &ParticipantId, language: Option<Language>) {
+        if language.is_some_and(|l| !self.interpretation.has(l)) {
+            return self.signal_error(
+                from,
+                ErrorCode::UnknownLanguage,
+                "this call has no interpretation into that language",
+            );
+        }
+        if let Some(p) = self.participants.get_mut(from) {
+            p.span.in_scope(|| info!(?language, "listening"));
+            // Forwarding follows from the next packet (see `forward`).
+            p.listening = language;
+        }
+    }
+
+    /// An interpreter goes live on a channel of its pair, moving its
+    /// interpretation track there; whoever was live there stands by.
+    fn take_channel(&mut self, from: &ParticipantId, language: Language) {
+        let Some(p) = self.participants.get_mut(from) else {
+            return;
+        };
+        let pair = p.grants.interpret;
+        let track = p
+            .published
+            .iter_mut()
+            .find(|t| t.source == TrackSource::Interpretation);
+        let (Some(pair), Some(track)) = (pair, track) else {
+            return self.signal_error(
+                from,
+                ErrorCode::NotAnInterpreter,
+                "only an interpreter publishing interpretation can go live",
+            );
+        };
+        if !pair.contains(&language) || !self.interpretation.has(language) {
+            return self.signal_error(
+                from,
+                ErrorCode::UnknownLanguage,
+                format!("you cannot interpret into {language} in this call"),
+            );
+        }
+        let moved = track.channel != Some(language);
+        track.channel = Some(language);
+        p.span.in_scope(|| info!(%language, "interpreter live"));
+        self.interpretation.go_live(language, from);
+        if moved {
+            self.broadcast_update(from);
+        }
+        self.interpretation_changed();
+    }
+
+    /// The room's interpretation as it is now.
+    fn interpretation_message(&self) -> ServerMessage {
+        let booths = self.participants.values().flat_map(|p| {
+            p.published
+                .iter()
+                .filter_map(move |t| Some((&p.id, t.channel?)))
+        });
+        self.interpretation.message(booths)
+    }
+
+    /// Tells everyone the room's interpretation.
+    fn interpretation_changed(&mut self) {
+        let message = self.interpretation_message();
+        self.broadcast(None, message);
     }
 
     /// Sends a subscriber offer if tracks wait for an m-line (or for stopping)
@@ -2092,6 +2234,10 @@ impl Room {
             None
         };
         let track_id = track.id.clone();
+        // Interpretation reaches only the listeners of its channel, and only
+        // from the channel's live interpreter.
+        let channel = track.channel;
+        let live = channel.is_some_and(|l| self.interpretation.is_live(l, from));
         let incoming_layer = &mut track.layers[layer];
         let gap = incoming_layer.note_packet(
             *packet.seq_no,
@@ -2148,6 +2294,17 @@ impl Room {
                 continue;
             };
             let downstream = &mut subscription.downstream;
+            if let Some(channel) = channel {
+                // A listener that switched channel, or a handover in the
+                // booth: this packet is the first (or the last not) sent.
+                let wanted = live && sub.listening == Some(channel);
+                if wanted != downstream.target.is_some() {
+                    downstream.set_target(wanted.then_some(0));
+                }
+                if !wanted {
+                    continue;
+                }
+            }
             if outage && vp8 && downstream.current() == Some(layer) {
                 downstream.restart_at_keyframe();
             }

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use hotline_proto::{
-    ClientMessage, ErrorCode, ParticipantInfo, PublishedTrack, ServerMessage, SubscribedTrack,
-    TrackKind, TrackSource,
+    ChannelInfo, ClientMessage, ErrorCode, Language, ParticipantInfo, PublishedTrack,
+    ServerMessage, SubscribedTrack, TrackKind, TrackSource,
 };
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
@@ -35,6 +35,8 @@ struct Outgoing {
     active: bool,
     kind: TrackKind,
     source: TrackSource,
+    /// An interpretation track's channel.
+    language: Option<Language>,
     /// Payload type of the codec, once the offer is made.
     pt: Option<Pt>,
     /// Next RTP sequence number.
@@ -106,6 +108,8 @@ pub struct SimClient {
     /// The latest `lobby` (hosts only): whether it is on, and the names
     /// of those waiting.
     pub lobby: Option<(bool, Vec<String>)>,
+    /// The room's interpretation channels, as last announced.
+    pub channels: Vec<ChannelInfo>,
     pub errors: Vec<ErrorCode>,
     /// What went wrong on this side: offers or answers refused, failed
     /// connections.
@@ -207,6 +211,7 @@ impl SimClient {
             room_locked: None,
             waiting: None,
             lobby: None,
+            channels: Vec::new(),
             errors: Vec::new(),
             failures: Vec::new(),
             keyframe_requests: 0,
@@ -331,50 +336,74 @@ impl SimClient {
         let Some((offer, pending)) = api.apply() else {
             return;
         };
-        for (mid, kind, source, codec) in [
-            (
-                audio,
-                TrackKind::Audio,
-                TrackSource::Microphone,
-                Codec::Opus,
-            ),
-            (video, TrackKind::Video, TrackSource::Camera, Codec::Vp8),
-        ] {
-            // Audio goes as RED where that was negotiated.
-            let params = self
-                .publisher
-                .codec_config()
-                .find(|p| p.spec().codec == codec);
-            let pt = params.map(|p| p.red().unwrap_or(p.pt()));
-            let red_of = params.and_then(|p| p.red().map(|_| p.pt()));
-            let layers: Vec<Option<(Rid, VideoShape)>> =
-                if kind == TrackKind::Video && !self.simulcast.is_empty() {
-                    self.simulcast.iter().copied().map(Some).collect()
-                } else {
-                    vec![None]
-                };
-            for layer in layers {
-                self.outgoing.push(Outgoing {
-                    mid,
-                    layer,
-                    active: true,
-                    kind,
-                    source,
-                    pt,
-                    seq: 1,
-                    next_at: now,
-                    frames: 0,
-                    keyframe_requested: false,
-                    red_of: red_of.filter(|_| kind == TrackKind::Audio),
-                    previous_audio: None,
-                });
-            }
-        }
+        self.add_outgoing(now, audio, TrackSource::Microphone, None);
+        self.add_outgoing(now, video, TrackSource::Camera, None);
         self.pending_publish = Some(pending);
         self.signals.push_back(ClientMessage::PublishOffer {
             sdp: offer.to_sdp_string(),
             tracks: self.published_tracks(),
         });
+    }
+
+    /// Publishes one audio track on `language`'s interpretation channel, as
+    /// an interpreter's client does.
+    pub fn publish_interpretation(&mut self, now: Instant, language: Language) {
+        let mut api = self.publisher.sdp_api();
+        let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let Some((offer, pending)) = api.apply() else {
+            return;
+        };
+        self.add_outgoing(now, audio, TrackSource::Interpretation, Some(language));
+        self.pending_publish = Some(pending);
+        self.signals.push_back(ClientMessage::PublishOffer {
+            sdp: offer.to_sdp_string(),
+            tracks: self.published_tracks(),
+        });
+    }
+
+    /// Starts sending on a new m-line `mid`: audio (Opus, as RED where that
+    /// was negotiated) for a microphone or interpretation, VP8 video (in
+    /// each simulcast layer, if set) for a camera.
+    fn add_outgoing(
+        &mut self,
+        now: Instant,
+        mid: Mid,
+        source: TrackSource,
+        language: Option<Language>,
+    ) {
+        let (kind, codec) = match source {
+            TrackSource::Camera | TrackSource::Screen => (TrackKind::Video, Codec::Vp8),
+            _ => (TrackKind::Audio, Codec::Opus),
+        };
+        let params = self
+            .publisher
+            .codec_config()
+            .find(|p| p.spec().codec == codec);
+        let pt = params.map(|p| p.red().unwrap_or(p.pt()));
+        let red_of = params.and_then(|p| p.red().map(|_| p.pt()));
+        let layers: Vec<Option<(Rid, VideoShape)>> =
+            if kind == TrackKind::Video && !self.simulcast.is_empty() {
+                self.simulcast.iter().copied().map(Some).collect()
+            } else {
+                vec![None]
+            };
+        for layer in layers {
+            self.outgoing.push(Outgoing {
+                mid,
+                layer,
+                active: true,
+                kind,
+                source,
+                language,
+                pt,
+                seq: 1,
+                next_at: now,
+                frames: 0,
+                keyframe_requested: false,
+                red_of: red_of.filter(|_| kind == TrackKind::Audio),
+                previous_audio: None,
+            });
+        }
     }
 
     fn published_tracks(&self) -> Vec<PublishedTrack> {
@@ -390,6 +419,7 @@ impl SimClient {
                     source: o.source,
                     muted: false,
                     layers: rid.into_iter().collect(),
+                    language: o.language,
                 }),
             }
         }
@@ -631,6 +661,7 @@ impl SimClient {
             ServerMessage::MutedByHost { track_id, .. } => self.muted_by_host.push(track_id),
             ServerMessage::RoomLocked { locked, .. } => self.room_locked = Some(locked),
             ServerMessage::Waiting { hosts_present, .. } => self.waiting = Some(hosts_present),
+            ServerMessage::Interpretation { channels, .. } => self.channels = channels,
             ServerMessage::Lobby { enabled, waiting } => {
                 self.lobby = Some((enabled, waiting.into_iter().map(|w| w.name).collect()))
             }

@@ -98,6 +98,7 @@ impl World {
                     name: name.to_string(),
                     grants,
                     admitted: false,
+                    languages: Vec::new(),
                 },
             )
             .expect("room has space");
@@ -111,6 +112,15 @@ impl World {
     pub fn publish(&mut self, index: usize) {
         let now = self.now;
         self.clients[index].publish_camera_and_microphone(now);
+        self.pump();
+    }
+
+    /// Has a client publish its voice on `language`'s interpretation
+    /// channel, as an interpreter does.
+    pub fn publish_interpretation(&mut self, index: usize, language: &str) {
+        let now = self.now;
+        let language = hotline_proto::Language::parse(language).expect("a language tag");
+        self.clients[index].publish_interpretation(now, language);
         self.pump();
     }
 

@@ -413,6 +413,7 @@ fn a_host_mutes_removes_and_locks_and_nobody_else_can() {
         name: identity.to_string(),
         grants,
         admitted: false,
+        languages: Vec::new(),
     };
     let now = world.now;
     assert!(matches!(
@@ -557,6 +558,7 @@ fn a_lobby_holds_guests_until_a_host_admits_or_refuses_them() {
         name: identity.to_string(),
         grants: Grants::default(),
         admitted: false,
+        languages: Vec::new(),
     };
     world.room.join(now, again("alice")).expect("in");
     assert_eq!(knocks(&world), before);

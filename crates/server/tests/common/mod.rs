@@ -35,6 +35,7 @@ pub fn token(room: &str, identity: &str, grants: Grants, ttl_secs: u64) -> Strin
         identity: identity.into(),
         name: Some(identity.to_uppercase()),
         ttl_secs,
+        languages: Vec::new(),
         grants,
     }
     .mint(&secret(), hotline_server::cli::unix_now())
