@@ -30,6 +30,8 @@ fuzz_target!(|data: &[u8]| {
             ..Grants::default()
         },
         admitted: identity == "bob",
+    languages: Vec::new(),
+    e2ee: false,
     };
     let alice = room.join(now, join("alice", true)).expect("space");
     let bob = room.join(now, join("bob", false)).expect("space");

@@ -42,6 +42,10 @@ pub struct Claims {
     /// without declared languages): its interpretation channels.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub languages: Vec<Language>,
+    /// The room is end-to-end encrypted: it becomes so when this token
+    /// joins it (a token never turns encryption off).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub e2ee: bool,
 }
 
 /// The server's signing secret. Its `Debug` never prints the bytes.
@@ -175,6 +179,8 @@ pub struct TokenRequest {
     pub grants: Grants,
     /// See [`Claims::languages`].
     pub languages: Vec<Language>,
+    /// See [`Claims::e2ee`].
+    pub e2ee: bool,
 }
 
 impl TokenRequest {
@@ -188,6 +194,7 @@ impl TokenRequest {
             exp: now.saturating_add(self.ttl_secs),
             grants: self.grants,
             languages: self.languages.clone(),
+            e2ee: self.e2ee,
         };
         sign(&claims, secret)
     }
@@ -217,6 +224,7 @@ mod tests {
             name: Some("Alice".into()),
             ttl_secs: 3600,
             languages: Vec::new(),
+            e2ee: false,
             grants: Grants::default(),
         }
     }

@@ -41,6 +41,7 @@ pub(crate) async fn connect(
         name: None,
         ttl_secs: token_lifetime(config).as_secs(),
         languages: Vec::new(),
+        e2ee: false,
         grants: Grants {
             publish: role.publishes(),
             subscribe: role.subscribes(),

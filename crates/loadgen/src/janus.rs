@@ -247,6 +247,7 @@ pub(crate) async fn connect(
         disconnect_timeout_ms: 60_000,
         resume_token: String::new(),
         locked: false,
+        e2ee: false,
     };
     let feed_ids = feeds.subscribe();
     Ok(Connection {

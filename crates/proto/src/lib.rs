@@ -10,6 +10,19 @@ pub mod stats;
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// End-to-end encrypted frames end with a trailer: the 12-byte IV, the
+/// sender's key id (one byte), and these two bytes. The server checks that
+/// every frame it forwards in an encrypted room has them (it cannot check
+/// more: it has no key). `docs/security.md` describes the frame format.
+pub const E2EE_MAGIC: [u8; 2] = [0xE2, 0xEE];
+/// Length of the trailer: IV, key id, magic.
+pub const E2EE_TRAILER_LEN: usize = 12 + 1 + E2EE_MAGIC.len();
+/// Longest identity key a participant may announce (base64url of a P-256
+/// public key in SPKI form is 124 characters).
+pub const MAX_IDENTITY_KEY_CHARS: usize = 256;
+/// Largest key message one participant sends another.
+pub const MAX_KEY_MESSAGE_CHARS: usize = 8192;
+
 /// Largest signaling message accepted, in bytes. SDP for a handful of tracks is
 /// a few KiB; anything much larger is abuse.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -240,6 +253,9 @@ pub struct ParticipantInfo {
     pub name: String,
     pub connection: ConnectionState,
     pub tracks: Vec<TrackInfo>,
+    /// Its end-to-end encryption identity key, once announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_key: Option<String>,
 }
 
 /// Why a participant left the room.
@@ -287,6 +303,10 @@ pub enum ClientMessage {
     PublishOffer {
         sdp: String,
         tracks: Vec<PublishedTrack>,
+        /// The client encrypts these tracks end to end (required in an
+        /// end-to-end encrypted room).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        e2ee: bool,
     },
     SubscriberAnswer {
         sdp: String,
@@ -333,6 +353,18 @@ pub enum ClientMessage {
     /// with 4019; it may knock again by joining again).
     RefuseParticipant {
         participant_id: String,
+    },
+    /// End-to-end encryption: this participant's identity public key
+    /// (base64url), shown to everyone with its participant info. The
+    /// server relays it and never holds a private key.
+    E2eeIdentity {
+        key: String,
+    },
+    /// End-to-end encryption: an opaque message to one participant (the
+    /// sender's media key, encrypted for that participant alone).
+    E2eeKeys {
+        to: String,
+        data: String,
     },
     /// Which interpretation channel to hear besides the floor; `null` for
     /// the floor alone. Takes effect within a packet time.
@@ -392,6 +424,8 @@ impl ClientMessage {
             ClientMessage::RefuseParticipant { .. } => "refuse_participant",
             ClientMessage::SetLobby { .. } => "set_lobby",
             ClientMessage::Listen { .. } => "listen",
+            ClientMessage::E2eeIdentity { .. } => "e2ee_identity",
+            ClientMessage::E2eeKeys { .. } => "e2ee_keys",
             ClientMessage::TakeChannel { .. } => "take_channel",
             ClientMessage::ReleaseChannel => "release_channel",
             ClientMessage::Ping => "ping",
@@ -418,6 +452,10 @@ pub enum ServerMessage {
         /// Whether a host has locked the room.
         #[serde(default)]
         locked: bool,
+        /// The room is end-to-end encrypted: encrypt every frame and chat
+        /// message, and publish with `e2ee: true`.
+        #[serde(default)]
+        e2ee: bool,
     },
     /// Instead of `welcome`, when the room has a lobby: the participant
     /// waits until a host admits it (then `welcome` follows, with this
@@ -436,6 +474,12 @@ pub enum ServerMessage {
     Lobby {
         enabled: bool,
         waiting: Vec<WaitingParticipant>,
+    },
+    /// End-to-end encryption: an opaque message from another participant
+    /// (see `e2ee_keys`).
+    E2eeKeys {
+        from: String,
+        data: String,
     },
     /// The room's interpretation: its languages, and for each channel who
     /// interprets into it and who is live. Sent after `welcome` and
@@ -645,6 +689,10 @@ pub enum ErrorCode {
     /// Interpretation needs an interpreter's grant and an interpretation
     /// track, on a language of the grant's pair.
     NotAnInterpreter,
+    /// The room is end-to-end encrypted and this client does not encrypt.
+    EncryptionRequired,
+    /// A malformed end-to-end encryption message (identity key or keys).
+    InvalidE2ee,
 }
 
 /// Why a signaling connection is closed; each maps to a WebSocket close code.

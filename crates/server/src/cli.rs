@@ -112,6 +112,10 @@ pub struct TokenArgs {
     /// token opens the room (the first to declare them decides).
     #[arg(long, value_delimiter = ',', value_parser = parse_language)]
     pub languages: Vec<Language>,
+    /// The room is end-to-end encrypted when this token opens it: every
+    /// browser encrypts its media and chat; the server cannot read them.
+    #[arg(long)]
+    pub e2ee: bool,
     /// An interpreter between two languages, e.g. ru:en: publishes audio
     /// only, on either language's channel. Declares both as the room's
     /// languages unless --languages says otherwise.
@@ -223,6 +227,7 @@ pub fn mint_token(args: TokenArgs) -> anyhow::Result<()> {
             (true, Some(pair)) => pair.to_vec(),
             _ => args.languages,
         },
+        e2ee: args.e2ee,
         grants,
     };
     println!("{}", request.mint(&secret, unix_now()));

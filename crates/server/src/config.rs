@@ -23,6 +23,9 @@ pub struct RoomPreset {
     /// Whether it starts with its lobby on.
     #[serde(default)]
     pub lobby: bool,
+    /// Whether it is end-to-end encrypted (no token can turn it off).
+    #[serde(default)]
+    pub e2ee: bool,
 }
 
 /// Keys of the TOML config file; each mirrors a flag of `hotline serve`.

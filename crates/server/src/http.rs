@@ -211,6 +211,7 @@ async fn dev_organizer_token(
         name: None,
         ttl_secs: 6 * 3600,
         languages: Vec::new(),
+        e2ee: false,
         grants: Grants::organizer(),
     }
     .mint(&state.secret, crate::cli::unix_now());
@@ -288,6 +289,7 @@ async fn dev_token(
         name: Some(name.to_string()),
         ttl_secs: 6 * 3600,
         languages: Vec::new(),
+        e2ee: false,
         grants: Grants::default(),
     }
     .mint(&state.secret, crate::cli::unix_now());

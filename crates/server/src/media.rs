@@ -420,6 +420,7 @@ impl MediaWorker {
                 if let Some(preset) = self.policy.presets.get(&room) {
                     config.lobby |= preset.lobby;
                     config.languages.clone_from(&preset.languages);
+                    config.e2ee |= preset.e2ee;
                 }
                 let entry = self.rooms.entry(room.clone()).or_insert_with(|| {
                     info!(room = %room, "room opened");

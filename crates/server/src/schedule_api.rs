@@ -660,6 +660,7 @@ async fn member_token(
                 .filter_map(|l| Language::parse(l))
                 .collect(),
             grants: grants_of(member),
+            e2ee: call.e2ee_required,
         }
         .mint(&state.secret, crate::cli::unix_now());
         info!(call = %call.id, member = %member.id, "join token minted");

@@ -198,6 +198,7 @@ async fn join(
         estimate_bandwidth,
         admitted,
         languages: claims.languages,
+        e2ee: claims.e2ee,
     };
     let participant = state.media.join(room.clone(), request, connection).await?;
     Ok((room, participant))

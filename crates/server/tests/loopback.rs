@@ -243,6 +243,7 @@ async fn bad_tokens_are_refused_with_their_close_codes() {
             exp: 2,
             grants: Grants::default(),
             languages: Vec::new(),
+            e2ee: false,
         };
         hotline_auth::sign(&claims, &secret())
     };
@@ -302,6 +303,7 @@ async fn malformed_and_oversized_messages_get_errors_and_spare_the_others() {
         &ClientMessage::PublishOffer {
             sdp: "garbage".into(),
             tracks: vec![],
+            e2ee: false,
         },
     )
     .await;

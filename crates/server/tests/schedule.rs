@@ -45,6 +45,7 @@ fn organizer_token() -> String {
         name: None,
         ttl_secs: 3600,
         languages: Vec::new(),
+        e2ee: false,
         grants: Grants::organizer(),
     }
     .mint(&secret(), hotline_server::cli::unix_now())

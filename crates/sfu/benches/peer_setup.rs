@@ -63,6 +63,7 @@ fn main() {
                 grants: Grants::default(),
                 admitted: false,
                 languages: Vec::new(),
+                e2ee: false,
             };
             room.join(now, req).expect("space");
             while room.poll_output().is_some() {}

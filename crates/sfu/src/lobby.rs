@@ -198,6 +198,7 @@ mod tests {
             estimate_bandwidth: true,
             admitted: false,
             languages: Vec::new(),
+            e2ee: false,
         }
     }
 

@@ -32,6 +32,9 @@ pub(crate) struct PublishedTrack {
     pub layers: Vec<Layer>,
     /// An interpretation track's channel.
     pub channel: Option<Language>,
+    /// In an encrypted room, a frame of it came without encryption (it was
+    /// dropped, and said once in the log).
+    pub unencrypted: bool,
 }
 
 impl PublishedTrack {
@@ -166,6 +169,8 @@ pub(crate) struct Participant {
     /// The interpretation channel it hears besides the floor; `None` for
     /// the floor alone.
     pub listening: Option<Language>,
+    /// Its end-to-end encryption identity public key, as it announced it.
+    pub identity_key: Option<String>,
 }
 
 impl Participant {
@@ -186,6 +191,7 @@ impl Participant {
                     language: t.channel,
                 })
                 .collect(),
+            identity_key: self.identity_key.clone(),
         }
     }
 

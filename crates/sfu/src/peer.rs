@@ -75,7 +75,15 @@ impl Peer {
     /// `estimate`, it estimates the bandwidth of what it sends (from
     /// transport-wide congestion control feedback): a subscriber connection
     /// does, to choose the layers it gets.
-    pub fn new(now: Instant, estimate: bool, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Peer {
+    /// `redundant_audio`: offer and accept RED (not in end-to-end encrypted
+    /// rooms: it cannot wrap encrypted frames).
+    pub fn new(
+        now: Instant,
+        estimate: bool,
+        redundant_audio: bool,
+        udp: &[SocketAddr],
+        tcp: &[SocketAddr],
+    ) -> Peer {
         // RTP mode: packets are forwarded as they come, never reassembled
         // into frames and cut up again per subscriber.
         // Opus with RED (redundant audio, RFC 2198) where the browser
@@ -84,7 +92,7 @@ impl Peer {
         let mut config = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
-            .enable_opus(true, true)
+            .enable_opus(true, redundant_audio)
             .set_stats_interval(Some(crate::quality::STATS_INTERVAL));
         if estimate {
             config = config.enable_bwe(Some(INITIAL_DOWNLINK_ESTIMATE));

@@ -12,7 +12,8 @@ use hotline_proto::stats::{
 use hotline_proto::{
     ClientMessage, CloseReason, ConnectionState, ErrorCode, Grants, Language, LayerReason,
     LeaveReason, ParticipantQuality, PublishedTrack, ServerMessage, TrackKind, TrackSource,
-    MAX_CHAT_CHARS, PROTOCOL_VERSION,
+    E2EE_MAGIC, E2EE_TRAILER_LEN, MAX_CHAT_CHARS, MAX_IDENTITY_KEY_CHARS, MAX_KEY_MESSAGE_CHARS,
+    PROTOCOL_VERSION,
 };
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer};
@@ -89,6 +90,9 @@ pub struct RoomConfig {
     /// The room's interpretation languages, when set for it (a preset);
     /// otherwise the token that opens the room may declare them.
     pub languages: Vec<Language>,
+    /// End-to-end encrypted from the start (a preset); otherwise the token
+    /// that opens the room may make it so.
+    pub e2ee: bool,
 }
 
 impl Default for RoomConfig {
@@ -103,6 +107,7 @@ impl Default for RoomConfig {
             media_connect_timeout: Duration::from_secs(30),
             lobby: false,
             languages: Vec::new(),
+            e2ee: false,
         }
     }
 }
@@ -122,6 +127,8 @@ pub struct JoinRequest {
     /// The room's languages as the token declares them: taken when the
     /// room has none yet.
     pub languages: Vec<Language>,
+    /// The token makes the room end-to-end encrypted, when it opens it.
+    pub e2ee: bool,
 }
 
 /// Why a session could not be resumed.
@@ -254,6 +261,9 @@ pub struct Room {
     removed: HashSet<String>,
     lobby: Lobby,
     interpretation: Interpretation,
+    /// End-to-end encrypted: media is published with `e2ee`, every frame
+    /// forwarded carries the encryption trailer, no redundant audio.
+    e2ee: bool,
     outputs: VecDeque<RoomOutput>,
     /// A moment in both clocks, to stamp chat messages with wall-clock time.
     clock_origin: (Instant, u64),
@@ -264,6 +274,7 @@ impl Room {
     pub fn new(name: &str, config: RoomConfig, now: Instant, unix_ms_at_now: u64) -> Room {
         let lobby = Lobby::new(config.lobby);
         let interpretation = Interpretation::new(&config.languages);
+        let e2ee = config.e2ee;
         Room {
             span: info_span!("room", room = %name),
             name: name.to_string(),
@@ -279,6 +290,7 @@ impl Room {
             removed: HashSet::new(),
             lobby,
             interpretation,
+            e2ee,
             outputs: VecDeque::new(),
             clock_origin: (now, unix_ms_at_now),
         }
@@ -449,6 +461,12 @@ impl Room {
         }
 
         self.lobby.remember(&req.identity);
+        // The token that opens the room may make it end-to-end encrypted;
+        // nothing turns that off.
+        if req.e2ee && !self.e2ee && self.participants.is_empty() {
+            info!("end-to-end encrypted");
+            self.e2ee = true;
+        }
         let span =
             info_span!(parent: &self.span, "participant", id = %id, identity = %req.identity);
         span.in_scope(|| info!(name = %req.name, grants = ?req.grants, "joined"));
@@ -483,6 +501,8 @@ impl Room {
             subscriber: Peer::new(
                 now,
                 req.estimate_bandwidth,
+                // Redundant audio does not survive frame encryption.
+                !self.e2ee,
                 &self.config.candidates,
                 &self.config.tcp_candidates,
             ),
@@ -497,6 +517,7 @@ impl Room {
             subscriptions,
             pending_offer: None,
             listening: None,
+            identity_key: None,
         };
         let declared = self.interpretation.declare(&req.languages);
         let info = participant.info();
@@ -518,6 +539,7 @@ impl Room {
                 disconnect_timeout_ms: self.config.disconnect_timeout.as_millis() as u64,
                 resume_token: participant.resume_token.clone(),
                 locked: self.locked,
+                e2ee: self.e2ee,
             },
         );
         let qualities: Vec<ParticipantQuality> = self
@@ -672,9 +694,20 @@ impl Room {
             ClientMessage::SubscriberAnswer { sdp } => {
                 self.handle_subscriber_answer(now, from, &sdp)
             }
-            ClientMessage::PublishOffer { sdp, tracks } => {
-                self.handle_publish_offer(now, from, &sdp, tracks)
+            ClientMessage::PublishOffer { sdp, tracks, e2ee } => {
+                if self.e2ee && !e2ee {
+                    self.refused(from, ErrorCode::EncryptionRequired);
+                    self.signal_error(
+                        from,
+                        ErrorCode::EncryptionRequired,
+                        "this call is end-to-end encrypted: your browser must encrypt what it sends",
+                    );
+                } else {
+                    self.handle_publish_offer(now, from, &sdp, tracks)
+                }
             }
+            ClientMessage::E2eeIdentity { key } => self.e2ee_identity(from, key),
+            ClientMessage::E2eeKeys { to, data } => self.e2ee_keys(from, &to, data),
             ClientMessage::MuteParticipant {
                 participant_id,
                 track_id,
@@ -1680,6 +1713,7 @@ impl Room {
         tracks: Vec<PublishedTrack>,
     ) {
         let (udp, tcp) = (&self.config.candidates, &self.config.tcp_candidates);
+        let e2ee = self.e2ee;
         let Some(p) = self.participants.get_mut(from) else {
             return;
         };
@@ -1719,7 +1753,7 @@ impl Room {
         };
         let publisher = p
             .publisher
-            .get_or_insert_with(|| Peer::new(now, false, udp, tcp));
+            .get_or_insert_with(|| Peer::new(now, false, !e2ee, udp, tcp));
         let answer = match publisher.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => answer,
             Err(e) => {
@@ -1820,6 +1854,7 @@ impl Room {
                 channel: t
                     .language
                     .filter(|_| t.source == TrackSource::Interpretation),
+                unencrypted: false,
             });
         }
 
@@ -1916,6 +1951,74 @@ impl Room {
             self.broadcast_update(from);
         }
         self.interpretation_changed();
+    }
+
+    /// A participant announces its end-to-end encryption identity key;
+    /// everyone sees it with its participant info (and so sees it change).
+    fn e2ee_identity(&mut self, from: &ParticipantId, key: String) {
+        if !self.e2ee {
+            return self.signal_error(
+                from,
+                ErrorCode::UnexpectedMessage,
+                "this call is not end-to-end encrypted",
+            );
+        }
+        let well_formed = !key.is_empty()
+            && key.len() <= MAX_IDENTITY_KEY_CHARS
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return self.signal_error(
+                from,
+                ErrorCode::InvalidE2ee,
+                "an identity key is base64url, at most 256 characters",
+            );
+        }
+        let Some(p) = self.participants.get_mut(from) else {
+            return;
+        };
+        if p.identity_key.as_deref() == Some(key.as_str()) {
+            return;
+        }
+        if p.identity_key.is_some() {
+            p.span
+                .in_scope(|| warn!("identity key changed during the call"));
+        }
+        p.identity_key = Some(key);
+        self.broadcast_update(from);
+    }
+
+    /// Relays an opaque end-to-end encryption message (an encrypted media
+    /// key) to one participant. The server cannot read it.
+    fn e2ee_keys(&mut self, from: &ParticipantId, to: &str, data: String) {
+        if !self.e2ee {
+            return self.signal_error(
+                from,
+                ErrorCode::UnexpectedMessage,
+                "this call is not end-to-end encrypted",
+            );
+        }
+        if data.is_empty() || data.len() > MAX_KEY_MESSAGE_CHARS {
+            return self.signal_error(
+                from,
+                ErrorCode::InvalidE2ee,
+                format!("a key message has 1 to {MAX_KEY_MESSAGE_CHARS} characters"),
+            );
+        }
+        let Some(target) = self.named(from, to) else {
+            return;
+        };
+        if &target == from {
+            return;
+        }
+        self.signal(
+            &target,
+            ServerMessage::E2eeKeys {
+                from: from.to_string(),
+                data,
+            },
+        );
     }
 
     /// The room's interpretation as it is now.
@@ -2197,6 +2300,23 @@ impl Room {
             return;
         };
         if track.host_muted {
+            return;
+        }
+        // In an encrypted room every frame ends with the encryption trailer
+        // (audio: every packet; video: a frame's last packet, marked). One
+        // without it is plaintext the sender should not have sent.
+        let frame_end = track.kind == TrackKind::Audio || packet.header.marker;
+        if self.e2ee
+            && frame_end
+            && !packet.payload.is_empty()
+            && !has_e2ee_trailer(&packet.payload)
+        {
+            if !track.unencrypted {
+                track.unencrypted = true;
+                p.span.in_scope(
+                    || warn!(track = %track.id, "a frame without encryption: not forwarded"),
+                );
+            }
             return;
         }
         let pt = packet.header.payload_type;
@@ -2569,6 +2689,13 @@ fn check_layers(track: &PublishedTrack) -> Result<(), String> {
 }
 
 /// A random secret as hex: 128 bits.
+/// Whether a frame (its last packet's payload) ends with the end-to-end
+/// encryption trailer, after at least the AES-GCM tag.
+fn has_e2ee_trailer(payload: &[u8]) -> bool {
+    const GCM_TAG: usize = 16;
+    payload.len() >= E2EE_TRAILER_LEN + GCM_TAG && payload.ends_with(&E2EE_MAGIC)
+}
+
 fn random_token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }

@@ -50,6 +50,17 @@ struct Outgoing {
     previous_audio: Option<media::SyntheticPacket>,
 }
 
+/// A simulated client's end-to-end encryption.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimE2ee {
+    /// Publishes with `e2ee: true`.
+    pub declared: bool,
+    /// Ends every frame with the encryption trailer (a tag's worth of
+    /// bytes, an IV, key id 0 and the magic), as an encrypting browser
+    /// does; the payload before it stays as it was.
+    pub trailer: bool,
+}
+
 /// What a `video_layer` message said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoLayerSeen {
@@ -110,6 +121,13 @@ pub struct SimClient {
     pub lobby: Option<(bool, Vec<String>)>,
     /// The room's interpretation channels, as last announced.
     pub channels: Vec<ChannelInfo>,
+    /// What it does of end-to-end encryption (as a browser's frame
+    /// transform would; the sim does not really encrypt).
+    pub e2ee: SimE2ee,
+    /// Opaque end-to-end encryption messages received: (from, data).
+    pub e2ee_messages: Vec<(String, String)>,
+    /// The room is end-to-end encrypted, as `welcome` said.
+    pub room_e2ee: bool,
     pub errors: Vec<ErrorCode>,
     /// What went wrong on this side: offers or answers refused, failed
     /// connections.
@@ -212,6 +230,9 @@ impl SimClient {
             waiting: None,
             lobby: None,
             channels: Vec::new(),
+            e2ee: SimE2ee::default(),
+            e2ee_messages: Vec::new(),
+            room_e2ee: false,
             errors: Vec::new(),
             failures: Vec::new(),
             keyframe_requests: 0,
@@ -342,6 +363,7 @@ impl SimClient {
         self.signals.push_back(ClientMessage::PublishOffer {
             sdp: offer.to_sdp_string(),
             tracks: self.published_tracks(),
+            e2ee: self.e2ee.declared,
         });
     }
 
@@ -358,6 +380,7 @@ impl SimClient {
         self.signals.push_back(ClientMessage::PublishOffer {
             sdp: offer.to_sdp_string(),
             tracks: self.published_tracks(),
+            e2ee: self.e2ee.declared,
         });
     }
 
@@ -534,9 +557,11 @@ impl SimClient {
                 participant_id,
                 participants,
                 resume_token,
+                e2ee,
                 ..
             } => {
                 self.waiting = None;
+                self.room_e2ee = e2ee;
                 self.participant_id = Some(participant_id);
                 self.resume_token = Some(resume_token);
                 for p in participants {
@@ -662,6 +687,7 @@ impl SimClient {
             ServerMessage::RoomLocked { locked, .. } => self.room_locked = Some(locked),
             ServerMessage::Waiting { hosts_present, .. } => self.waiting = Some(hosts_present),
             ServerMessage::Interpretation { channels, .. } => self.channels = channels,
+            ServerMessage::E2eeKeys { from, data } => self.e2ee_messages.push((from, data)),
             ServerMessage::Lobby { enabled, waiting } => {
                 self.lobby = Some((enabled, waiting.into_iter().map(|w| w.name).collect()))
             }
@@ -836,7 +862,11 @@ impl SimClient {
                         (packets, ExtensionValues::default())
                     }
                 };
-                for packet in packets {
+                for mut packet in packets {
+                    if self.e2ee.trailer && (o.kind == TrackKind::Audio || packet.marker) {
+                        packet.payload.extend_from_slice(&[0u8; 16 + 12 + 1]);
+                        packet.payload.extend_from_slice(&hotline_proto::E2EE_MAGIC);
+                    }
                     let write =
                         RtpWrite::new(pt, o.seq.into(), packet.rtp_time, now, packet.payload)
                             .marker(packet.marker)

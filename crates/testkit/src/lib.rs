@@ -12,7 +12,7 @@ pub mod media;
 mod net;
 mod world;
 
-pub use client::SimClient;
+pub use client::{SimClient, SimE2ee};
 pub use media::{MediaCounter, VideoShape};
 pub use net::{Bottleneck, Datagram, LinkConfig, SimNetwork};
 pub use world::World;

@@ -99,6 +99,7 @@ impl World {
                     grants,
                     admitted: false,
                     languages: Vec::new(),
+                    e2ee: false,
                 },
             )
             .expect("room has space");

@@ -414,6 +414,7 @@ fn a_host_mutes_removes_and_locks_and_nobody_else_can() {
         grants,
         admitted: false,
         languages: Vec::new(),
+        e2ee: false,
     };
     let now = world.now;
     assert!(matches!(
@@ -559,6 +560,7 @@ fn a_lobby_holds_guests_until_a_host_admits_or_refuses_them() {
         grants: Grants::default(),
         admitted: false,
         languages: Vec::new(),
+        e2ee: false,
     };
     world.room.join(now, again("alice")).expect("in");
     assert_eq!(knocks(&world), before);

@@ -36,6 +36,7 @@ pub fn token(room: &str, identity: &str, grants: Grants, ttl_secs: u64) -> Strin
         name: Some(identity.to_uppercase()),
         ttl_secs,
         languages: Vec::new(),
+        e2ee: false,
         grants,
     }
     .mint(&secret(), hotline_server::cli::unix_now())
