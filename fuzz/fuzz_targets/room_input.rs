@@ -1,7 +1,8 @@
 //! A room with two participants (one a host) and one waiting in the lobby,
-//! fed arbitrary datagrams (as if from a participant's address and from
-//! strangers) and arbitrary signaling text from the host and the waiter:
-//! nothing panics, and the room keeps both participants.
+//! with or without interpretation and end-to-end encryption, fed arbitrary
+//! datagrams (as if from a participant's address and from strangers) and
+//! arbitrary signaling text from the host and the waiter: nothing panics,
+//! and the room keeps both participants.
 #![no_main]
 
 use std::net::SocketAddr;
@@ -18,6 +19,16 @@ fuzz_target!(|data: &[u8]| {
     let config = RoomConfig {
         candidates: vec![server],
         lobby: true,
+        // The first byte picks whether the room has interpretation and
+        // end-to-end encryption, so that both paths are fuzzed.
+        languages: match data.first() {
+            Some(b) if b & 1 == 1 => ["ru", "en"]
+                .iter()
+                .filter_map(|l| hotline_proto::Language::parse(l))
+                .collect(),
+            _ => Vec::new(),
+        },
+        e2ee: data.first().is_some_and(|b| b & 2 == 2),
         ..RoomConfig::default()
     };
     let mut room = Room::new("fuzz", config, now, 0);
