@@ -67,8 +67,14 @@ fn only_encrypted_frames_from_clients_that_encrypt_are_forwarded() {
     assert!(!world.clients[bob].participants[&careless_id]
         .tracks
         .is_empty());
-    assert_eq!(world.clients[bob].frames_from(&careless_id, TrackKind::Audio), 0);
-    assert_eq!(world.clients[bob].frames_from(&careless_id, TrackKind::Video), 0);
+    assert_eq!(
+        world.clients[bob].frames_from(&careless_id, TrackKind::Audio),
+        0
+    );
+    assert_eq!(
+        world.clients[bob].frames_from(&careless_id, TrackKind::Video),
+        0
+    );
 }
 
 #[test]
@@ -85,7 +91,9 @@ fn identity_keys_are_shown_to_everyone_and_key_messages_reach_one_participant() 
     world.run_for(Duration::from_millis(100));
     for i in [bob, carol] {
         assert_eq!(
-            world.clients[i].participants[&alice_id].identity_key.as_deref(),
+            world.clients[i].participants[&alice_id]
+                .identity_key
+                .as_deref(),
             Some("BPub-Key_1")
         );
     }
@@ -95,12 +103,16 @@ fn identity_keys_are_shown_to_everyone_and_key_messages_reach_one_participant() 
     });
     world.run_for(Duration::from_millis(100));
     assert_eq!(
-        world.clients[bob].participants[&alice_id].identity_key.as_deref(),
+        world.clients[bob].participants[&alice_id]
+            .identity_key
+            .as_deref(),
         Some("BPub-Key_2")
     );
     // Malformed keys are refused.
     for bad in ["", "not base64!", &"A".repeat(300)] {
-        world.client_mut(carol).send(ClientMessage::E2eeIdentity { key: bad.into() });
+        world
+            .client_mut(carol)
+            .send(ClientMessage::E2eeIdentity { key: bad.into() });
     }
     world.run_for(Duration::from_millis(100));
     assert_eq!(world.clients[carol].errors, [ErrorCode::InvalidE2ee; 3]);
@@ -138,16 +150,23 @@ fn the_opening_token_makes_a_room_encrypted_and_none_turns_it_off() {
     let mut world = World::new(32, LinkConfig::default(), RoomConfig::default());
     let alice = world.join("Alice", Grants::default());
     assert!(!world.clients[alice].room_e2ee);
-    world.client_mut(alice).send(ClientMessage::E2eeIdentity { key: "k".into() });
+    world
+        .client_mut(alice)
+        .send(ClientMessage::E2eeIdentity { key: "k".into() });
     world.run_for(Duration::from_millis(50));
     assert_eq!(world.clients[alice].errors, [ErrorCode::UnexpectedMessage]);
     // A later token cannot make a room with people in it encrypted (their
     // media is not).
     let now = world.now;
     world.room.join(now, request("late", true)).unwrap();
-    world.client_mut(alice).send(ClientMessage::E2eeIdentity { key: "k".into() });
+    world
+        .client_mut(alice)
+        .send(ClientMessage::E2eeIdentity { key: "k".into() });
     world.run_for(Duration::from_millis(50));
-    assert_eq!(world.clients[alice].errors, [ErrorCode::UnexpectedMessage; 2]);
+    assert_eq!(
+        world.clients[alice].errors,
+        [ErrorCode::UnexpectedMessage; 2]
+    );
 
     // A room its first token makes encrypted stays so.
     let mut world = World::new(33, LinkConfig::default(), RoomConfig::default());
