@@ -95,7 +95,7 @@ describe('joining a scheduled call with a personal link', { timeout: 300000 }, (
     );
 
     // The party page hands out its own members' links (and only those).
-    const partyContext = await /** @type {import('playwright-core').Browser} */ (hx.browser).newContext({ viewport: { width: 1280, height: 900 } });
+    const partyContext = await /** @type {import('playwright-core').Browser} */ (hx.browser).newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
     hx.contexts.push(partyContext);
     const partyPage = await partyContext.newPage();
     await partyPage.goto(`${hx.url}/party/${washington}`);
@@ -108,7 +108,7 @@ describe('joining a scheduled call with a personal link', { timeout: 300000 }, (
     // Each member's page, in a browser set to the member's own time zone.
     /** @param {string} name @param {string} zone */
     async function open(name, zone) {
-      const context = await /** @type {import('playwright-core').Browser} */ (hx.browser).newContext({ timezoneId: zone, viewport: { width: 1100, height: 760 } });
+      const context = await /** @type {import('playwright-core').Browser} */ (hx.browser).newContext({ locale: 'en-US', timezoneId: zone, viewport: { width: 1100, height: 760 } });
       hx.contexts.push(context);
       const page = await context.newPage();
       await page.goto(`${hx.url}${links[name]}`);

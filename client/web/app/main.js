@@ -1,6 +1,7 @@
 // Hotline app entry point: routing, start page, pre-join screen, end screens.
 
-import { h, icon, showError, clearError, brand, decodeToken } from './ui.js';
+import { h, icon, showError, clearError, brand, decodeToken, languageMenu, cardHead } from './ui.js';
+import { t, tryT, initLocale, onLocaleChange, localized } from '../i18n/index.js';
 import { getLocalMedia, listDevices, fillDeviceSelect, LevelMeter } from './media.js';
 import { Call } from './call.js';
 import { CLOSE_CODE_MESSAGES, HotlineError } from '../sdk/index.js';
@@ -66,8 +67,7 @@ async function boot() {
   }
   const member = location.pathname.match(/^\/join\/([^/]+)\/?$/);
   if (member) {
-    onDispose(null);
-    showJoinPage(root, decodeURIComponent(member[1]));
+    onDispose(showJoinPage(root, decodeURIComponent(member[1])));
     return;
   }
   const publicCall = location.pathname.match(/^\/call\/([^/]+)\/?$/);
@@ -110,6 +110,25 @@ let disposeScreen = null;
 function onDispose(fn) {
   disposeScreen?.();
   disposeScreen = fn;
+  redrawScreen = null;
+}
+
+/**
+ * Draws the current screen of this file again in the language just chosen (null: the screen
+ * does it itself, as the scheduled-call pages do, or has no text of ours, as the call).
+ * @type {(() => void) | null}
+ */
+let redrawScreen = null;
+onLocaleChange(() => redrawScreen?.());
+
+/**
+ * The SDK's sentence for why joining failed or the call ended, in the page's language when it is
+ * the SDK's sentence for the close code (anything else as the SDK said it).
+ * @param {string} message @param {number | undefined} code
+ */
+function closeMessage(message, code) {
+  if (code === undefined || message !== CLOSE_CODE_MESSAGES[code]) return message;
+  return tryT(`close.${code}`) ?? message;
 }
 
 window.addEventListener('popstate', () => {
@@ -123,6 +142,7 @@ window.addEventListener('popstate', () => {
 /** @param {string | null} room */
 function showNeedInvite(room) {
   clearError();
+  redrawScreen = () => showNeedInvite(room);
   root.replaceChildren(
     h(
       'div',
@@ -130,10 +150,10 @@ function showNeedInvite(room) {
       h(
         'div',
         { class: 'card narrow' },
-        brand(),
-        h('h1', { text: room ? `Join “${room}”` : 'Secure video calls' }),
-        h('p', { class: 'muted', text: 'Joining a call needs an invitation link. Ask the organizer of the call to send you one, then open it in this browser.' }),
-        h('div', { class: 'hint' }, icon('link'), h('span', { text: 'Invitation links look like https://…/room/name?token=…' })),
+        cardHead(),
+        h('h1', { text: room ? t('start.invite.title_room', { room }) : t('start.invite.title') }),
+        h('p', { class: 'muted', text: t('start.invite.text') }),
+        h('div', { class: 'hint' }, icon('link'), h('span', { text: t('start.invite.hint') })),
       ),
     ),
   );
@@ -154,21 +174,27 @@ async function showPrejoin(init) {
   /** @type {LevelMeter | null} */
   let meter = null;
   let disposed = false;
+  // Its text follows the language in place: the preview keeps playing, what is typed stays.
+  const lx = localized();
 
   const preview = h('video', { class: 'preview-video mirrored', autoplay: true, playsinline: true, 'data-testid': 'preview-video' });
   preview.muted = true;
-  const previewAvatar = h('div', { class: 'preview-off', text: 'Camera is off' });
+  const previewAvatar = h('div', { class: 'preview-off' });
   const meterFill = h('div', { class: 'meter-fill' });
-  const meterEl = h('div', { class: 'meter', 'data-testid': 'level-meter', 'data-level': '0', title: 'Microphone level' }, meterFill);
+  const meterEl = lx.attr(h('div', { class: 'meter', 'data-testid': 'level-meter', 'data-level': '0' }, meterFill), 'title', 'start.mic_level');
   const notice = h('div', { class: 'notice', 'data-testid': 'media-notice', hidden: true });
-  const camSelect = h('select', { 'data-testid': 'prejoin-camera-select', 'aria-label': 'Camera' });
-  const micSelect = h('select', { 'data-testid': 'prejoin-mic-select', 'aria-label': 'Microphone' });
+  const camSelect = lx.attr(h('select', { 'data-testid': 'prejoin-camera-select' }), 'aria-label', 'common.camera');
+  const micSelect = lx.attr(h('select', { 'data-testid': 'prejoin-mic-select' }), 'aria-label', 'common.microphone');
   const micBtn = h('button', { class: 'ctrl', type: 'button', 'data-testid': 'prejoin-mic-toggle' });
   const camBtn = h('button', { class: 'ctrl', type: 'button', 'data-testid': 'prejoin-camera-toggle' });
   const savedName = localStorage.getItem('hotline:name') ?? '';
-  const nameInput = h('input', { 'data-testid': 'name-input', name: 'name', autocomplete: 'name', required: true, maxlength: 64, placeholder: 'Your name', value: init.name ?? savedName });
-  const roomInput = h('input', { 'data-testid': 'room-input', name: 'room', required: true, maxlength: 64, placeholder: 'e.g. design-review', value: init.room ?? '', pattern: '[A-Za-z0-9][A-Za-z0-9_.\\-]*' });
-  const joinBtn = h('button', { class: 'primary big', type: 'submit', 'data-testid': 'join-button', text: 'Join now' });
+  const nameInput = lx.attr(h('input', { 'data-testid': 'name-input', name: 'name', autocomplete: 'name', required: true, maxlength: 64, value: init.name ?? savedName }), 'placeholder', 'start.your_name');
+  const roomInput = lx.attr(h('input', { 'data-testid': 'room-input', name: 'room', required: true, maxlength: 64, value: init.room ?? '', pattern: '[A-Za-z0-9][A-Za-z0-9_.\\-]*' }), 'placeholder', 'start.room_placeholder');
+  let joining = false;
+  const joinBtn = h('button', { class: 'primary big', type: 'submit', 'data-testid': 'join-button' });
+  lx.run(() => {
+    joinBtn.textContent = joining ? t('start.joining') : t('start.join');
+  });
 
   const setNotice = (/** @type {string[]} */ msgs) => {
     notice.hidden = msgs.length === 0;
@@ -182,13 +208,13 @@ async function showPrejoin(init) {
     camBtn.replaceChildren(icon(camOn ? 'video' : 'videoOff'));
     micBtn.classList.toggle('off', !micOn);
     camBtn.classList.toggle('off', !camOn);
-    micBtn.title = micOn ? 'Mute microphone' : 'Unmute microphone';
-    camBtn.title = camOn ? 'Turn camera off' : 'Turn camera on';
+    micBtn.title = micOn ? t('start.mic.mute') : t('start.mic.unmute');
+    camBtn.title = camOn ? t('start.camera.turn_off') : t('start.camera.turn_on');
     micBtn.disabled = !audio;
     camBtn.disabled = !video;
     preview.hidden = !camOn;
     previewAvatar.hidden = camOn;
-    previewAvatar.textContent = video ? 'Camera is off' : 'No camera';
+    previewAvatar.textContent = video ? t('start.camera_off') : t('common.no_camera');
     if (audio) audio.enabled = !audioMuted;
     if (video) video.enabled = !videoMuted;
   };
@@ -206,8 +232,8 @@ async function showPrejoin(init) {
 
   const refreshDevices = async () => {
     const { cameras, microphones } = await listDevices();
-    fillDeviceSelect(camSelect, cameras, video?.getSettings().deviceId, 'Camera');
-    fillDeviceSelect(micSelect, microphones, audio?.getSettings().deviceId, 'Microphone');
+    fillDeviceSelect(camSelect, cameras, video?.getSettings().deviceId, t('common.camera'));
+    fillDeviceSelect(micSelect, microphones, audio?.getSettings().deviceId, t('common.microphone'));
   };
 
   micBtn.addEventListener('click', () => {
@@ -247,6 +273,12 @@ async function showPrejoin(init) {
     audio?.stop();
     video?.stop();
   });
+  redrawScreen = () => {
+    lx.update();
+    updateButtons();
+    // Devices without a label are numbered ("Camera 1"): in the language now.
+    if (!disposed) refreshDevices();
+  };
 
   const form = h(
     'form',
@@ -261,12 +293,13 @@ async function showPrejoin(init) {
           return;
         }
         if (!validRoomName(room)) {
-          showError('A room name uses letters, digits, dashes, dots or underscores, and starts with a letter or digit.');
+          showError(t('start.bad_room'));
           roomInput.focus();
           return;
         }
         joinBtn.disabled = true;
-        joinBtn.textContent = 'Joining…';
+        joining = true;
+        joinBtn.textContent = t('start.joining');
         try {
           const r = await fetch('/api/dev/token', {
             method: 'POST',
@@ -284,16 +317,17 @@ async function showPrejoin(init) {
           joinCall({ room, token, displayName: name, media: { audio, video, errors: [] }, startState: { audioMuted, videoMuted }, dev: true });
         } catch (err) {
           console.error(err);
-          showError('We could not create an invitation for this room. Is the server running in development mode?');
+          showError(t('start.no_dev_token'));
           joinBtn.disabled = false;
-          joinBtn.textContent = 'Join now';
+          joining = false;
+          joinBtn.textContent = t('start.join');
         }
       },
     },
-    h('label', { class: 'field' }, h('span', { text: 'Your name' }), nameInput),
-    h('label', { class: 'field' }, h('span', { text: 'Room' }), roomInput),
+    h('label', { class: 'field' }, h('span', null, lx.text('start.your_name')), nameInput),
+    h('label', { class: 'field' }, h('span', null, lx.text('start.room')), roomInput),
     joinBtn,
-    h('p', { class: 'muted small', text: 'Development mode: anyone who can reach this server can create a room.' }),
+    h('p', { class: 'muted small' }, lx.text('start.dev_note')),
   );
 
   // Development mode: the organizer's page, for calls agreed in advance across time zones.
@@ -314,14 +348,14 @@ async function showPrejoin(init) {
           },
         },
         icon('calendar'),
-        h('span', { class: 'schedule-link-text' }, h('span', { class: 'schedule-link-title', text: 'Plan a scheduled call' }), h('span', { class: 'muted small', text: 'Parties in several time zones agree a time in advance' })),
+        h('span', { class: 'schedule-link-text' }, h('span', { class: 'schedule-link-title' }, lx.text('start.plan')), h('span', { class: 'muted small' }, lx.text('start.plan_note'))),
       );
 
   root.replaceChildren(
     h(
       'div',
       { class: 'prejoin', 'data-testid': 'prejoin' },
-      h('header', { class: 'page-head' }, brand()),
+      h('header', { class: 'page-head' }, brand(), languageMenu()),
       h(
         'div',
         { class: 'prejoin-body' },
@@ -331,9 +365,9 @@ async function showPrejoin(init) {
           h('div', { class: 'preview' }, preview, previewAvatar, h('div', { class: 'preview-controls' }, micBtn, camBtn)),
           h('div', { class: 'meter-row' }, icon('mic'), meterEl),
           notice,
-          h('div', { class: 'devices' }, h('label', { class: 'field' }, h('span', { text: 'Camera' }), camSelect), h('label', { class: 'field' }, h('span', { text: 'Microphone' }), micSelect)),
+          h('div', { class: 'devices' }, h('label', { class: 'field' }, h('span', null, lx.text('common.camera')), camSelect), h('label', { class: 'field' }, h('span', null, lx.text('common.microphone')), micSelect)),
         ),
-        h('section', { class: 'join-col' }, h('h1', { text: 'Ready to join?' }), h('p', { class: 'muted', text: 'Check your camera and microphone, then join the call.' }), form, scheduleLink),
+        h('section', { class: 'join-col' }, h('h1', null, lx.text('start.ready')), h('p', { class: 'muted' }, lx.text('start.check')), form, scheduleLink),
       ),
     ),
   );
@@ -387,10 +421,10 @@ async function joinCall(args) {
     await call.start();
   } catch (err) {
     disposeScreen = null;
-    const message = err instanceof Error ? err.message : 'We could not join the call.';
+    const message = err instanceof Error ? err.message : '';
     const code = err instanceof HotlineError ? err.closeCode : undefined;
     if (code === 4019) showRefused(message, args);
-    else showJoinFailed(message, args);
+    else showJoinFailed(message, code, args);
   }
 }
 
@@ -402,6 +436,7 @@ async function joinCall(args) {
  */
 function showRefused(message, args) {
   clearError();
+  redrawScreen = () => showRefused(message, args);
   root.replaceChildren(
     h(
       'div',
@@ -409,29 +444,36 @@ function showRefused(message, args) {
       h(
         'div',
         { class: 'card narrow', 'data-testid': 'lobby-refused' },
-        brand(),
-        h('h1', { text: 'You were not let in' }),
-        h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: message })),
-        h('p', { class: 'muted after-error', text: 'If you think this was a mistake, ask the host, then ask to join again.' }),
+        cardHead(),
+        h('h1', { text: t('end.refused.title') }),
+        h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: closeMessage(message, 4019) })),
+        h('p', { class: 'muted after-error', text: t('end.refused.text') }),
         h(
           'div',
           { class: 'actions' },
-          h('button', { class: 'primary', 'data-testid': 'ask-again', text: 'Ask again', onclick: () => joinCall({ ...args, media: null }) }),
-          args.dev ? h('button', { class: 'secondary', text: 'Back to start', onclick: () => { history.pushState(null, '', '/'); boot(); } }) : null,
+          h('button', { class: 'primary', 'data-testid': 'ask-again', text: t('end.ask_again'), onclick: () => joinCall({ ...args, media: null }) }),
+          args.dev ? backToStart() : null,
         ),
       ),
     ),
   );
 }
 
+/** The dev mode's way back to the start page. */
+function backToStart() {
+  return h('button', { class: 'secondary', text: t('common.back_to_start'), onclick: () => { history.pushState(null, '', '/'); boot(); } });
+}
+
 /**
- * @param {string} message
+ * @param {string} message  the SDK's words ('' for none)
+ * @param {number | undefined} code  the close code it is for, if any
  * @param {JoinArgs} args
  */
-function showJoinFailed(message, args) {
+function showJoinFailed(message, code, args) {
   clearError();
+  redrawScreen = () => showJoinFailed(message, code, args);
   // Retrying with the same link cannot help: a bad invitation, or a host removed this person.
-  const closeCode = /invitation/.test(message) || message === CLOSE_CODE_MESSAGES[4017];
+  const closeCode = code !== undefined && [4001, 4002, 4003, 4004, 4017].includes(code);
   root.replaceChildren(
     h(
       'div',
@@ -439,17 +481,17 @@ function showJoinFailed(message, args) {
       h(
         'div',
         { class: 'card narrow', 'data-testid': 'join-failed' },
-        brand(),
-        h('h1', { text: 'You could not join the call' }),
-        h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: message })),
-        /not valid|another room|different room/.test(message) ? h('p', { class: 'muted after-error', text: 'Check that you opened the whole link, or ask the organizer of the call to send you a new one.' }) : null,
+        cardHead(),
+        h('h1', { text: t('end.failed.title') }),
+        h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: closeMessage(message, code) || t('end.join_failed_default') })),
+        code === 4001 || code === 4003 || code === 4004 ? h('p', { class: 'muted after-error', text: t('end.failed.link_hint') }) : null,
         closeCode && !args.dev
           ? null
           : h(
               'div',
               { class: 'actions' },
-              closeCode ? null : h('button', { class: 'primary', 'data-testid': 'retry', text: 'Try again', onclick: () => joinCall({ ...args, media: null }) }),
-              args.dev ? h('button', { class: 'secondary', text: 'Back to start', onclick: () => { history.pushState(null, '', '/'); boot(); } }) : null,
+              closeCode ? null : h('button', { class: 'primary', 'data-testid': 'retry', text: t('common.try_again'), onclick: () => joinCall({ ...args, media: null }) }),
+              args.dev ? backToStart() : null,
             ),
       ),
     ),
@@ -461,6 +503,7 @@ function showJoinFailed(message, args) {
  * @param {{left: boolean, message: string, code: number, fromLobby?: boolean, rejoin: JoinArgs}} info
  */
 function showEnded(info) {
+  redrawScreen = () => showEnded(info);
   const { rejoin } = info;
   const rejoinNow = async () => {
     if (rejoin.dev) {
@@ -477,11 +520,11 @@ function showEnded(info) {
       h(
         'div',
         { class: 'card narrow', 'data-testid': 'ended' },
-        brand(),
-        h('h1', { text: info.left ? (info.fromLobby ? 'You left the lobby' : 'You left the call') : 'You are no longer in the call' }),
+        cardHead(),
+        h('h1', { text: info.left ? (info.fromLobby ? t('end.left_lobby') : t('end.left_call')) : t('end.removed') }),
         info.left
-          ? h('p', { class: 'muted', text: info.fromLobby ? 'You did not join the call. You can ask to join again while the invitation is valid.' : 'Thanks for joining. You can rejoin while the invitation is valid.' })
-          : h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: info.message })),
+          ? h('p', { class: 'muted', text: info.fromLobby ? t('end.left_lobby_text') : t('end.left_call_text') })
+          : h('div', { class: 'error-box', role: 'alert', 'data-testid': 'error' }, icon('alert'), h('span', { text: closeMessage(info.message, info.code) })),
         h(
           'div',
           { class: 'actions' },
@@ -490,16 +533,18 @@ function showEnded(info) {
           info.code === 4017
             ? null
             : info.code === 4019
-              ? h('button', { class: 'primary', 'data-testid': 'ask-again', text: 'Ask again', onclick: () => joinCall({ ...rejoin, media: null }) })
-              : h('button', { class: 'primary', 'data-testid': 'rejoin', text: info.fromLobby ? 'Ask to join again' : 'Rejoin', onclick: rejoinNow }),
-          rejoin.dev ? h('button', { class: 'secondary', text: 'Back to start', onclick: () => { history.pushState(null, '', '/'); boot(); } }) : null,
+              ? h('button', { class: 'primary', 'data-testid': 'ask-again', text: t('end.ask_again'), onclick: () => joinCall({ ...rejoin, media: null }) })
+              : h('button', { class: 'primary', 'data-testid': 'rejoin', text: info.fromLobby ? t('end.ask_to_join_again') : t('end.rejoin'), onclick: rejoinNow }),
+          rejoin.dev ? backToStart() : null,
         ),
       ),
     ),
   );
 }
 
-boot().catch((err) => {
-  console.error(err);
-  showError('Something went wrong while loading Hotline. Reload the page to try again.', { persistent: true });
-});
+initLocale()
+  .then(boot)
+  .catch((err) => {
+    console.error(err);
+    showError(t('app.load_failed'), { persistent: true });
+  });

@@ -3,8 +3,11 @@
 // their time zones and members), creates it (POST /api/calls with an
 // organizer's credential), and hands out each party's private link.
 
-import { h, icon, clearError, brand, decodeToken } from './ui.js';
+import { h, icon, clearError, brand, decodeToken, languageMenu } from './ui.js';
 import { api, serverTrouble, pad2, partsIn, offsetLabel, languageName, durationLong, sectionCard } from './schedule-common.js';
+import { t, tryT, formatLocale, onLocaleChange, localized } from '../i18n/index.js';
+
+/** @typedef {ReturnType<typeof localized>} Localized */
 
 // ---------------------------------------------------------------- limits (as the server checks them)
 
@@ -25,14 +28,10 @@ const ORGANIZER_ROOM = 'hotline:organizer';
 const TOKEN_COMMAND = 'hotline token --organizer --identity NAME --ttl 30d';
 
 /** @typedef {'principal' | 'adviser' | 'interpreter' | 'note_taker' | 'observer'} Role */
-/** @type {[Role, string][]} */
-const ROLES = [
-  ['principal', 'Principal'],
-  ['adviser', 'Adviser'],
-  ['interpreter', 'Interpreter'],
-  ['note_taker', 'Note-taker'],
-  ['observer', 'Observer'],
-];
+/** @type {Role[]} */
+const ROLES = ['principal', 'adviser', 'interpreter', 'note_taker', 'observer'];
+/** A role in words. @param {string} role */
+const roleLabel = (role) => tryT(`role.${role}`) ?? role;
 
 /** @typedef {{name: string, role: Role, languages?: string[], host?: boolean}} NewMember */
 /** @typedef {{name: string, time_zone: string, members: NewMember[]}} NewParty */
@@ -55,21 +54,21 @@ const parseLanguages = (text) => text.split(/[\s,;]+/).filter(Boolean);
 
 
 /** What is wrong with a text the server would refuse for its control characters (a pasted tab), or null. @param {string} text */
-const controlProblem = (text) => (/[\u0000-\u001f\u007f-\u009f]/.test(text.trim()) ? 'This has a character that cannot be shown, such as a tab: remove it.' : null);
+const controlProblem = (text) => (/[\u0000-\u001f\u007f-\u009f]/.test(text.trim()) ? t('org.control_char') : null);
 
 /** @param {string} tag */
-const notATag = (tag) => `“${tag}” is not a language tag like en, ru or pt-BR.`;
+const notATag = (tag) => t('org.not_a_tag', { tag });
 
 /** @param {number} unixSeconds */
-const dateText = (unixSeconds) => new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(unixSeconds * 1000));
+const dateText = (unixSeconds) => new Intl.DateTimeFormat(formatLocale(), { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(unixSeconds * 1000));
 
 
 /** "1 h 30", for the duration buttons. @param {number} minutes */
 function durationText(minutes) {
   const hrs = Math.floor(minutes / 60);
   const min = minutes % 60;
-  if (!hrs) return `${min} min`;
-  return min ? `${hrs} h ${min}` : `${hrs} h`;
+  if (!hrs) return t('org.dur.min', { minutes: min });
+  return min ? t('org.dur.h_min', { hours: hrs, minutes: min }) : t('org.dur.h', { hours: hrs });
 }
 
 // ---------------------------------------------------------------- time zones
@@ -187,7 +186,11 @@ function exactZone(text) {
 
 // ---------------------------------------------------------------- field problems
 
-/** @typedef {{el: HTMLElement, set: (message: string | null) => void, message: () => string | null}} Problem */
+/**
+ * What is wrong with a field: `set` takes the words, or a function giving them (asked again by
+ * `refresh` when the language changes).
+ * @typedef {{el: HTMLElement, set: (message: string | (() => string) | null) => void, refresh: () => void, message: () => string | null}} Problem
+ */
 
 /**
  * The place next to a field where what is wrong with it is said.
@@ -200,37 +203,45 @@ function problemFor(controls, fieldName) {
   const el = h('div', { class: 'field-problem', id, 'data-testid': 'field-error', 'data-field': fieldName, hidden: true });
   /** @type {string | null} */
   let current = null;
+  /** @type {string | (() => string) | null} */
+  let source = null;
+  const draw = () => {
+    const message = typeof source === 'function' ? source() : source;
+    if (message === current) return;
+    current = message;
+    el.hidden = !message;
+    el.replaceChildren(...(message ? [icon('alert'), h('span', { text: message })] : []));
+    for (const control of Array.isArray(controls) ? controls : [controls]) {
+      const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && x !== id);
+      if (message) {
+        control.setAttribute('aria-invalid', 'true');
+        described.push(id);
+      } else {
+        control.removeAttribute('aria-invalid');
+      }
+      if (described.length) control.setAttribute('aria-describedby', described.join(' '));
+      else control.removeAttribute('aria-describedby');
+    }
+  };
   return {
     el,
     message: () => current,
     set: (message) => {
-      if (message === current) return;
-      current = message;
-      el.hidden = !message;
-      el.replaceChildren(...(message ? [icon('alert'), h('span', { text: message })] : []));
-      for (const control of Array.isArray(controls) ? controls : [controls]) {
-        const described = (control.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && x !== id);
-        if (message) {
-          control.setAttribute('aria-invalid', 'true');
-          described.push(id);
-        } else {
-          control.removeAttribute('aria-invalid');
-        }
-        if (described.length) control.setAttribute('aria-describedby', described.join(' '));
-        else control.removeAttribute('aria-describedby');
-      }
+      source = message;
+      draw();
     },
+    refresh: draw,
   };
 }
 
 /**
  * A labelled field: its label, what is shown (the control, or what holds it), hints, and its problem.
- * @param {string} label @param {HTMLElement} control  the label's @param {Problem} problem
+ * @param {Node} label  a text that follows the language @param {HTMLElement} control  the label's @param {Problem} problem
  * @param {{shown?: HTMLElement, extra?: (Node | null)[]}} [o]
  */
 function field(label, control, problem, o = {}) {
   if (!control.id) control.id = nextId('input');
-  return h('div', { class: 'field org-field' }, h('label', { class: 'org-label', for: control.id, text: label }), o.shown ?? control, ...(o.extra ?? []), problem.el);
+  return h('div', { class: 'field org-field' }, h('label', { class: 'org-label', for: control.id }, label), o.shown ?? control, ...(o.extra ?? []), problem.el);
 }
 
 // ---------------------------------------------------------------- the time zone picker
@@ -248,9 +259,10 @@ function field(label, control, problem, o = {}) {
  * the mouse or the arrow keys and Enter.
  * @param {string | null} initial
  * @param {() => void} onChange
+ * @param {Localized} lx  the page's text that follows the language
  * @returns {ZonePicker}
  */
-function zonePicker(initial, onChange) {
+function zonePicker(initial, onChange, lx) {
   /** @type {string | null} */
   let chosen = initial;
   /** @type {string[]} */
@@ -267,15 +279,15 @@ function zonePicker(initial, onChange) {
     'aria-controls': listId,
     autocomplete: 'off',
     spellcheck: 'false',
-    placeholder: 'Type a city, e.g. Moscow',
     value: initial ?? '',
   });
-  const list = h('ul', { class: 'zone-list', id: listId, role: 'listbox', 'aria-label': 'Time zones', 'data-testid': 'zone-list', hidden: true });
+  lx.attr(input, 'placeholder', 'org.zone.placeholder');
+  const list = lx.attr(h('ul', { class: 'zone-list', id: listId, role: 'listbox', 'data-testid': 'zone-list', hidden: true }), 'aria-label', 'org.zone.list');
   const hint = h('div', { class: 'zone-hint muted small', 'data-testid': 'zone-hint' });
 
   const showHint = () => {
     hint.replaceChildren();
-    if (chosen) hint.append(icon('clock'), h('span', { text: `${offsetNow(chosen)} · ${clockIn(chosen)} there now` }));
+    if (chosen) hint.append(icon('clock'), h('span', { text: t('org.zone.now', { offset: offsetNow(chosen), clock: clockIn(chosen) }) }));
   };
 
   const isOpen = () => !list.hidden;
@@ -327,8 +339,8 @@ function zonePicker(initial, onChange) {
         ),
       ),
     );
-    if (shown.length === 0) list.append(h('li', { class: 'zone-empty', text: 'No time zone matches. Try a large city nearby, e.g. Berlin or Tokyo.' }));
-    else if (all.length > shown.length) list.append(h('li', { class: 'zone-more', text: browsing ? 'Type a city or region to find another zone.' : `${all.length - shown.length} more: type to narrow the list.` }));
+    if (shown.length === 0) list.append(h('li', { class: 'zone-empty', text: t('org.zone.none') }));
+    else if (all.length > shown.length) list.append(h('li', { class: 'zone-more', text: browsing ? t('org.zone.browse') : t('org.zone.more', { count: all.length - shown.length }) }));
     list.hidden = false;
     input.setAttribute('aria-expanded', 'true');
     const selected = chosen ? shown.indexOf(chosen) : -1;
@@ -379,7 +391,7 @@ function zonePicker(initial, onChange) {
       input.value = chosen;
     }
   });
-  showHint();
+  lx.run(showHint);
 
   return { root: h('div', { class: 'zone-picker' }, input, list, hint), input, value: () => chosen, text: () => input.value.trim() };
 }
@@ -418,8 +430,10 @@ function zonePicker(initial, onChange) {
  */
 export function showOrganizePage(root, cfg) {
   clearError();
-  document.title = 'Plan a scheduled call · Hotline';
+  document.title = `${t('org.doc_title')} · Hotline`;
   let disposed = false;
+  /** The page's text that follows the language in place: what the organizer typed stays. */
+  const lx = localized();
   let busy = false;
   /** Whether the organizer tried to create: from then on, problems show as fields change. */
   let attempted = false;
@@ -437,6 +451,8 @@ export function showOrganizePage(root, cfg) {
   let minting = false;
   /** What the page shows: the form, or what was created. */
   let showing = 'form';
+  /** What was created, while it is shown. @type {{created: CreatedCall, sent: NewCall} | null} */
+  let shownCreated = null;
 
   const credStatus = h('div', { class: 'party-status org-cred-status', 'data-testid': 'credential-status', 'aria-live': 'polite' });
   const credInput = h('textarea', {
@@ -445,29 +461,31 @@ export function showOrganizePage(root, cfg) {
     rows: 3,
     autocomplete: 'off',
     spellcheck: 'false',
-    placeholder: 'eyJ…  (the whole line the command printed)',
   });
+  lx.attr(credInput, 'placeholder', 'org.cred.placeholder');
   const credProblem = problemFor(credInput, 'credential');
   const credRefusal = h('div', { class: 'inline-problem', role: 'alert', 'data-testid': 'credential-refused', hidden: true });
-  const credCancel = h('button', { class: 'secondary', type: 'button', text: 'Cancel', onclick: () => showCredCard(false) });
+  /** Why the server refused the last credential, in words (asked again in another language). @type {(() => string) | null} */
+  let refusedText = null;
+  const drawRefusal = () => {
+    credRefusal.hidden = !refusedText;
+    credRefusal.replaceChildren(icon('alert'), h('span', { text: refusedText?.() ?? '' }));
+  };
+  const credCancel = h('button', { class: 'secondary', type: 'button', onclick: () => showCredCard(false) }, lx.text('common.cancel'));
   const devMintBtn = cfg.dev
-    ? h('button', { class: 'secondary', type: 'button', 'data-testid': 'credential-dev', onclick: () => mintDevToken(true) }, icon('key'), h('span', { text: 'Use a development credential' }))
+    ? h('button', { class: 'secondary', type: 'button', 'data-testid': 'credential-dev', onclick: () => mintDevToken(true) }, icon('key'), h('span', null, lx.text('org.cred.dev')))
     : null;
   const credCard = sectionCard(
-    { id: 'org-credential', icon: 'key', title: 'Organizer’s credential', testid: 'credential-card' },
-    h(
-      'p',
-      { class: 'muted small pcard-sub' },
-      'Creating a call needs an organizer’s credential. Whoever runs this Hotline server makes one by running this on the server, with your name for NAME:',
-    ),
+    { id: 'org-credential', icon: 'key', title: lx.text('org.cred.title'), testid: 'credential-card' },
+    h('p', { class: 'muted small pcard-sub' }, lx.text('org.cred.intro')),
     h('pre', { class: 'org-command', 'data-testid': 'credential-command' }, h('code', { text: TOKEN_COMMAND })),
-    h('p', { class: 'muted small', text: 'It prints one long line: paste all of it here. It stays in this browser tab only, and is forgotten when you close the tab.' }),
+    h('p', { class: 'muted small' }, lx.text('org.cred.paste')),
     credRefusal,
-    field('Credential', credInput, credProblem),
+    field(lx.text('org.cred.field'), credInput, credProblem),
     h(
       'div',
       { class: 'editor-actions' },
-      h('button', { class: 'primary', type: 'button', 'data-testid': 'credential-save', text: 'Use this credential', onclick: () => saveCredential() }),
+      h('button', { class: 'primary', type: 'button', 'data-testid': 'credential-save', onclick: () => saveCredential() }, lx.text('org.cred.use')),
       devMintBtn,
       h('span', { class: 'grow' }),
       credCancel,
@@ -479,27 +497,27 @@ export function showOrganizePage(root, cfg) {
     const claims = token ? /** @type {Claims | null} */ (decodeToken(token)) : null;
     if (minting) {
       credStatus.dataset.state = 'busy';
-      credStatus.replaceChildren(h('span', { class: 'spinner-sm', 'aria-hidden': 'true' }), h('span', { text: 'Getting a credential…' }));
+      credStatus.replaceChildren(h('span', { class: 'spinner-sm', 'aria-hidden': 'true' }), h('span', { text: t('org.cred.getting') }));
     } else if (token) {
       credStatus.dataset.state = 'held';
-      const who = claims?.name || claims?.sub || 'organizer';
+      const who = claims?.name || claims?.sub || t('org.cred.someone');
       credStatus.replaceChildren(
         h('span', { class: 'live-dot', 'aria-hidden': 'true' }),
-        h('span', { text: `Organizer: ${who}`, title: claims?.exp ? `Credential valid until ${dateText(claims.exp)}` : '' }),
+        h('span', { text: t('org.cred.held', { name: who }), title: claims?.exp ? t('org.cred.valid_until', { date: dateText(claims.exp) }) : '' }),
       );
-      if (showing === 'form') credStatus.append(h('button', { class: 'link-button org-cred-change', type: 'button', 'data-testid': 'credential-change', text: 'Use another', onclick: () => showCredCard(true) }));
+      if (showing === 'form') credStatus.append(h('button', { class: 'link-button org-cred-change', type: 'button', 'data-testid': 'credential-change', text: t('org.cred.change'), onclick: () => showCredCard(true) }));
     } else {
       credStatus.dataset.state = 'none';
-      credStatus.replaceChildren(icon('alert'), h('span', { text: 'No organizer’s credential yet' }));
+      credStatus.replaceChildren(icon('alert'), h('span', { text: t('org.cred.none') }));
     }
     credCancel.hidden = !token;
   };
 
-  /** @param {boolean} show @param {{refused?: string, focus?: boolean}} [o] */
+  /** @param {boolean} show @param {{refused?: () => string, focus?: boolean}} [o]  `refused`: why the server refused the credential */
   const showCredCard = (show, o = {}) => {
     credCard.hidden = !show;
-    credRefusal.hidden = !o.refused;
-    credRefusal.replaceChildren(icon('alert'), h('span', { text: o.refused ?? '' }));
+    refusedText = o.refused ?? null;
+    drawRefusal();
     if (!show) {
       credProblem.set(null);
       credInput.value = '';
@@ -525,22 +543,23 @@ export function showOrganizePage(root, cfg) {
   };
 
   const saveCredential = () => {
-    const t = credInput.value.trim().replace(/^Bearer\s+/i, '').replace(/\s+/g, '');
-    if (!t) {
-      credProblem.set('Paste the credential first.');
+    const pasted = credInput.value.trim().replace(/^Bearer\s+/i, '').replace(/\s+/g, '');
+    if (!pasted) {
+      credProblem.set(() => t('org.cred.empty'));
       credInput.focus();
       return;
     }
-    const claims = /** @type {Claims | null} */ (decodeToken(t));
+    const claims = /** @type {Claims | null} */ (decodeToken(pasted));
     if (!claims) {
-      credProblem.set('This is not a Hotline credential: it is one long line of letters and digits with two dots, as the command prints it. Paste all of it.');
+      credProblem.set(() => t('org.cred.not_token'));
     } else if (!claims.grants?.organize || claims.room !== ORGANIZER_ROOM) {
-      credProblem.set('This is an invitation to a call, not an organizer’s credential. Make one with the command above (with --organizer).');
+      credProblem.set(() => t('org.cred.invitation'));
     } else if (claims.exp && claims.exp * 1000 < Date.now()) {
-      credProblem.set(`This credential expired on ${dateText(claims.exp)}. Make a new one with the command above.`);
+      const exp = claims.exp;
+      credProblem.set(() => t('org.cred.expired', { date: dateText(exp) }));
     } else {
       credProblem.set(null);
-      keepToken(t);
+      keepToken(pasted);
       if (attempted && formProblem.dataset.kind === 'credential') setFormProblem(null);
       return;
     }
@@ -567,33 +586,36 @@ export function showOrganizePage(root, cfg) {
     } catch {
       if (disposed) return false;
       minting = false;
-      showCredCard(true, { refused: 'The server did not give a development credential. Is it still running in development mode? You can paste a credential instead.', focus: fromButton });
+      showCredCard(true, { refused: () => t('org.cred.dev_failed'), focus: fromButton });
       return false;
     }
   };
 
   // ------------------------------------------------------------ the call
 
-  const titleInput = h('input', { 'data-testid': 'call-title-input', maxlength: MAX_TEXT, placeholder: 'e.g. Strategic stability talks', autocomplete: 'off' });
+  const titleInput = lx.attr(h('input', { 'data-testid': 'call-title-input', maxlength: MAX_TEXT, autocomplete: 'off' }), 'placeholder', 'org.call.title_placeholder');
   const titleProblem = problemFor(titleInput, 'title');
 
-  const durationInput = h('input', { type: 'number', 'data-testid': 'duration-input', min: MIN_DURATION, max: MAX_DURATION, step: 5, value: 60, inputmode: 'numeric', 'aria-label': 'Duration in minutes' });
+  const durationInput = lx.attr(h('input', { type: 'number', 'data-testid': 'duration-input', min: MIN_DURATION, max: MAX_DURATION, step: 5, value: 60, inputmode: 'numeric' }), 'aria-label', 'org.call.duration_label');
   const durationProblem = problemFor(durationInput, 'duration');
-  const durationButtons = DURATIONS.map((m) =>
-    h('button', {
+  const durationButtons = DURATIONS.map((m) => {
+    const button = h('button', {
       class: 'seg',
       type: 'button',
       'data-testid': 'duration-option',
       'data-minutes': m,
       'aria-pressed': 'false',
-      text: durationText(m),
       onclick: () => {
         durationInput.value = String(m);
         syncDuration();
         revalidate();
       },
-    }),
-  );
+    });
+    lx.run(() => {
+      button.textContent = durationText(m);
+    });
+    return button;
+  });
   const syncDuration = () => {
     for (const b of durationButtons) b.setAttribute('aria-pressed', String(b.dataset.minutes === durationInput.value.trim()));
   };
@@ -606,12 +628,12 @@ export function showOrganizePage(root, cfg) {
   const durationField = h(
     'div',
     { class: 'field org-field', role: 'group', 'aria-labelledby': durationId },
-    h('span', { class: 'org-label', id: durationId, text: 'Duration' }),
-    h('div', { class: 'duration-row' }, h('div', { class: 'segments' }, ...durationButtons), h('label', { class: 'duration-other' }, h('span', { class: 'muted small', text: 'or' }), durationInput, h('span', { class: 'muted small', text: 'minutes' }))),
+    h('span', { class: 'org-label', id: durationId }, lx.text('org.call.duration')),
+    h('div', { class: 'duration-row' }, h('div', { class: 'segments' }, ...durationButtons), h('label', { class: 'duration-other' }, h('span', { class: 'muted small' }, lx.text('org.call.or')), durationInput, h('span', { class: 'muted small' }, lx.text('org.call.minutes')))),
     durationProblem.el,
   );
 
-  const languagesInput = h('input', { 'data-testid': 'languages-input', placeholder: 'e.g. ru, en', autocomplete: 'off', spellcheck: 'false' });
+  const languagesInput = lx.attr(h('input', { 'data-testid': 'languages-input', autocomplete: 'off', spellcheck: 'false' }), 'placeholder', 'org.call.languages_placeholder');
   const languagesProblem = problemFor(languagesInput, 'languages');
   const languagesNames = h('div', { class: 'lang-names small', 'data-testid': 'languages-names' });
   /** Suggestions for interpreters' pairs: the call's languages. */
@@ -631,7 +653,7 @@ export function showOrganizePage(root, cfg) {
     'label',
     { class: 'org-check' },
     e2eeInput,
-    h('span', { class: 'org-check-text' }, h('span', { class: 'org-check-title' }, icon('lock'), h('span', { text: 'End-to-end encryption required' })), h('span', { class: 'muted small', text: 'Only the participants can see and hear the call: not even the server can.' })),
+    h('span', { class: 'org-check-text' }, h('span', { class: 'org-check-title' }, icon('lock'), h('span', null, lx.text('org.call.e2ee'))), h('span', { class: 'muted small' }, lx.text('org.call.e2ee_note'))),
   );
 
   // ------------------------------------------------------------ the parties
@@ -640,7 +662,7 @@ export function showOrganizePage(root, cfg) {
   const parties = [];
   const partyList = h('div', { class: 'org-parties' });
   const partiesProblem = problemFor(partyList, 'parties');
-  const addPartyBtn = h('button', { class: 'secondary org-add', type: 'button', 'data-testid': 'add-party', onclick: () => addParty(true) }, icon('plus'), h('span', { text: 'Add a party' }));
+  const addPartyBtn = h('button', { class: 'secondary org-add', type: 'button', 'data-testid': 'add-party', onclick: () => addParty(true) }, icon('plus'), h('span', null, lx.text('org.parties.add')));
   const partiesCount = h('span', { class: 'muted small', 'data-testid': 'parties-count' });
 
   /**
@@ -648,16 +670,16 @@ export function showOrganizePage(root, cfg) {
    * @param {boolean} focus
    */
   const addMember = (party, focus) => {
-    const name = h('input', { 'data-testid': 'member-name-input', maxlength: MAX_TEXT, placeholder: 'Name', autocomplete: 'off' });
-    const role = h('select', { 'data-testid': 'member-role-select' }, ...ROLES.map(([value, label]) => h('option', { value, text: label })));
+    const name = lx.attr(h('input', { 'data-testid': 'member-name-input', maxlength: MAX_TEXT, autocomplete: 'off' }), 'placeholder', 'org.member.name_placeholder');
+    const role = h('select', { 'data-testid': 'member-role-select' }, ...ROLES.map((value) => h('option', { value }, lx.text(`role.${value}`))));
     const from = h('input', { class: 'lang-input', 'data-testid': 'member-lang-from', placeholder: 'ru', maxlength: 16, autocomplete: 'off', spellcheck: 'false', list: languageSuggestions.id });
     const to = h('input', { class: 'lang-input', 'data-testid': 'member-lang-to', placeholder: 'en', maxlength: 16, autocomplete: 'off', spellcheck: 'false', list: languageSuggestions.id });
     const pairNames = h('span', { class: 'lang-names small', 'data-testid': 'member-lang-names' });
     const pairId = nextId('pair');
-    const pairLabel = h('span', { class: 'pair-label small', id: pairId, text: 'Interprets between' });
+    const pairLabel = h('span', { class: 'pair-label small', id: pairId }, lx.text('org.member.pair'));
     const pairRow = h('div', { class: 'pair-row', role: 'group', 'aria-labelledby': pairId, hidden: true }, pairLabel, from, h('span', { class: 'pair-sep', 'aria-hidden': 'true', text: '↔' }), to, pairNames);
     const host = h('input', { type: 'checkbox', 'data-testid': 'member-host' });
-    const hostLabel = h('label', { class: 'host-check small' }, host, h('span', { text: 'Host' }));
+    const hostLabel = h('label', { class: 'host-check small' }, host, h('span', null, lx.text('org.member.host')));
     const nameProblem = problemFor(name, 'member-name');
     const pairProblem = problemFor([from, to], 'member-languages');
     const remove = h(
@@ -688,7 +710,7 @@ export function showOrganizePage(root, cfg) {
       const principal = role.value === 'principal';
       host.checked = principal || hostChosen;
       host.disabled = principal;
-      hostLabel.title = principal ? 'Principals always host the call.' : 'A host lets members in from the lobby, and can mute, remove and lock.';
+      hostLabel.title = principal ? t('org.member.host_principal') : t('org.member.host_title');
       const interpreter = role.value === 'interpreter';
       pairRow.hidden = !interpreter;
       const a = from.value.trim();
@@ -718,18 +740,19 @@ export function showOrganizePage(root, cfg) {
       nameProblem,
       pairProblem,
       label: (p, m) => {
-        name.setAttribute('aria-label', `Party ${p}, member ${m}: name`);
-        role.setAttribute('aria-label', `Party ${p}, member ${m}: role`);
-        from.setAttribute('aria-label', `Party ${p}, member ${m}: first language`);
-        to.setAttribute('aria-label', `Party ${p}, member ${m}: second language`);
-        host.setAttribute('aria-label', `Party ${p}, member ${m}: host of the call`);
-        remove.setAttribute('aria-label', `Remove member ${m} of party ${p}`);
-        remove.title = 'Remove this member';
+        const n = { party: p, member: m };
+        name.setAttribute('aria-label', t('org.member.name_label', n));
+        role.setAttribute('aria-label', t('org.member.role_label', n));
+        from.setAttribute('aria-label', t('org.member.from_label', n));
+        to.setAttribute('aria-label', t('org.member.to_label', n));
+        host.setAttribute('aria-label', t('org.member.host_label', n));
+        remove.setAttribute('aria-label', t('org.member.remove_label', n));
+        remove.title = t('org.member.remove');
       },
     };
     party.members.push(member);
     membersOf(party).append(rowEl);
-    showPair();
+    lx.run(showPair);
     renumber();
     if (focus) name.focus();
   };
@@ -742,8 +765,8 @@ export function showOrganizePage(root, cfg) {
   /** @param {boolean} focus */
   const addParty = (focus) => {
     if (parties.length >= MAX_PARTIES) return;
-    const name = h('input', { 'data-testid': 'party-name-input', maxlength: MAX_TEXT, placeholder: 'e.g. Moscow', autocomplete: 'off' });
-    const zone = zonePicker(parties.length === 0 ? browserZone() : null, () => revalidate());
+    const name = lx.attr(h('input', { 'data-testid': 'party-name-input', maxlength: MAX_TEXT, autocomplete: 'off' }), 'placeholder', 'org.party.name_placeholder');
+    const zone = zonePicker(parties.length === 0 ? browserZone() : null, () => revalidate(), lx);
     zone.input.id = nextId('zone');
     const nameProblem = problemFor(name, 'party-name');
     const zoneProblem = problemFor(zone.input, 'party-zone');
@@ -754,7 +777,6 @@ export function showOrganizePage(root, cfg) {
         class: 'icon-button small',
         type: 'button',
         'data-testid': 'remove-party',
-        title: 'Remove this party',
         onclick: () => {
           const i = parties.indexOf(party);
           if (i < 0) return;
@@ -768,13 +790,13 @@ export function showOrganizePage(root, cfg) {
       icon('trash'),
     );
     const memberRows = h('div', { class: 'member-rows' });
-    const addMemberBtn = h('button', { class: 'link-button org-add-member', type: 'button', 'data-testid': 'add-member', onclick: () => addMember(party, true) }, icon('plus'), h('span', { text: 'Add a member' }));
+    const addMemberBtn = h('button', { class: 'link-button org-add-member', type: 'button', 'data-testid': 'add-member', onclick: () => addMember(party, true) }, icon('plus'), h('span', null, lx.text('org.party.add_member')));
     const partyEl = h(
       'div',
-      { class: 'org-party', 'data-testid': 'party-editor', role: 'group', 'aria-label': 'Party' },
+      { class: 'org-party', 'data-testid': 'party-editor', role: 'group' },
       h('div', { class: 'org-party-head' }, heading, h('span', { class: 'grow' }), remove),
-      h('div', { class: 'org-party-fields' }, field('Name', name, nameProblem), field('Time zone', zone.input, zoneProblem, { shown: zone.root })),
-      h('div', { class: 'org-members-head' }, h('span', { class: 'org-label', text: 'Members' }), h('span', { class: 'muted small', text: 'Who takes part for this party. Each gets a personal link later, from the party’s page.' })),
+      h('div', { class: 'org-party-fields' }, field(lx.text('org.party.name'), name, nameProblem), field(lx.text('org.party.zone'), zone.input, zoneProblem, { shown: zone.root })),
+      h('div', { class: 'org-members-head' }, h('span', { class: 'org-label' }, lx.text('org.party.members')), h('span', { class: 'muted small' }, lx.text('org.party.members_note'))),
       memberRows,
       addMemberBtn,
     );
@@ -788,10 +810,11 @@ export function showOrganizePage(root, cfg) {
       nameProblem,
       zoneProblem,
       renumber: (n, total) => {
-        heading.textContent = `Party ${n}`;
-        partyEl.setAttribute('aria-label', `Party ${n}`);
-        name.setAttribute('aria-label', `Party ${n}: name`);
-        remove.setAttribute('aria-label', `Remove party ${n}`);
+        heading.textContent = t('org.party.heading', { number: n });
+        partyEl.setAttribute('aria-label', t('org.party.heading', { number: n }));
+        name.setAttribute('aria-label', t('org.party.name_label', { number: n }));
+        remove.setAttribute('aria-label', t('org.party.remove_label', { number: n }));
+        remove.title = t('org.party.remove');
         remove.disabled = total <= 1;
         addMemberBtn.disabled = party.members.length >= MAX_MEMBERS;
         party.members.forEach((m, i) => m.label(n, i + 1));
@@ -807,7 +830,7 @@ export function showOrganizePage(root, cfg) {
   const renumber = () => {
     parties.forEach((p, i) => p.renumber(i + 1, parties.length));
     addPartyBtn.disabled = parties.length >= MAX_PARTIES;
-    partiesCount.textContent = parties.length >= MAX_PARTIES ? `${MAX_PARTIES} parties: the most a call can have.` : `A call has ${MIN_PARTIES} to ${MAX_PARTIES} parties.`;
+    partiesCount.textContent = parties.length >= MAX_PARTIES ? t('org.parties.most', { max: MAX_PARTIES }) : t('org.parties.range', { min: MIN_PARTIES, max: MAX_PARTIES });
   };
 
   // ------------------------------------------------------------ checking
@@ -825,7 +848,7 @@ export function showOrganizePage(root, cfg) {
       if (message && !first) first = control;
     };
 
-    mark(titleProblem, titleInput, titleInput.value.trim() ? controlProblem(titleInput.value) : 'Give the call a title: the parties and the public page show it.');
+    mark(titleProblem, titleInput, titleInput.value.trim() ? controlProblem(titleInput.value) : t('org.check.title'));
 
     const d = durationInput.value.trim();
     const minutes = Number(d);
@@ -833,9 +856,9 @@ export function showOrganizePage(root, cfg) {
       durationProblem,
       durationInput,
       !d
-        ? 'Choose how long the call lasts.'
+        ? t('org.check.duration_missing')
         : !Number.isInteger(minutes) || minutes < MIN_DURATION || minutes > MAX_DURATION
-          ? `The duration is a whole number of minutes, from ${MIN_DURATION} to ${MAX_DURATION} (8 hours).`
+          ? t('org.check.duration_range', { min: MIN_DURATION, max: MAX_DURATION })
           : null,
     );
 
@@ -845,10 +868,10 @@ export function showOrganizePage(root, cfg) {
     mark(
       languagesProblem,
       languagesInput,
-      badTag ? notATag(badTag) : twice ? `${languageName(twice)} (${twice}) is listed twice.` : tags.length > MAX_LANGUAGES ? `At most ${MAX_LANGUAGES} languages.` : null,
+      badTag ? notATag(badTag) : twice ? t('org.check.language_twice', { name: languageName(twice), tag: twice }) : tags.length > MAX_LANGUAGES ? t('org.check.languages_max', { max: MAX_LANGUAGES }) : null,
     );
 
-    mark(partiesProblem, addPartyBtn, parties.length < MIN_PARTIES ? `A call needs at least ${MIN_PARTIES} parties: add ${MIN_PARTIES - parties.length === 1 ? 'another' : 'them'}.` : null);
+    mark(partiesProblem, addPartyBtn, parties.length < MIN_PARTIES ? t('org.check.parties_min', { min: MIN_PARTIES, count: MIN_PARTIES - parties.length }) : null);
 
     /** @type {Map<string, number>} */
     const names = new Map();
@@ -858,20 +881,21 @@ export function showOrganizePage(root, cfg) {
     }
     for (const p of parties) {
       const n = p.name.value.trim();
-      mark(p.nameProblem, p.name, !n ? 'Name the party, e.g. a country, a city or an organisation.' : (names.get(n.toLowerCase()) ?? 0) > 1 ? 'Another party has this name: give each its own.' : controlProblem(n));
+      mark(p.nameProblem, p.name, !n ? t('org.check.party_name') : (names.get(n.toLowerCase()) ?? 0) > 1 ? t('org.check.party_name_twice') : controlProblem(n));
       const zoneText = p.zone.text();
-      mark(p.zoneProblem, p.zone.input, p.zone.value() ? null : zoneText ? `“${zoneText}” is not a time zone: choose one from the list (type a city, e.g. Moscow).` : 'Choose the party’s time zone: type a city and pick it from the list.');
+      mark(p.zoneProblem, p.zone.input, p.zone.value() ? null : zoneText ? t('org.check.zone_unknown', { text: zoneText }) : t('org.check.zone_missing'));
       for (const m of p.members) {
-        mark(m.nameProblem, m.name, m.name.value.trim() ? controlProblem(m.name.value) : 'Enter the member’s name, or remove this row.');
+        mark(m.nameProblem, m.name, m.name.value.trim() ? controlProblem(m.name.value) : t('org.check.member_name'));
         /** @type {string | null} */
         let pair = null;
         if (m.role.value === 'interpreter') {
           const a = m.from.value.trim();
           const b = m.to.value.trim();
-          if (!a || !b) pair = `An interpreter needs a language pair: the two languages ${m.name.value.trim() || 'they'} interpret${m.name.value.trim() ? 's' : ''} between, e.g. ru and en.`;
+          const who = m.name.value.trim();
+          if (!a || !b) pair = who ? t('org.check.pair_named', { name: who }) : t('org.check.pair');
           else if (!isLanguageTag(a)) pair = notATag(a);
           else if (!isLanguageTag(b)) pair = notATag(b);
-          else if (a.toLowerCase() === b.toLowerCase()) pair = 'The two languages of the pair must differ.';
+          else if (a.toLowerCase() === b.toLowerCase()) pair = t('org.check.pair_same');
         }
         const fromOk = isLanguageTag(m.from.value.trim());
         mark(m.pairProblem, fromOk ? m.to : m.from, pair);
@@ -888,21 +912,28 @@ export function showOrganizePage(root, cfg) {
     if (formProblem.dataset.kind === 'fields') {
       const n = countProblems();
       if (n === 0) setFormProblem(null);
-      else setFormProblem(problemsText(n), 'fields');
+      else setFormProblem(() => problemsText(n), 'fields');
     } else if (formProblem.dataset.kind === 'server') {
       setFormProblem(null); // the organizer is changing what the server refused
     }
   };
 
   /** @param {number} n */
-  const problemsText = (n) => (n === 1 ? 'One field needs attention: see the note in red above.' : `${n} fields need attention: see the notes in red above.`);
+  const problemsText = (n) => t('org.check.count', { count: n });
 
   const formProblem = h('div', { class: 'inline-problem org-form-problem', role: 'alert', 'data-testid': 'form-problem', hidden: true });
-  /** @param {string | null} message @param {'fields' | 'server' | 'credential' | 'network'} [kind] */
-  const setFormProblem = (message, kind) => {
+  /** What is wrong with the form as a whole, in words (asked again in another language). @type {(() => string) | null} */
+  let formProblemText = null;
+  const drawFormProblem = () => {
+    const message = formProblemText?.() ?? '';
     formProblem.hidden = !message;
-    formProblem.dataset.kind = message ? kind ?? 'fields' : '';
     formProblem.replaceChildren(...(message ? [icon('alert'), h('span', { text: message })] : []));
+  };
+  /** @param {(() => string) | null} message @param {'fields' | 'server' | 'credential' | 'network'} [kind] */
+  const setFormProblem = (message, kind) => {
+    formProblemText = message;
+    formProblem.dataset.kind = message ? kind ?? 'fields' : '';
+    drawFormProblem();
   };
 
   /** @returns {NewCall} */
@@ -929,13 +960,16 @@ export function showOrganizePage(root, cfg) {
 
   // ------------------------------------------------------------ creating
 
-  const createBtn = h('button', { class: 'primary org-create', type: 'submit', 'data-testid': 'create-call', text: 'Create the call' });
+  const createBtn = h('button', { class: 'primary org-create', type: 'submit', 'data-testid': 'create-call' });
+  lx.run(() => {
+    createBtn.textContent = busy ? t('org.creating') : t('org.create');
+  });
 
   /** @param {boolean} b */
   const setBusy = (b) => {
     busy = b;
     createBtn.disabled = b;
-    createBtn.textContent = b ? 'Creating…' : 'Create the call';
+    createBtn.textContent = b ? t('org.creating') : t('org.create');
     form.setAttribute('aria-busy', String(b));
   };
 
@@ -944,7 +978,8 @@ export function showOrganizePage(root, cfg) {
     attempted = true;
     const first = validate();
     if (first) {
-      setFormProblem(problemsText(countProblems()), 'fields');
+      const n = countProblems();
+      setFormProblem(() => problemsText(n), 'fields');
       first.focus();
       first.scrollIntoView({ block: 'center' });
       return;
@@ -953,11 +988,11 @@ export function showOrganizePage(root, cfg) {
     setBusy(true);
     try {
       if (!token && cfg.dev && !(await mintDevToken())) {
-        setFormProblem('There is no organizer’s credential to create the call with: see above.', 'credential');
+        setFormProblem(() => t('org.fail.no_dev_cred'), 'credential');
         return;
       }
       if (!token) {
-        setFormProblem('Creating a call needs an organizer’s credential: paste one above, then create the call again.', 'credential');
+        setFormProblem(() => t('org.fail.no_cred'), 'credential');
         showCredCard(true);
         return;
       }
@@ -967,17 +1002,16 @@ export function showOrganizePage(root, cfg) {
         showCreated(r.data, collect());
         return;
       }
+      const error = r.error;
       if (r.status === 401 || r.status === 403) {
         dropToken();
-        const refused =
-          r.status === 403
-            ? `This credential is not an organizer’s: it cannot create calls. (The server said: ${r.error})`
-            : `The server did not accept the credential: it is missing, has expired, or was made for another server. (The server said: ${r.error})`;
-        showCredCard(true, { refused: `${refused} Paste another below${cfg.dev ? ', or use a development credential' : ''}.` });
-        setFormProblem('The call was not created: the credential was refused. Your form is kept; create the call again once you have another credential.', 'credential');
+        const forbidden = r.status === 403;
+        // The server's own words stay as it said them (in English).
+        showCredCard(true, { refused: () => `${t(forbidden ? 'org.fail.not_organizer' : 'org.fail.refused', { error })} ${t(cfg.dev ? 'org.fail.paste_another_dev' : 'org.fail.paste_another')}` });
+        setFormProblem(() => t('org.fail.cred_refused'), 'credential');
         return;
       }
-      setFormProblem(r.fromServer ? `The server refused the call: ${r.error}` : r.error, r.fromServer ? 'server' : 'network');
+      setFormProblem(r.fromServer ? () => t('org.fail.server', { error }) : () => error, r.fromServer ? 'server' : 'network');
     } finally {
       if (!disposed) setBusy(false);
     }
@@ -995,21 +1029,21 @@ export function showOrganizePage(root, cfg) {
       },
     },
     sectionCard(
-      { id: 'org-call', icon: 'calendar', title: 'The call', testid: 'call-card' },
-      field('Title', titleInput, titleProblem),
+      { id: 'org-call', icon: 'calendar', title: lx.text('org.call.card'), testid: 'call-card' },
+      field(lx.text('org.call.title'), titleInput, titleProblem),
       durationField,
-      field('Languages', languagesInput, languagesProblem, { extra: [h('div', { class: 'muted small org-hint', text: 'Language tags, separated by commas: ru, en, fr, pt-BR. Optional.' }), languagesNames] }),
+      field(lx.text('org.call.languages'), languagesInput, languagesProblem, { extra: [h('div', { class: 'muted small org-hint' }, lx.text('org.call.languages_hint')), languagesNames] }),
       languageSuggestions,
       e2eeField,
     ),
     sectionCard(
-      { id: 'org-parties', icon: 'users', title: 'Parties', testid: 'parties-card' },
-      h('p', { class: 'muted small pcard-sub', text: 'The delegations taking part. Each gets a private link to its own page, where it says when it can in its own time zone; Hotline finds the times that suit every party.' }),
+      { id: 'org-parties', icon: 'users', title: lx.text('org.parties.card'), testid: 'parties-card' },
+      h('p', { class: 'muted small pcard-sub' }, lx.text('org.parties.intro')),
       partyList,
       partiesProblem.el,
       h('div', { class: 'editor-actions' }, addPartyBtn, partiesCount),
     ),
-    h('div', { class: 'org-submit' }, formProblem, h('div', { class: 'org-submit-row' }, h('p', { class: 'muted small', text: 'Nothing is sent to anyone: you hand each party its link yourself.' }), h('span', { class: 'grow' }), createBtn)),
+    h('div', { class: 'org-submit' }, formProblem, h('div', { class: 'org-submit-row' }, h('p', { class: 'muted small' }, lx.text('org.send_note')), h('span', { class: 'grow' }), createBtn)),
   );
 
   // ------------------------------------------------------------ the page
@@ -1017,15 +1051,15 @@ export function showOrganizePage(root, cfg) {
   const hero = h(
     'section',
     { class: 'party-hero' },
-    h('div', { class: 'hero-kicker', text: 'Scheduled call · organizer' }),
-    h('h1', { class: 'hero-title', text: 'Plan a scheduled call' }),
-    h('p', { class: 'hero-note muted', text: 'Describe the call and who takes part. Each party gets a private link: there it says when it can, in its own time, and the parties agree a time and an agenda. No party sees when the others are free.' }),
+    h('div', { class: 'hero-kicker' }, lx.text('org.kicker')),
+    h('h1', { class: 'hero-title' }, lx.text('org.title')),
+    h('p', { class: 'hero-note muted' }, lx.text('org.hero_note')),
   );
   const main = h('main', { class: 'party-main org-main' });
-  const page = h('div', { class: 'party-page org-page', 'data-testid': 'organize-page' }, h('header', { class: 'party-top org-top' }, brand(), credStatus), main);
+  const page = h('div', { class: 'party-page org-page', 'data-testid': 'organize-page' }, h('header', { class: 'party-top org-top' }, brand(), h('span', { class: 'grow' }), credStatus, languageMenu()), main);
 
   const showForm = () => {
-    document.title = 'Plan a scheduled call · Hotline';
+    document.title = `${t('org.doc_title')} · Hotline`;
     showing = 'form';
     main.replaceChildren(hero, credCard, form);
     drawCredStatus();
@@ -1049,11 +1083,12 @@ export function showOrganizePage(root, cfg) {
 
   /**
    * What was created: each party's private link, and the public page.
-   * @param {CreatedCall} created @param {NewCall} sent
+   * @param {CreatedCall} created @param {NewCall} sent @param {boolean} [again]  drawn again (in another language): no scrolling, no focus
    */
-  const showCreated = (created, sent) => {
-    document.title = `Call created: ${sent.title} · Hotline`;
+  const showCreated = (created, sent, again = false) => {
+    document.title = `${t('org.created_doc_title', { title: sent.title })} · Hotline`;
     showing = 'created';
+    shownCreated = { created, sent };
     drawCredStatus();
     const url = (/** @type {string} */ path) => `${location.origin}${path}`;
     const partyItems = created.parties.map((p, i) => {
@@ -1068,22 +1103,22 @@ export function showOrganizePage(root, cfg) {
           h('span', { class: 'party-name', text: p.name }),
           described ? h('span', { class: 'muted small', text: `${described.time_zone} · ${offsetNow(described.time_zone)}` }) : null,
         ),
-        members.length ? h('div', { class: 'muted small org-link-members', text: members.map((m) => `${m.name} (${ROLES.find(([r]) => r === m.role)?.[1] ?? m.role}${m.languages ? `, ${m.languages.map(languageName).join(' ↔ ')}` : ''}${m.host ? ', host' : ''})`).join(', ') }) : null,
-        linkRow(url(p.link), `the link of ${p.name}`, 'party-link'),
+        members.length ? h('div', { class: 'muted small org-link-members', text: members.map((m) => `${m.name} (${roleLabel(m.role)}${m.languages ? `, ${m.languages.map(languageName).join(' ↔ ')}` : ''}${m.host ? `, ${t('org.created.host')}` : ''})`).join(', ') }) : null,
+        linkRow(url(p.link), t('org.created.link_of', { name: p.name }), 'party-link'),
       );
     });
     main.replaceChildren(
       h(
         'section',
         { class: 'party-hero' },
-        h('div', { class: 'hero-kicker', text: 'Scheduled call · organizer' }),
+        h('div', { class: 'hero-kicker', text: t('org.kicker') }),
         h('h1', { class: 'hero-title', 'data-testid': 'created-title', text: sent.title }),
         h(
           'div',
           { class: 'chips' },
           h('span', { class: 'chip' }, icon('clock'), h('span', { text: durationLong(sent.duration_minutes) })),
           sent.languages.length ? h('span', { class: 'chip' }, icon('globe'), h('span', { text: sent.languages.map(languageName).join(' · ') })) : null,
-          sent.e2ee_required ? h('span', { class: 'chip secure' }, icon('lock'), h('span', { text: 'End-to-end encrypted' })) : null,
+          sent.e2ee_required ? h('span', { class: 'chip secure' }, icon('lock'), h('span', { text: t('common.e2ee') })) : null,
         ),
       ),
       h(
@@ -1093,19 +1128,19 @@ export function showOrganizePage(root, cfg) {
         h(
           'div',
           { class: 'agreed-text' },
-          h('div', { class: 'agreed-when', text: 'Call created' }),
-          h('p', { class: 'agreed-note', text: `Now send each of the ${created.parties.length} parties its private link. On its page each says when it can; once all have, they see the times that suit everyone and agree one, and the agenda.` }),
+          h('div', { class: 'agreed-when', text: t('org.created.title') }),
+          h('p', { class: 'agreed-note', text: t('org.created.note', { count: created.parties.length }) }),
         ),
       ),
       sectionCard(
-        { id: 'org-links', icon: 'link', title: 'The parties’ private links', testid: 'party-links' },
-        h('div', { class: 'org-warning', 'data-testid': 'links-note' }, icon('alert'), h('div', null, h('strong', { text: 'Send each party only its own link: whoever has it speaks for that party.' }), h('div', { class: 'small', text: 'Copy them now: they are shown only this once, as the server keeps no copy it could show again.' }))),
+        { id: 'org-links', icon: 'link', title: t('org.created.links'), testid: 'party-links' },
+        h('div', { class: 'org-warning', 'data-testid': 'links-note' }, icon('alert'), h('div', null, h('strong', { text: t('org.created.links_warning') }), h('div', { class: 'small', text: t('org.created.links_once') }))),
         h('ul', { class: 'org-links' }, ...partyItems),
       ),
       sectionCard(
-        { id: 'org-public', icon: 'megaphone', title: 'The public page', testid: 'public-card' },
-        h('p', { class: 'muted small pcard-sub', text: 'Anyone may open it. It shows the title and that a call is planned, and the time only once every party has approved announcing it.' }),
-        linkRow(url(created.public_link), 'the public page', 'public-link'),
+        { id: 'org-public', icon: 'megaphone', title: t('org.created.public'), testid: 'public-card' },
+        h('p', { class: 'muted small pcard-sub', text: t('org.created.public_note') }),
+        linkRow(url(created.public_link), t('org.created.the_public_page'), 'public-link'),
       ),
       h(
         'div',
@@ -1124,13 +1159,31 @@ export function showOrganizePage(root, cfg) {
             },
           },
           icon('plus'),
-          h('span', { text: 'Plan another call' }),
+          h('span', { text: t('org.created.another') }),
         ),
       ),
     );
+    if (again) return;
     window.scrollTo(0, 0);
     /** @type {HTMLElement | null} */ (main.querySelector('[data-testid=copy-link]'))?.focus({ preventScroll: true });
   };
+
+  // ------------------------------------------------------------ the language
+
+  /** In the language just chosen: the page again, in place, with everything typed kept. */
+  const onLocale = () => {
+    lx.update();
+    renumber();
+    showLanguageNames();
+    drawCredStatus();
+    drawRefusal();
+    credProblem.refresh();
+    if (attempted) validate();
+    drawFormProblem();
+    if (showing === 'created' && shownCreated) showCreated(shownCreated.created, shownCreated.sent, true);
+    else document.title = `${t('org.doc_title')} · Hotline`;
+  };
+  const offLocale = onLocaleChange(onLocale);
 
   // ------------------------------------------------------------ start
 
@@ -1146,6 +1199,7 @@ export function showOrganizePage(root, cfg) {
 
   return () => {
     disposed = true;
+    offLocale();
   };
 }
 
@@ -1155,8 +1209,8 @@ export function showOrganizePage(root, cfg) {
  */
 function linkRow(url, what, testid) {
   const anchor = h('a', { class: 'org-url', href: url, target: '_blank', rel: 'noopener noreferrer', 'data-testid': testid, text: url });
-  const label = h('span', { text: 'Copy' });
-  const button = h('button', { class: 'secondary org-copy', type: 'button', 'data-testid': 'copy-link', 'aria-label': `Copy ${what}` }, icon('copy'), label);
+  const label = h('span', { text: t('org.copy') });
+  const button = h('button', { class: 'secondary org-copy', type: 'button', 'data-testid': 'copy-link', 'aria-label': t('org.copy_label', { what }) }, icon('copy'), label);
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
   button.addEventListener('click', async () => {
@@ -1172,7 +1226,7 @@ function linkRow(url, what, testid) {
       sel?.removeAllRanges();
       sel?.addRange(range);
     }
-    button.replaceChildren(copied ? icon('check') : icon('copy'), h('span', { text: copied ? 'Copied' : 'Selected: press Ctrl+C' }));
+    button.replaceChildren(copied ? icon('check') : icon('copy'), h('span', { text: copied ? t('common.copied') : t('org.copy_selected') }));
     button.dataset.state = copied ? 'copied' : 'selected';
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {

@@ -3,8 +3,9 @@
 // announcement with the others; and the public page (/call/ID), which shows
 // the time only once every party approved announcing it.
 
-import { h, icon, showError, clearError, brand } from './ui.js';
+import { h, icon, showError, clearError, brand, languageMenu, cardHead } from './ui.js';
 import { api, pad2, partsIn, offsetLabel, languageName, durationLong, sectionCard } from './schedule-common.js';
+import { t, tryT, tNodes, listText, formatLocale, onLocaleChange, localized } from '../i18n/index.js';
 
 // ---------------------------------------------------------------- API types
 
@@ -34,8 +35,6 @@ import { api, pad2, partsIn, offsetLabel, languageName, durationLong, sectionCar
 /** @typedef {{title: string, status: 'planned' | 'scheduled', start: string | null, end: string | null, parties: string[]}} PublicView */
 
 
-const CONFLICT_MESSAGE = 'Someone else changed this meanwhile; the page was reloaded.';
-const INVALID_LINK_MESSAGE = 'This link is not valid or was replaced. Ask the organizer for the current one.';
 const POLL_MS = 5000;
 const PUBLIC_POLL_MS = 10000;
 /** Candidate slots shown before "Show all". */
@@ -76,14 +75,19 @@ function fmt(locale, options) {
 }
 
 /**
- * "Thu 3 Dec" (with the year if it is not this year) for a calendar date.
+ * "Thu 3 Dec" (with the year if it is not this year) for a calendar date, in the page's language.
  * @param {{y: number, mo: number, d: number}} p
  * @param {'short' | 'long'} [style]
  */
 function dateLabel(p, style = 'short') {
   const at = new Date(Date.UTC(p.y, p.mo - 1, p.d, 12));
   const withYear = style === 'long' || p.y !== new Date().getFullYear();
-  return fmt('en-GB', { timeZone: 'UTC', weekday: style, day: 'numeric', month: style, year: withYear ? 'numeric' : undefined }).format(at);
+  return fmt(formatLocale(), { timeZone: 'UTC', weekday: style, day: 'numeric', month: style, year: withYear ? 'numeric' : undefined }).format(at);
+}
+
+/** "Thu" for a calendar date. @param {{y: number, mo: number, d: number}} p */
+function weekdayLabel(p) {
+  return fmt(formatLocale(), { timeZone: 'UTC', weekday: 'short' }).format(new Date(Date.UTC(p.y, p.mo - 1, p.d, 12)));
 }
 
 /** @param {{hh: number, mm: number}} p */
@@ -139,26 +143,14 @@ function daysBetween(a, b) {
   return Math.round((Date.UTC(by, bm - 1, bd) - Date.UTC(ay, am - 1, ad)) / 86400000);
 }
 
-
-/** @param {string[]} names */
-function listText(names) {
-  if (names.length <= 1) return names.join('');
-  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-}
-
 // ---------------------------------------------------------------- icons
 
 
 
 
 
-const ROLE_LABELS = /** @type {Record<string, string>} */ ({
-  principal: 'Principal',
-  adviser: 'Adviser',
-  interpreter: 'Interpreter',
-  note_taker: 'Note-taker',
-  observer: 'Observer',
-});
+/** A member's role in words (the role itself for one this client does not know). @param {string} role */
+const roleLabel = (role) => tryT(`role.${role}`) ?? role;
 
 // ---------------------------------------------------------------- party page
 
@@ -199,6 +191,10 @@ export function showPartyPage(root, key) {
   /** What each section was last drawn from, so a refresh that changes nothing redraws nothing. */
   /** @type {Map<string, string>} */
   const drawn = new Map();
+  /** The page's own text that is not redrawn with its sections (headings, buttons): follows the language. */
+  const lx = localized();
+  /** What the page shows: loading, the page, or why not. @type {{state: 'loading' | 'page' | 'invalid'} | {state: 'failed', message: string}} */
+  let screen = { state: 'loading' };
 
   // ------------------------------------------------------------ skeleton
   const status = h('div', { class: 'party-status', 'data-testid': 'party-status', 'aria-live': 'polite' });
@@ -211,8 +207,10 @@ export function showPartyPage(root, key) {
   const partiesBody = h('div', { class: 'pcard-body' });
   const activityBody = h('div', { class: 'pcard-body' });
 
-  const agendaInput = h('input', { 'data-testid': 'agenda-input', name: 'agenda-title', maxlength: 200, placeholder: 'e.g. Opening statements', autocomplete: 'off', 'aria-label': 'New agenda item' });
-  const agendaProposeBtn = h('button', { class: 'primary', type: 'submit', 'data-testid': 'agenda-propose', 'data-action': true, text: 'Propose' });
+  const agendaInput = h('input', { 'data-testid': 'agenda-input', name: 'agenda-title', maxlength: 200, autocomplete: 'off' });
+  lx.attr(agendaInput, 'placeholder', 'party.agenda_placeholder');
+  lx.attr(agendaInput, 'aria-label', 'party.agenda_new');
+  const agendaProposeBtn = h('button', { class: 'primary', type: 'submit', 'data-testid': 'agenda-propose', 'data-action': true }, lx.text('party.propose'));
   const agendaForm = h(
     'form',
     {
@@ -236,7 +234,7 @@ export function showPartyPage(root, key) {
   const page = h(
     'div',
     { class: 'party-page', 'data-testid': 'party-page' },
-    h('header', { class: 'party-top' }, brand(), status),
+    h('header', { class: 'party-top' }, brand(), h('span', { class: 'grow' }), status, languageMenu()),
     h(
       'main',
       { class: 'party-main' },
@@ -248,21 +246,22 @@ export function showPartyPage(root, key) {
         h(
           'div',
           { class: 'party-col' },
-          sectionCard({ id: 'when', icon: 'calendar', title: 'When can you?', testid: 'windows-editor' }, windowsBody),
-          sectionCard({ id: 'slots', icon: 'clock', title: 'Times that suit everyone', testid: 'slots' }, slotsBody),
-          sectionCard({ id: 'agenda', icon: 'list', title: 'Agenda', testid: 'agenda' }, agendaBody, agendaForm),
-          sectionCard({ id: 'release', icon: 'megaphone', title: 'Announcement', testid: 'release' }, releaseBody),
+          sectionCard({ id: 'when', icon: 'calendar', title: lx.text('party.card.when'), testid: 'windows-editor' }, windowsBody),
+          sectionCard({ id: 'slots', icon: 'clock', title: lx.text('party.card.slots'), testid: 'slots' }, slotsBody),
+          sectionCard({ id: 'agenda', icon: 'list', title: lx.text('party.card.agenda'), testid: 'agenda' }, agendaBody, agendaForm),
+          sectionCard({ id: 'release', icon: 'megaphone', title: lx.text('party.card.release'), testid: 'release' }, releaseBody),
         ),
         h(
           'aside',
           { class: 'party-col side' },
-          sectionCard({ id: 'parties', icon: 'users', title: 'Parties', testid: 'parties' }, partiesBody),
-          sectionCard({ id: 'activity', icon: 'activity', title: 'Activity', testid: 'activity' }, activityBody),
+          sectionCard({ id: 'parties', icon: 'users', title: lx.text('party.card.parties'), testid: 'parties' }, partiesBody),
+          sectionCard({ id: 'activity', icon: 'activity', title: lx.text('party.card.activity'), testid: 'activity' }, activityBody),
         ),
       ),
     ),
   );
-  root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'loading', text: 'Loading…' })));
+  const showLoading = () => root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'loading', text: t('common.loading') })));
+  showLoading();
 
   // ------------------------------------------------------------ helpers
   /** @param {string | null | undefined} pid */
@@ -270,8 +269,8 @@ export function showPartyPage(root, key) {
   /** @param {string | null | undefined} pid */
   const nameOf = (pid) => {
     const p = party(pid);
-    if (!p) return 'The organizer';
-    return p.party_id === view?.party_id ? `${p.name} (you)` : p.name;
+    if (!p) return t('party.the_organizer');
+    return p.party_id === view?.party_id ? t('common.you_suffix', { name: p.name }) : p.name;
   };
   const me = () => /** @type {Party} */ (party(view?.party_id));
 
@@ -349,7 +348,8 @@ export function showPartyPage(root, key) {
       }
       const first = !view;
       applyView(r.data);
-      if (first) {
+      if (first || screen.state !== 'page') {
+        screen = { state: 'page' };
         root.replaceChildren(page);
         document.title = `${r.data.call.title} · ${me().name} · Hotline`;
       }
@@ -381,7 +381,8 @@ export function showPartyPage(root, key) {
   const showInvalidLink = () => {
     disposed = true;
     stop();
-    document.title = 'Link not valid · Hotline';
+    screen = { state: 'invalid' };
+    document.title = `${t('party.invalid.doc_title')} · Hotline`;
     root.replaceChildren(
       h(
         'div',
@@ -389,10 +390,10 @@ export function showPartyPage(root, key) {
         h(
           'div',
           { class: 'card narrow', 'data-testid': 'invalid-link' },
-          brand(),
-          h('h1', { text: 'This link does not work' }),
-          h('div', { class: 'error-box', role: 'alert' }, icon('alert'), h('span', { text: INVALID_LINK_MESSAGE })),
-          h('p', { class: 'muted after-error', text: 'Each party of a call has its own private link. If you opened it from a message, check that you copied all of it.' }),
+          cardHead(),
+          h('h1', { text: t('party.invalid.title') }),
+          h('div', { class: 'error-box', role: 'alert' }, icon('alert'), h('span', { text: t('party.invalid_link') })),
+          h('p', { class: 'muted after-error', text: t('party.invalid.text') }),
         ),
       ),
     );
@@ -400,6 +401,7 @@ export function showPartyPage(root, key) {
 
   /** @param {string} message */
   const showLoadFailed = (message) => {
+    screen = { state: 'failed', message };
     root.replaceChildren(
       h(
         'div',
@@ -407,10 +409,10 @@ export function showPartyPage(root, key) {
         h(
           'div',
           { class: 'card narrow', 'data-testid': 'load-failed' },
-          brand(),
-          h('h1', { text: 'The call could not be loaded' }),
+          cardHead(),
+          h('h1', { text: t('party.load_failed') }),
           h('div', { class: 'error-box', role: 'alert' }, icon('alert'), h('span', { text: message })),
-          h('div', { class: 'actions' }, h('button', { class: 'primary', text: 'Try again', onclick: () => load() })),
+          h('div', { class: 'actions' }, h('button', { class: 'primary', text: t('common.try_again'), onclick: () => load() })),
         ),
       ),
     );
@@ -437,7 +439,7 @@ export function showPartyPage(root, key) {
       }
       if (r.status === 409) {
         await load();
-        showError(CONFLICT_MESSAGE);
+        showError(t('party.conflict'));
         return false;
       }
       if (r.status === 404 && r.fromServer) {
@@ -465,9 +467,9 @@ export function showPartyPage(root, key) {
   };
 
   const drawStatus = () => {
-    if (busy) status.replaceChildren(h('span', { class: 'spinner-sm', 'aria-hidden': 'true' }), h('span', { text: 'Saving…' }));
-    else if (offline) status.replaceChildren(icon('alert'), h('span', { text: 'Cannot reach the server; retrying' }));
-    else status.replaceChildren(h('span', { class: 'live-dot', 'aria-hidden': 'true' }), h('span', { text: 'Up to date' }));
+    if (busy) status.replaceChildren(h('span', { class: 'spinner-sm', 'aria-hidden': 'true' }), h('span', { text: t('party.status.saving') }));
+    else if (offline) status.replaceChildren(icon('alert'), h('span', { text: t('party.status.offline') }));
+    else status.replaceChildren(h('span', { class: 'live-dot', 'aria-hidden': 'true' }), h('span', { text: t('party.status.live') }));
     status.dataset.state = busy ? 'busy' : offline ? 'offline' : 'live';
   };
 
@@ -506,16 +508,16 @@ export function showPartyPage(root, key) {
     if (!view) return [];
     const c = view.call;
     return [
-      h('div', { class: 'hero-kicker', text: `Scheduled call · the page of ${me().name}` }),
+      h('div', { class: 'hero-kicker', text: t('party.kicker', { name: me().name }) }),
       h('h1', { class: 'hero-title', 'data-testid': 'call-title', text: c.title }),
       h(
         'div',
         { class: 'chips' },
         h('span', { class: 'chip' }, icon('clock'), h('span', { text: durationLong(c.duration_minutes) })),
         c.languages.length ? h('span', { class: 'chip' }, icon('globe'), h('span', { text: c.languages.map(languageName).join(' · ') })) : null,
-        c.e2ee_required ? h('span', { class: 'chip secure', 'data-testid': 'e2ee-badge', title: 'Only the participants can see and hear the call; not even the server can.' }, icon('lock'), h('span', { text: 'End-to-end encrypted' })) : null,
+        c.e2ee_required ? h('span', { class: 'chip secure', 'data-testid': 'e2ee-badge', title: t('common.e2ee_explained') }, icon('lock'), h('span', { text: t('common.e2ee') })) : null,
       ),
-      h('p', { class: 'hero-note muted small', text: `This page speaks for ${me().name}: keep its link within your delegation. All times on it are in your local time (${me().time_zone}) unless marked.` }),
+      h('p', { class: 'hero-note muted small', text: t('party.hero_note', { name: me().name, zone: me().time_zone }) }),
     ];
   };
 
@@ -532,7 +534,7 @@ export function showPartyPage(root, key) {
         h(
           'div',
           { class: 'agreed-text' },
-          h('div', { class: 'agreed-label', text: released ? 'Agreed and announced' : 'Agreed' }),
+          h('div', { class: 'agreed-label', text: released ? t('party.agreed_announced') : t('party.agreed') }),
           mine ? h('div', { class: 'agreed-when', text: spanText(mine.start, mine.end, mine.zone) }) : null,
           h(
             'ul',
@@ -542,7 +544,7 @@ export function showPartyPage(root, key) {
               return l ? h('li', { 'data-party-id': p.party_id }, h('span', { class: 'zone-party', text: p.name }), h('span', { text: spanText(l.start, l.end, l.zone) })) : null;
             }),
           ),
-          h('p', { class: 'agreed-note', text: released ? 'Every party accepted this time and approved announcing it.' : 'Every party accepted this time. It stays private until every party approves announcing it (below).' }),
+          h('p', { class: 'agreed-note', text: released ? t('party.agreed_note_released') : t('party.agreed_note') }),
         ),
       ),
     ];
@@ -557,9 +559,9 @@ export function showPartyPage(root, key) {
     const last = isoDateIn(zone, 365);
     const list = h('div', { class: 'window-rows', role: 'list' });
     if (rows.length === 0) {
-      list.append(h('p', { class: 'empty', 'data-testid': 'windows-empty', text: me().windows_given && !dirty ? 'You said no time suits you. Add the times that do, then save.' : 'You have not said when you can yet. Add the times that suit you, then save.' }));
+      list.append(h('p', { class: 'empty', 'data-testid': 'windows-empty', text: me().windows_given && !dirty ? t('party.windows.none_suit') : t('party.windows.empty') }));
     } else {
-      list.append(h('div', { class: 'window-head', 'aria-hidden': 'true' }, h('span', { text: 'Date' }), h('span', { text: 'From' }), h('span', { text: 'To' }), h('span')));
+      list.append(h('div', { class: 'window-head', 'aria-hidden': 'true' }, h('span', { text: t('party.windows.date') }), h('span', { text: t('party.windows.from') }), h('span', { text: t('party.windows.to') }), h('span')));
     }
     rows.forEach((row, i) => {
       const ends = h('span', { class: 'window-ends', 'data-testid': 'window-ends' });
@@ -568,7 +570,7 @@ export function showPartyPage(root, key) {
           ends.textContent = '';
           return;
         }
-        ends.textContent = row.days === 0 ? '' : row.days === 1 ? 'ends the next day' : `ends ${dateLabel(dateFromIso(addDays(row.date, row.days)))}`;
+        ends.textContent = row.days === 0 ? '' : row.days === 1 ? t('party.windows.next_day') : t('party.windows.ends', { date: dateLabel(dateFromIso(addDays(row.date, row.days))) });
       };
       /** @param {'date' | 'from' | 'to'} field */
       const onInput = (field) => (/** @type {Event} */ e) => {
@@ -584,17 +586,17 @@ export function showPartyPage(root, key) {
         h(
           'div',
           { class: 'window-row', role: 'listitem', 'data-testid': 'window-row' },
-          h('input', { type: 'date', 'data-testid': 'window-date', 'aria-label': 'Date', value: row.date, min: today, max: last, required: true, oninput: onInput('date') }),
-          h('input', { type: 'time', 'data-testid': 'window-from', 'aria-label': 'From', value: row.from, required: true, oninput: onInput('from') }),
-          h('div', { class: 'window-to' }, h('input', { type: 'time', 'data-testid': 'window-to', 'aria-label': 'To', value: row.to, required: true, oninput: onInput('to') }), ends),
+          h('input', { type: 'date', 'data-testid': 'window-date', 'aria-label': t('party.windows.date'), value: row.date, min: today, max: last, required: true, oninput: onInput('date') }),
+          h('input', { type: 'time', 'data-testid': 'window-from', 'aria-label': t('party.windows.from'), value: row.from, required: true, oninput: onInput('from') }),
+          h('div', { class: 'window-to' }, h('input', { type: 'time', 'data-testid': 'window-to', 'aria-label': t('party.windows.to'), value: row.to, required: true, oninput: onInput('to') }), ends),
           h(
             'button',
             {
               class: 'icon-button small',
               type: 'button',
               'data-testid': 'window-remove',
-              'aria-label': 'Remove this time',
-              title: 'Remove this time',
+              'aria-label': t('party.windows.remove'),
+              title: t('party.windows.remove'),
               onclick: () => {
                 rows.splice(i, 1);
                 markDirty();
@@ -608,7 +610,7 @@ export function showPartyPage(root, key) {
       );
     });
     return [
-      h('p', { class: 'muted small pcard-sub', text: `In your local time, ${zone} (${offsetLabel(new Date(), zone)}). A time that ends at or before it starts ends the next day. The other parties never see your times, only the ones that suit everyone.` }),
+      h('p', { class: 'muted small pcard-sub', text: t('party.windows.note', { zone, offset: offsetLabel(new Date(), zone) }) }),
       list,
       editorProblemEl,
       h('div', { class: 'editor-actions' }, addBtn, h('span', { class: 'grow' }), editorStatus, discardBtn, saveBtn),
@@ -641,13 +643,12 @@ export function showPartyPage(root, key) {
       },
     },
     icon('plus'),
-    h('span', { text: 'Add a time' }),
+    h('span', null, lx.text('party.windows.add')),
   );
   const discardBtn = h('button', {
     class: 'secondary',
     type: 'button',
     'data-testid': 'discard-windows',
-    text: 'Discard changes',
     onclick: () => {
       if (!view) return;
       dirty = false;
@@ -658,12 +659,12 @@ export function showPartyPage(root, key) {
       renderAll();
     },
   });
+  discardBtn.append(lx.text('party.windows.discard'));
   const saveBtn = h('button', {
     class: 'primary',
     type: 'button',
     'data-testid': 'save-windows',
     'data-action': true,
-    text: 'Save',
     onclick: async () => {
       const problem = rowsProblem(rows);
       editorProblem = problem;
@@ -680,6 +681,7 @@ export function showPartyPage(root, key) {
       }
     },
   });
+  saveBtn.append(lx.text('party.windows.save'));
 
   const markDirty = () => {
     dirty = true;
@@ -695,7 +697,7 @@ export function showPartyPage(root, key) {
     editorProblemEl.hidden = !editorProblem;
     editorProblemEl.replaceChildren(icon('alert'), h('span', { text: editorProblem ?? '' }));
     editorStatus.dataset.state = dirty ? 'unsaved' : me().windows_given ? 'saved' : 'none';
-    editorStatus.textContent = dirty ? 'Unsaved changes' : me().windows_given ? 'Saved' : '';
+    editorStatus.textContent = dirty ? t('party.windows.unsaved') : me().windows_given ? t('party.windows.saved') : '';
   };
 
   // --- slots
@@ -709,23 +711,23 @@ export function showPartyPage(root, key) {
       const meMissing = missing.some((p) => p.party_id === v.party_id);
       const text = meMissing
         ? others.length
-          ? `Waiting for you and ${listText(others)} to say when you can.`
-          : 'Waiting for you to say when you can: the others have.'
-        : `Waiting for ${listText(others)} to say when ${others.length === 1 ? 'they' : 'they'} can.`;
+          ? t('party.slots.waiting_you_and', { others: listText(others) })
+          : t('party.slots.waiting_you')
+        : t('party.slots.waiting_others', { others: listText(others), count: others.length });
       return [
         h('div', { class: 'waiting', 'data-testid': 'waiting' }, icon('hourglass'), h('span', { text })),
         h(
           'ul',
           { class: 'given-list' },
           ...v.parties.map((p) =>
-            h('li', { class: p.windows_given ? 'given' : 'not-given' }, p.windows_given ? icon('check') : icon('clock'), h('span', { text: `${nameOf(p.party_id)}: ${p.windows_given ? 'has said when they can' : 'not yet'}` })),
+            h('li', { class: p.windows_given ? 'given' : 'not-given' }, p.windows_given ? icon('check') : icon('clock'), h('span', { text: t(p.windows_given ? 'party.slots.given' : 'party.slots.not_given', { name: nameOf(p.party_id) }) })),
           ),
         ),
-        h('p', { class: 'muted small', text: 'The times that suit every party appear here once all have said when they can.' }),
+        h('p', { class: 'muted small', text: t('party.slots.appear') }),
       ];
     }
     if (v.slots.length === 0) {
-      return [h('div', { class: 'waiting', 'data-testid': 'no-slots' }, icon('alert'), h('span', { text: 'No time suits every party yet. Add more times above, or ask the others to widen theirs.' }))];
+      return [h('div', { class: 'waiting', 'data-testid': 'no-slots' }, icon('alert'), h('span', { text: t('party.slots.none') }))];
     }
     const accepted = v.slots.filter((s) => s.accepted_by.length > 0);
     const rest = v.slots.filter((s) => s.accepted_by.length === 0);
@@ -734,14 +736,12 @@ export function showPartyPage(root, key) {
     const out = [
       h('p', {
         class: 'muted small pcard-sub',
-        text: v.agreed
-          ? 'The time is agreed. To change it, withdraw or accept another time: every party must then agree again, and approve the announcement again.'
-          : `Each time fits everyone's windows for the whole ${durationLong(v.call.duration_minutes)}, and is shown in every party's local time. Accepting a time that nobody accepted yet proposes it to the others; when every party accepts the same time, it is agreed. You accept one time at a time.`,
+        text: v.agreed ? t('party.slots.agreed_note') : t('party.slots.note', { duration: durationLong(v.call.duration_minutes) }),
       }),
     ];
     if (accepted.length) {
-      out.push(h('h3', { class: 'slots-group', text: 'Proposed' }), h('ul', { class: 'slot-list' }, ...accepted.map(drawSlot)));
-      if (rest.length) out.push(h('h3', { class: 'slots-group', text: 'Other times' }));
+      out.push(h('h3', { class: 'slots-group', text: t('party.slots.proposed') }), h('ul', { class: 'slot-list' }, ...accepted.map(drawSlot)));
+      if (rest.length) out.push(h('h3', { class: 'slots-group', text: t('party.slots.other') }));
     }
     if (rest.length) out.push(h('ul', { class: 'slot-list' }, ...shown.map(drawSlot)));
     if (rest.length > SLOTS_SHOWN) {
@@ -750,7 +750,7 @@ export function showPartyPage(root, key) {
           class: 'link-button',
           type: 'button',
           'data-testid': 'slots-toggle',
-          text: showAllSlots ? 'Show fewer' : `Show all ${rest.length} times`,
+          text: showAllSlots ? t('party.show_fewer') : t('party.slots.show_all', { count: rest.length }),
           onclick: () => {
             showAllSlots = !showAllSlots;
             renderAll();
@@ -772,17 +772,17 @@ export function showPartyPage(root, key) {
           'div',
           { class: 'slot-state', 'data-testid': 'slot-state' },
           icon('check'),
-          h('span', { text: `Accepted by ${listText(slot.accepted_by.map(nameOf))}${waitingFor.length ? ` · waiting for ${listText(waitingFor)}` : ''}` }),
+          h('span', { text: `${t('party.slots.accepted_by', { names: listText(slot.accepted_by.map(nameOf)) })}${waitingFor.length ? ` · ${t('party.slots.waiting_for', { names: listText(waitingFor) })}` : ''}` }),
         )
       : null;
     /** Changing an agreed time reopens it: ask first. @param {string | null} start */
     const accept = (start) => {
-      if (view?.agreed && start !== view.agreed.start && !confirm('The time is agreed. Changing your answer reopens it: every party must agree again, and approve its announcement again. Go ahead?')) return;
+      if (view?.agreed && start !== view.agreed.start && !confirm(t('party.slots.reopen_confirm'))) return;
       act('PUT', '/acceptance', { start });
     };
     const button = mineAccepted
-      ? h('button', { class: 'secondary', type: 'button', 'data-testid': 'slot-withdraw', 'data-action': true, disabled: busy, text: 'Withdraw', onclick: () => accept(null) })
-      : h('button', { class: slot.accepted_by.length ? 'primary' : 'secondary', type: 'button', 'data-testid': 'slot-accept', 'data-action': true, disabled: busy, text: 'Accept', onclick: () => accept(slot.start) });
+      ? h('button', { class: 'secondary', type: 'button', 'data-testid': 'slot-withdraw', 'data-action': true, disabled: busy, text: t('party.withdraw'), onclick: () => accept(null) })
+      : h('button', { class: slot.accepted_by.length ? 'primary' : 'secondary', type: 'button', 'data-testid': 'slot-accept', 'data-action': true, disabled: busy, text: t('party.accept'), onclick: () => accept(slot.start) });
     return h('li', { class: `slot${isAgreed ? ' agreed' : ''}${mineAccepted ? ' mine' : ''}`, 'data-testid': 'slot', 'data-start': slot.start }, h('div', { class: 'slot-main' }, slotTimes(slot), state), button);
   };
 
@@ -792,11 +792,11 @@ export function showPartyPage(root, key) {
     if (!view) return [];
     const v = view;
     const items = v.agenda ?? [];
-    if (!v.agenda) return [h('p', { class: 'muted', text: 'The agenda is not available on this server yet.' })];
+    if (!v.agenda) return [h('p', { class: 'muted', text: t('party.agenda.unavailable') })];
     /** @type {HTMLElement[]} */
-    const out = [h('p', { class: 'muted small pcard-sub', text: 'An item is on the agenda once every party accepts it. Any party may propose items and change their order.' })];
+    const out = [h('p', { class: 'muted small pcard-sub', text: t('party.agenda.note') })];
     if (items.length === 0) {
-      out.push(h('p', { class: 'empty', 'data-testid': 'agenda-empty', text: 'No items yet. Propose the first one below.' }));
+      out.push(h('p', { class: 'empty', 'data-testid': 'agenda-empty', text: t('party.agenda.empty') }));
       return out;
     }
     const ids = items.map((i) => i.item_id);
@@ -826,19 +826,19 @@ export function showPartyPage(root, key) {
                 'div',
                 { class: 'agenda-meta' },
                 item.agreed
-                  ? h('span', { class: 'pill ok', 'data-testid': 'agenda-status', 'data-state': 'agreed' }, icon('check'), h('span', { text: 'Agreed' }))
-                  : h('span', { class: 'pill wait', 'data-testid': 'agenda-status', 'data-state': 'waiting' }, icon('hourglass'), h('span', { text: `Waiting for ${listText(waiting)}` })),
-                h('span', { class: 'muted small', text: `Proposed by ${nameOf(item.proposed_by)}` }),
+                  ? h('span', { class: 'pill ok', 'data-testid': 'agenda-status', 'data-state': 'agreed' }, icon('check'), h('span', { text: t('party.agreed') }))
+                  : h('span', { class: 'pill wait', 'data-testid': 'agenda-status', 'data-state': 'waiting' }, icon('hourglass'), h('span', { text: t('party.agenda.waiting_for', { names: listText(waiting) }) })),
+                h('span', { class: 'muted small', text: t('party.agenda.proposed_by', { name: nameOf(item.proposed_by) }) }),
               ),
             ),
             h(
               'div',
               { class: 'agenda-actions' },
               mine
-                ? h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': 'agenda-withdraw', 'data-action': true, disabled: busy, text: 'Withdraw', title: 'Withdraw your acceptance of this item', onclick: () => act('PUT', `/agenda/${encodeURIComponent(item.item_id)}/acceptance`, { accept: false }) })
-                : h('button', { class: 'primary small-btn', type: 'button', 'data-testid': 'agenda-accept', 'data-action': true, disabled: busy, text: 'Accept', onclick: () => act('PUT', `/agenda/${encodeURIComponent(item.item_id)}/acceptance`, { accept: true }) }),
-              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-up', 'data-action': true, disabled: busy || i === 0, 'aria-label': `Move “${item.title}” up`, title: 'Move up', onclick: () => move(i, i - 1) }, icon('up')),
-              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-down', 'data-action': true, disabled: busy || i === items.length - 1, 'aria-label': `Move “${item.title}” down`, title: 'Move down', onclick: () => move(i, i + 1) }, icon('down')),
+                ? h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': 'agenda-withdraw', 'data-action': true, disabled: busy, text: t('party.withdraw'), title: t('party.agenda.withdraw_title'), onclick: () => act('PUT', `/agenda/${encodeURIComponent(item.item_id)}/acceptance`, { accept: false }) })
+                : h('button', { class: 'primary small-btn', type: 'button', 'data-testid': 'agenda-accept', 'data-action': true, disabled: busy, text: t('party.accept'), onclick: () => act('PUT', `/agenda/${encodeURIComponent(item.item_id)}/acceptance`, { accept: true }) }),
+              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-up', 'data-action': true, disabled: busy || i === 0, 'aria-label': t('party.agenda.up_label', { title: item.title }), title: t('party.agenda.up'), onclick: () => move(i, i - 1) }, icon('up')),
+              h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'agenda-down', 'data-action': true, disabled: busy || i === items.length - 1, 'aria-label': t('party.agenda.down_label', { title: item.title }), title: t('party.agenda.down'), onclick: () => move(i, i + 1) }, icon('down')),
             ),
           );
         }),
@@ -854,18 +854,18 @@ export function showPartyPage(root, key) {
     const v = view;
     const publicLink = `${location.origin}/call/${encodeURIComponent(v.call.id)}`;
     const linkEl = h('a', { href: `/call/${encodeURIComponent(v.call.id)}`, target: '_blank', rel: 'noopener', 'data-testid': 'public-link', text: publicLink });
-    if (!v.release) return [h('p', { class: 'muted', text: 'Announcements are not available on this server yet.' })];
+    if (!v.release) return [h('p', { class: 'muted', text: t('party.release.unavailable') })];
     const rel = v.release;
-    const out = [h('p', { class: 'pcard-sub muted small' }, 'The agreed time is private to the parties until every party approves announcing it. Then it appears on the call’s public page, ', linkEl, ', which until then says only that a call is planned.')];
+    const out = [h('p', { class: 'pcard-sub muted small' }, ...tNodes('party.release.note', { link: linkEl }))];
     if (rel.released) {
-      out.push(h('div', { class: 'release-state released', 'data-testid': 'release-status', 'data-state': 'released' }, icon('megaphone'), h('span', { text: 'Announced: the time is public.' })));
+      out.push(h('div', { class: 'release-state released', 'data-testid': 'release-status', 'data-state': 'released' }, icon('megaphone'), h('span', { text: t('party.release.released') })));
       return out;
     }
     const mine = rel.approved_by.includes(v.party_id);
     const waiting = v.parties.filter((p) => !rel.approved_by.includes(p.party_id)).map((p) => nameOf(p.party_id));
     if (!v.agreed) {
       out.push(
-        h('div', { class: 'release-row' }, h('button', { class: 'secondary', type: 'button', 'data-testid': 'release-approve', disabled: true, text: 'Approve the announcement' }), h('span', { class: 'muted small', 'data-testid': 'release-status', 'data-state': 'not-agreed', text: 'You can approve once the time is agreed.' })),
+        h('div', { class: 'release-row' }, h('button', { class: 'secondary', type: 'button', 'data-testid': 'release-approve', disabled: true, text: t('party.release.approve') }), h('span', { class: 'muted small', 'data-testid': 'release-status', 'data-state': 'not-agreed', text: t('party.release.not_agreed') })),
       );
       return out;
     }
@@ -874,13 +874,13 @@ export function showPartyPage(root, key) {
         'div',
         { class: 'release-row' },
         mine
-          ? h('button', { class: 'secondary', type: 'button', 'data-testid': 'release-withdraw', 'data-action': true, disabled: busy, text: 'Withdraw approval', onclick: () => act('PUT', '/release', { approve: false }) })
-          : h('button', { class: 'primary', type: 'button', 'data-testid': 'release-approve', 'data-action': true, disabled: busy, text: 'Approve the announcement', onclick: () => act('PUT', '/release', { approve: true }) }),
+          ? h('button', { class: 'secondary', type: 'button', 'data-testid': 'release-withdraw', 'data-action': true, disabled: busy, text: t('party.release.withdraw'), onclick: () => act('PUT', '/release', { approve: false }) })
+          : h('button', { class: 'primary', type: 'button', 'data-testid': 'release-approve', 'data-action': true, disabled: busy, text: t('party.release.approve'), onclick: () => act('PUT', '/release', { approve: true }) }),
         h(
           'span',
           { class: 'small', 'data-testid': 'release-status', 'data-state': 'waiting' },
-          rel.approved_by.length ? `Approved by ${listText(rel.approved_by.map(nameOf))}. ` : 'Nobody has approved yet. ',
-          h('span', { class: 'muted', text: `Waiting for ${listText(waiting)}.` }),
+          `${rel.approved_by.length ? t('party.release.approved_by', { names: listText(rel.approved_by.map(nameOf)) }) : t('party.release.nobody')} `,
+          h('span', { class: 'muted', text: t('party.release.waiting_for', { names: listText(waiting) }) }),
         ),
       ),
     );
@@ -904,9 +904,9 @@ export function showPartyPage(root, key) {
               'div',
               { class: 'party-head' },
               h('span', { class: 'party-name', text: p.name }),
-              p.party_id === v.party_id ? h('span', { class: 'pill you', text: 'You' }) : null,
+              p.party_id === v.party_id ? h('span', { class: 'pill you', text: t('party.parties.you') }) : null,
               h('span', { class: 'grow' }),
-              h('span', { class: 'party-clock', 'data-clock': p.time_zone, title: `Local time in ${p.time_zone}` }),
+              h('span', { class: 'party-clock', 'data-clock': p.time_zone, title: t('party.parties.local_time', { zone: p.time_zone }) }),
             ),
             h('div', { class: 'party-zone muted small' }, h('span', { text: p.time_zone }), h('span', { class: 'zone-offset', 'data-offset': p.time_zone })),
             p.members.length
@@ -918,23 +918,21 @@ export function showPartyPage(root, key) {
                       'li',
                       null,
                       h('span', { class: 'member-name', text: m.name }),
-                      h('span', { class: `role role-${m.role}`, text: ROLE_LABELS[m.role] ?? m.role }),
-                      m.host ? h('span', { class: 'role role-host', 'data-testid': 'member-host-badge', title: 'Lets members in from the lobby during the call', text: 'Host' }) : null,
+                      h('span', { class: `role role-${m.role}`, text: roleLabel(m.role) }),
+                      m.host ? h('span', { class: 'role role-host', 'data-testid': 'member-host-badge', title: t('party.parties.host_title'), text: t('role.host') }) : null,
                       m.languages?.length === 2 ? h('span', { class: 'muted small', text: `${languageName(m.languages[0])} ↔ ${languageName(m.languages[1])}` }) : null,
                       // The party's own members: their personal links, to hand to each.
                       p.party_id === v.party_id && v.members?.[i] ? copyLinkButton(v.members[i].link, m.name) : null,
                     ),
                   ),
                 )
-              : h('p', { class: 'muted small', text: 'No members listed.' }),
-            p.party_id === v.party_id && p.members.length
-              ? h('p', { class: 'muted small', text: "Send each member their personal link: it shows the call in their own time, adds it to their calendar, and lets them in from 15 minutes before the start." })
-              : null,
+              : h('p', { class: 'muted small', text: t('party.parties.no_members') }),
+            p.party_id === v.party_id && p.members.length ? h('p', { class: 'muted small', text: t('party.parties.send_links') }) : null,
             h(
               'div',
               { class: 'party-progress small' },
-              h('span', { class: p.windows_given ? 'ok' : 'muted', text: p.windows_given ? 'Said when they can' : 'Has not said when yet' }),
-              p.accepted ? h('span', { class: 'ok', text: `Accepts ${startText(p.accepted)}` }) : null,
+              h('span', { class: p.windows_given ? 'ok' : 'muted', text: p.windows_given ? t('party.parties.given') : t('party.parties.not_given') }),
+              p.accepted ? h('span', { class: 'ok', text: t('party.parties.accepts', { time: startText(p.accepted) }) }) : null,
             ),
           ),
         ),
@@ -947,7 +945,7 @@ export function showPartyPage(root, key) {
     for (const el of page.querySelectorAll('[data-clock]')) {
       const tz = /** @type {HTMLElement} */ (el).dataset.clock ?? 'UTC';
       const p = partsIn(now, tz);
-      el.textContent = `${dateLabel(p).split(' ')[0]} ${clock(p)}`;
+      el.textContent = `${weekdayLabel(p)} ${clock(p)}`;
     }
     for (const el of page.querySelectorAll('[data-offset]')) el.textContent = ` · ${offsetLabel(now, /** @type {HTMLElement} */ (el).dataset.offset ?? 'UTC')}`;
   };
@@ -981,7 +979,7 @@ export function showPartyPage(root, key) {
         h('button', {
           class: 'link-button',
           type: 'button',
-          text: showAllEvents ? 'Show fewer' : `Show all ${events.length}`,
+          text: showAllEvents ? t('party.show_fewer') : t('party.event.show_all', { count: events.length }),
           onclick: () => {
             showAllEvents = !showAllEvents;
             renderAll();
@@ -996,40 +994,44 @@ export function showPartyPage(root, key) {
   const eventText = (e, titles) => {
     const who = nameOf(e.party_id);
     const at = e.start ? startText(e.start) : '';
-    const item = e.item_id ? `“${titles.get(e.item_id) ?? 'an item'}”` : 'an item';
+    const title = e.item_id ? titles.get(e.item_id) : undefined;
+    const item = title ? t('common.quoted', { text: title }) : t('party.event.an_item');
+    const p = { who, time: at, item };
     switch (e.event) {
       case 'created':
-        return 'The organizer created the call';
       case 'windows_changed':
-        return `${who} updated when they can`;
       case 'proposed':
-        return `${who} proposed ${at}`;
       case 'accepted':
-        return `${who} accepted ${at}`;
       case 'withdrew':
-        return `${who} withdrew their acceptance`;
       case 'agreed':
-        return `Agreed: ${at}`;
       case 'reopened':
-        return `${who} reopened ${at}: every party must agree again`;
       case 'agenda_proposed':
-        return `${who} proposed the agenda item ${item}`;
       case 'agenda_accepted':
-        return `${who} accepted ${item}`;
       case 'agenda_withdrawn':
-        return `${who} withdrew their acceptance of ${item}`;
       case 'agenda_reordered':
-        return `${who} changed the order of the agenda`;
       case 'release_approved':
-        return `${who} approved announcing the time`;
       case 'release_withdrawn':
-        return `${who} withdrew their approval of the announcement`;
       case 'released':
-        return 'The time was announced';
+        return t(`party.event.${e.event}`, p);
       default:
         return `${e.party_id ? `${who}: ` : ''}${e.event.replace(/_/g, ' ')}`;
     }
   };
+
+  // ------------------------------------------------------------ the language
+
+  /** In the language just chosen: the page again, its unsaved windows and typed agenda item kept. */
+  const onLocale = () => {
+    lx.update();
+    if (screen.state === 'loading') showLoading();
+    else if (screen.state === 'invalid') showInvalidLink();
+    else if (screen.state === 'failed') showLoadFailed(screen.message);
+    else if (view) {
+      if (editorProblem) editorProblem = rowsProblem(rows);
+      renderAll(true);
+    }
+  };
+  const offLocale = onLocaleChange(onLocale);
 
   // ------------------------------------------------------------ start
   const stop = () => {
@@ -1046,6 +1048,7 @@ export function showPartyPage(root, key) {
   return () => {
     disposed = true;
     stop();
+    offLocale();
   };
 }
 
@@ -1072,7 +1075,7 @@ function rowsOf(windows) {
  */
 function rowsProblem(rows) {
   for (const [i, r] of rows.entries()) {
-    if (!r.date || !r.from || !r.to) return `Fill in the date and both times of time ${i + 1}.`;
+    if (!r.date || !r.from || !r.to) return t('party.windows.incomplete', { number: i + 1 });
   }
   return null;
 }
@@ -1092,7 +1095,15 @@ export function showPublicPage(root, callId) {
   /** @type {ReturnType<typeof setTimeout> | null} */
   let timer = null;
   let last = '';
-  root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'loading', text: 'Loading…' })));
+  /** What is shown, to show it again in another language. @type {(() => void) | null} */
+  let shown = null;
+  /** @param {() => void} fn */
+  const show = (fn) => {
+    shown = fn;
+    fn();
+  };
+  show(() => root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'loading', text: t('common.loading') }))));
+  const offLocale = onLocaleChange(() => shown?.());
 
   const load = async () => {
     const r = await api('GET', `/api/calls/${encodeURIComponent(callId)}/public`);
@@ -1101,10 +1112,20 @@ export function showPublicPage(root, callId) {
       const k = JSON.stringify(r.data);
       if (k !== last) {
         last = k;
-        draw(r.data);
+        show(() => draw(r.data));
       }
     } else if (r.status === 404 || r.status === 400) {
-      document.title = 'No such call · Hotline';
+      show(showMissing);
+      return;
+    } else if (!last) {
+      const error = r.error;
+      show(() => root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'card narrow' }, cardHead(), h('h1', { text: t('public.load_failed') }), h('div', { class: 'error-box', role: 'alert' }, icon('alert'), h('span', { text: error }))))));
+    }
+    if (!disposed) timer = setTimeout(load, PUBLIC_POLL_MS);
+  };
+
+  const showMissing = () => {
+      document.title = `${t('public.missing.doc_title')} · Hotline`;
       root.replaceChildren(
         h(
           'div',
@@ -1112,17 +1133,12 @@ export function showPublicPage(root, callId) {
           h(
             'div',
             { class: 'card narrow', 'data-testid': 'public-page', 'data-status': 'missing' },
-            brand(),
-            h('h1', { text: 'No such call' }),
-            h('p', { class: 'muted', text: 'This page does not exist, or the call was removed. Check the address, or ask whoever gave it to you.' }),
+            cardHead(),
+            h('h1', { text: t('public.missing.title') }),
+            h('p', { class: 'muted', text: t('public.missing.text') }),
           ),
         ),
       );
-      return;
-    } else if (!last) {
-      root.replaceChildren(h('div', { class: 'center-page' }, h('div', { class: 'card narrow' }, brand(), h('h1', { text: 'The page could not be loaded' }), h('div', { class: 'error-box', role: 'alert' }, icon('alert'), h('span', { text: r.error })))));
-    }
-    if (!disposed) timer = setTimeout(load, PUBLIC_POLL_MS);
   };
 
   /** @param {PublicView} v */
@@ -1135,28 +1151,29 @@ export function showPublicPage(root, callId) {
       const start = new Date(v.start);
       const end = new Date(v.end);
       const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      const long = (/** @type {Date} */ d, /** @type {string | undefined} */ tz) => fmt('en-GB', { timeZone: tz, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(d);
-      const hm = (/** @type {Date} */ d, /** @type {string | undefined} */ tz) => fmt('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
-      const zoneName = fmt('en-US', { timeZone: here, timeZoneName: 'short' }).formatToParts(start).find((p) => p.type === 'timeZoneName')?.value ?? '';
-      const zoneLong = fmt('en-GB', { timeZone: here, timeZoneName: 'long' }).formatToParts(start).find((p) => p.type === 'timeZoneName')?.value ?? '';
+      const loc = formatLocale();
+      const long = (/** @type {Date} */ d, /** @type {string | undefined} */ tz) => fmt(loc, { timeZone: tz, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(d);
+      const hm = (/** @type {Date} */ d, /** @type {string | undefined} */ tz) => fmt(loc, { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+      const zoneName = fmt(loc, { timeZone: here, timeZoneName: 'short' }).formatToParts(start).find((p) => p.type === 'timeZoneName')?.value ?? '';
+      const zoneLong = fmt(loc, { timeZone: here, timeZoneName: 'long' }).formatToParts(start).find((p) => p.type === 'timeZoneName')?.value ?? '';
       const endsLater = (/** @type {string | undefined} */ tz) => long(start, tz) !== long(end, tz);
       const range = (/** @type {string | undefined} */ tz) => (endsLater(tz) ? `${hm(start, tz)} – ${hm(end, tz)}` : `${hm(start, tz)}–${hm(end, tz)}`);
       body = [
-        h('span', { class: 'pill ok', 'data-testid': 'public-status' }, icon('calendar'), h('span', { text: 'Scheduled' })),
+        h('span', { class: 'pill ok', 'data-testid': 'public-status' }, icon('calendar'), h('span', { text: t('public.scheduled') })),
         h(
           'div',
           { class: 'public-when', 'data-testid': 'public-time' },
           h('div', { class: 'public-date', text: long(start, here) }),
           h('div', { class: 'public-hours' }, h('span', { text: range(here) }), h('span', { class: 'public-zone', text: zoneName })),
-          endsLater(here) ? h('div', { class: 'small', text: `Ends on ${long(end, here)}` }) : null,
-          h('div', { class: 'muted small', text: `In your time zone: ${zoneLong && zoneLong !== here ? `${zoneLong} (${here})` : here}` }),
-          h('div', { class: 'public-utc', 'data-testid': 'public-utc', text: `In UTC: ${long(start, 'UTC')}, ${range('UTC')}${endsLater('UTC') ? ` (ends ${long(end, 'UTC')})` : ''}` }),
+          endsLater(here) ? h('div', { class: 'small', text: t('public.ends_on', { date: long(end, here) }) }) : null,
+          h('div', { class: 'muted small', text: t('public.your_zone', { zone: zoneLong && zoneLong !== here ? `${zoneLong} (${here})` : here }) }),
+          h('div', { class: 'public-utc', 'data-testid': 'public-utc', text: `${t('public.utc', { date: long(start, 'UTC'), range: range('UTC') })}${endsLater('UTC') ? t('public.utc_ends', { date: long(end, 'UTC') }) : ''}` }),
         ),
       ];
     } else {
       body = [
-        h('span', { class: 'pill wait', 'data-testid': 'public-status' }, icon('hourglass'), h('span', { text: 'Planned' })),
-        h('p', { class: 'public-planned', text: 'A call is planned. The date will be announced when the parties agree to.' }),
+        h('span', { class: 'pill wait', 'data-testid': 'public-status' }, icon('hourglass'), h('span', { text: t('public.planned') })),
+        h('p', { class: 'public-planned', text: t('public.planned_text') }),
       ];
     }
     root.replaceChildren(
@@ -1166,10 +1183,10 @@ export function showPublicPage(root, callId) {
         h(
           'div',
           { class: 'card public-card', 'data-testid': 'public-page', 'data-status': scheduled ? 'scheduled' : 'planned' },
-          brand(),
+          cardHead(),
           h('h1', { 'data-testid': 'public-title', text: v.title }),
           ...body,
-          v.parties.length ? h('p', { class: 'public-parties muted' }, icon('users'), h('span', { text: `Between ${listText(v.parties)}` })) : null,
+          v.parties.length ? h('p', { class: 'public-parties muted' }, icon('users'), h('span', { text: t('public.between', { names: listText(v.parties) }) })) : null,
         ),
       ),
     );
@@ -1179,6 +1196,7 @@ export function showPublicPage(root, callId) {
   return () => {
     disposed = true;
     if (timer) clearTimeout(timer);
+    offLocale();
   };
 }
 
@@ -1188,14 +1206,14 @@ export function showPublicPage(root, callId) {
  */
 function copyLinkButton(link, name) {
   const url = `${location.origin}${link}`;
-  const button = h('button', { class: 'link-copy', type: 'button', 'data-testid': 'member-link', 'data-link': link, title: `Copy ${name}'s personal link` }, icon('link'), h('span', { text: 'Copy link' }));
+  const button = h('button', { class: 'link-copy', type: 'button', 'data-testid': 'member-link', 'data-link': link, title: t('party.link.copy_title', { name }) }, icon('link'), h('span', { text: t('party.link.copy') }));
   button.addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText(url);
-      button.replaceChildren(icon('check'), h('span', { text: 'Copied' }));
-      setTimeout(() => button.replaceChildren(icon('link'), h('span', { text: 'Copy link' })), 2000);
+      button.replaceChildren(icon('check'), h('span', { text: t('common.copied') }));
+      setTimeout(() => button.replaceChildren(icon('link'), h('span', { text: t('party.link.copy') })), 2000);
     } catch {
-      window.prompt(`${name}'s personal link:`, url);
+      window.prompt(t('party.link.prompt', { name }), url);
     }
   });
   return button;

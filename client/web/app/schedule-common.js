@@ -2,6 +2,7 @@
 // durations, and their section cards.
 
 import { h, icon } from './ui.js';
+import { t, locale } from '../i18n/index.js';
 
 /** @param {number} n */
 export const pad2 = (n) => String(n).padStart(2, '0');
@@ -16,6 +17,7 @@ const zoneFormats = new Map();
 export function partsIn(at, timeZone) {
   let f = zoneFormats.get(timeZone);
   if (!f) {
+    // Only numbers are read from it: the locale does not matter.
     f = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
     zoneFormats.set(timeZone, f);
   }
@@ -37,13 +39,17 @@ export function offsetLabel(at, timeZone) {
   return `UTC${minutes > 0 ? '+' : '−'}${Math.floor(a / 60)}${a % 60 ? `:${pad2(a % 60)}` : ''}`;
 }
 
-/** @type {Intl.DisplayNames | null} */
-let displayNames = null;
-/** "Russian" for ru (the tag itself when the browser does not know it). @param {string} tag */
+/** @type {Map<string, Intl.DisplayNames>} */
+const displayNames = new Map();
+/** "Russian" for ru, in the language of the page (the tag itself when the browser does not know it). @param {string} tag */
 export function languageName(tag) {
   try {
-    displayNames ??= new Intl.DisplayNames(['en'], { type: 'language' });
-    return displayNames.of(tag) ?? tag;
+    let names = displayNames.get(locale());
+    if (!names) {
+      names = new Intl.DisplayNames([locale()], { type: 'language' });
+      displayNames.set(locale(), names);
+    }
+    return names.of(tag) ?? tag;
   } catch {
     return tag;
   }
@@ -53,18 +59,18 @@ export function languageName(tag) {
 export function durationLong(minutes) {
   const hrs = Math.floor(minutes / 60);
   const min = minutes % 60;
-  if (!hrs) return `${min} minutes`;
-  const hText = `${hrs} hour${hrs === 1 ? '' : 's'}`;
-  return min ? `${hText} ${min} minutes` : hText;
+  if (!hrs) return t('duration.minutes', { count: min });
+  const hText = t('duration.hours', { count: hrs });
+  return min ? t('duration.hours_minutes', { hours: hText, minutes: t('duration.minutes', { count: min }) }) : hText;
 }
 
 /**
  * A section card with a heading, as the scheduled-call pages have them.
- * @param {{id: string, icon: string, title: string, testid: string}} o
+ * @param {{id: string, icon: string, title: string | Node, testid: string}} o  `title`: a text node that follows the language, or a text
  * @param {...(Node | null)} body
  */
 export function sectionCard(o, ...body) {
-  return h('section', { class: 'pcard', id: o.id, 'data-testid': o.testid, 'aria-labelledby': `${o.id}-title` }, h('h2', { class: 'pcard-title', id: `${o.id}-title` }, icon(o.icon), h('span', { text: o.title })), ...body);
+  return h('section', { class: 'pcard', id: o.id, 'data-testid': o.testid, 'aria-labelledby': `${o.id}-title` }, h('h2', { class: 'pcard-title', id: `${o.id}-title` }, icon(o.icon), h('span', null, o.title)), ...body);
 }
 
 /** @typedef {{ok: true, status: number, data: any} | {ok: false, status: number, error: string, fromServer: boolean}} ApiResult */
@@ -89,7 +95,7 @@ export async function api(method, path, body, bearer) {
   try {
     r = await fetch(path, { method, cache: 'no-store', headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
-    return { ok: false, status: 0, error: 'We could not reach the server. Check your connection and try again.', fromServer: false };
+    return { ok: false, status: 0, error: t('api.unreachable'), fromServer: false };
   }
   /** @type {any} */
   let data = null;
@@ -107,5 +113,5 @@ export async function api(method, path, body, bearer) {
 }
 
 /** @param {number} status */
-export const serverTrouble = (status) => `Something went wrong on the server (status ${status}). Try again in a moment.`;
+export const serverTrouble = (status) => t('api.server_trouble', { status: String(status) });
 

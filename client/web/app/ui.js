@@ -1,5 +1,7 @@
 // Small DOM helpers and icons for the app.
 
+import { t, locale, locales, setLocale, formatLocale } from '../i18n/index.js';
+
 /**
  * Create an element.
  * `attrs`: `class`, `text`, `html` (trusted constant markup only), `on<event>` handlers,
@@ -104,7 +106,7 @@ export function colorFor(name) {
 
 /** @param {number} ms */
 export function formatTime(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return new Date(ms).toLocaleTimeString(formatLocale(), { hour: '2-digit', minute: '2-digit' });
 }
 
 /** The single error banner (created on demand, so there is at most one `[data-testid=error]`). */
@@ -124,7 +126,7 @@ export function showError(message, opts = {}) {
   banner.replaceChildren(
     icon('alert'),
     h('span', { class: 'error-text', text: message }),
-    h('button', { class: 'icon-button small', 'aria-label': 'Dismiss', title: 'Dismiss', onclick: clearError }, icon('close')),
+    h('button', { class: 'icon-button small', 'aria-label': t('common.dismiss'), title: t('common.dismiss'), onclick: clearError }, icon('close')),
   );
   if (bannerTimer) clearTimeout(bannerTimer);
   bannerTimer = opts.persistent ? null : setTimeout(clearError, 12000);
@@ -158,6 +160,92 @@ export function toast(message) {
 /** The Hotline mark, a link to the start page. */
 export function brand() {
   return h('a', { class: 'brand', href: '/' }, h('span', { class: 'logo-dot' }), h('span', { text: 'Hotline' }));
+}
+
+/**
+ * The language menu: a compact button ("EN ▾") opening the list of the languages, each by its own
+ * name (English, Русский). Choosing one switches the client to it (setLocale): the pages listening
+ * (onLocaleChange) show their text again; the menu relabels itself.
+ * @returns {HTMLElement}
+ */
+export function languageMenu() {
+  const button = h('button', { class: 'ui-lang-button', type: 'button', 'data-testid': 'ui-language-menu', 'aria-haspopup': 'menu', 'aria-expanded': 'false' });
+  const list = h('div', { class: 'ui-lang-list', role: 'menu', 'data-testid': 'ui-language-list', hidden: true });
+  const root = h('div', { class: 'ui-lang' }, button, list);
+  const items = locales().map(({ tag, name }) =>
+    h('button', {
+      class: 'ui-lang-item',
+      type: 'button',
+      role: 'menuitemradio',
+      lang: tag,
+      'data-testid': 'ui-language-option',
+      'data-locale': tag,
+      text: name,
+      onclick: () => choose(tag),
+    }),
+  );
+  list.append(...items);
+
+  const label = () => {
+    const current = locales().find((l) => l.tag === locale());
+    button.replaceChildren(icon('globe'), h('span', { class: 'ui-lang-code', text: locale().toUpperCase() }), h('span', { class: 'ui-lang-caret', 'aria-hidden': 'true', text: '▾' }));
+    button.title = t('lang.label');
+    button.setAttribute('aria-label', `${t('lang.label')}: ${current?.name ?? locale()}`);
+    list.setAttribute('aria-label', t('lang.label'));
+    for (const item of items) item.setAttribute('aria-checked', String(item.dataset.locale === locale()));
+  };
+
+  /** @param {MouseEvent | FocusEvent} e */
+  const outside = (e) => {
+    if (!root.contains(/** @type {Node | null} */ (e.target))) close(false);
+  };
+  /** @param {KeyboardEvent} e */
+  const onKey = (e) => {
+    const i = items.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      close(true);
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const next = e.key === 'ArrowDown' ? (i + 1) % items.length : (i - 1 + items.length) % items.length;
+      items[next]?.focus();
+    } else if (e.key === 'Tab') {
+      close(false);
+    }
+  };
+  const open = () => {
+    list.hidden = false;
+    button.setAttribute('aria-expanded', 'true');
+    document.addEventListener('mousedown', outside, true);
+    document.addEventListener('focusin', outside, true);
+    root.addEventListener('keydown', onKey);
+    (items.find((item) => item.dataset.locale === locale()) ?? items[0])?.focus();
+  };
+  /** @param {boolean} focusButton */
+  const close = (focusButton) => {
+    list.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+    document.removeEventListener('mousedown', outside, true);
+    document.removeEventListener('focusin', outside, true);
+    root.removeEventListener('keydown', onKey);
+    if (focusButton) button.focus();
+  };
+  /** @param {string} tag */
+  const choose = async (tag) => {
+    close(true);
+    await setLocale(tag);
+    label();
+    // A page drawn again has a new menu: the keyboard's focus goes to it.
+    if (!root.isConnected) /** @type {HTMLElement | null} */ (document.querySelector('[data-testid=ui-language-menu]'))?.focus();
+  };
+  button.addEventListener('click', () => (list.hidden ? open() : close(false)));
+  label();
+  return root;
+}
+
+/** The head of a card page: the Hotline mark and the language menu. */
+export function cardHead() {
+  return h('div', { class: 'card-head' }, brand(), languageMenu());
 }
 
 /**
