@@ -73,6 +73,10 @@ export async function waitFor(fn, opts = {}) {
 }
 
 /**
+ * @typedef {{room: string, identity: string, name: string, ttl?: string, noPublish?: boolean, host?: boolean, secret?: string, languages?: string[], interpret?: string}} MintOptions
+ */
+
+/**
  * @typedef {object} HarnessOptions
  * @property {string[]} [chromiumArgs]  replaces CHROMIUM_ARGS (e.g. without the fake permission UI, or with fake-device options)
  * @property {import('playwright-core').BrowserContextOptions} [contextOptions]  defaults for every context (e.g. `permissions`)
@@ -213,8 +217,10 @@ export class Harness {
   }
 
   /**
-   * Mint a token with the server's CLI.
-   * @param {{room: string, identity: string, name: string, ttl?: string, noPublish?: boolean, host?: boolean, secret?: string}} o
+   * Mint a token with the server's CLI. `languages` (e.g. `['ru', 'en']`) declares the room's
+   * interpretation languages when this token opens the room; `interpret` (e.g. `'ru:en'`) makes an
+   * interpreter of that pair.
+   * @param {MintOptions} o
    * @returns {Promise<string>}
    */
   mintToken(o) {
@@ -222,6 +228,8 @@ export class Harness {
     if (o.ttl) args.push('--ttl', o.ttl);
     if (o.noPublish) args.push('--no-publish');
     if (o.host) args.push('--host');
+    if (o.languages?.length) args.push('--languages', o.languages.join(','));
+    if (o.interpret) args.push('--interpret', o.interpret);
     return this.token(args, o.secret);
   }
 
@@ -286,6 +294,8 @@ export class Harness {
   async newPage(viewport = {}, contextOptions = {}) {
     if (!this.browser) throw new Error('no browser');
     const ctx = await this.browser.newContext({
+      // The web client speaks the browser's language: English unless a test asks for another.
+      locale: 'en-US',
       ...this.opts.contextOptions,
       ...contextOptions,
       viewport: { width: viewport.width ?? 1000, height: viewport.height ?? 700 },
@@ -302,7 +312,7 @@ export class Harness {
    * `o.context` (e.g. a context of a separate browser, which the caller then closes).
    * `o.baseUrl` loads the page from another origin (e.g. `proxy.url`), `o.beforeLoad` runs on the
    * page before it loads (e.g. `page.addInitScript`).
-   * @param {{room: string, identity: string, name: string, noPublish?: boolean, host?: boolean, token?: string, viewport?: {width?: number, height?: number}, context?: import('playwright-core').BrowserContext, baseUrl?: string, beforeLoad?: (page: import('playwright-core').Page) => Promise<void>}} o
+   * @param {MintOptions & {token?: string, viewport?: {width?: number, height?: number}, context?: import('playwright-core').BrowserContext, baseUrl?: string, beforeLoad?: (page: import('playwright-core').Page) => Promise<void>}} o
    */
   async join(o) {
     const token = o.token ?? (await this.mintToken(o));
@@ -533,7 +543,7 @@ export async function ensureArtifactsDir() {
  * Inbound RTP stats of the track of `source` that `page` receives from the participant named `name`.
  * @param {import('playwright-core').Page} page
  * @param {string} name
- * @param {'camera' | 'microphone' | 'screen'} source
+ * @param {'camera' | 'microphone' | 'screen' | 'interpretation'} source
  */
 export function inboundStats(page, name, source) {
   return page.evaluate(
@@ -710,6 +720,44 @@ export const signalsOf = (page) => page.evaluate(() => /** @type {any} */ (windo
 
 /** How many WebSockets the page opened since it loaded (with `recordSignals`). @param {import('playwright-core').Page} page @returns {Promise<number>} */
 export const socketsOpened = (page) => page.evaluate(() => /** @type {any} */ (window).__sockets ?? 0);
+
+/**
+ * Before the app loads (use as `beforeLoad`): the page's microphone is a pure tone of `hz` (a WebAudio
+ * oscillator into a MediaStreamDestination, `amplitude` 0..1), so that what each participant sends can
+ * be told apart in what another receives; the camera stays the fake one. Without the browser's voice
+ * processing (noise suppression would take a steady tone for noise). Needs
+ * `--autoplay-policy=no-user-gesture-required` (in CHROMIUM_ARGS) for the AudioContext to run.
+ * @param {number} hz
+ * @param {number} [amplitude]
+ * @returns {(page: import('playwright-core').Page) => Promise<void>}
+ */
+export function toneMicrophone(hz, amplitude = 0.25) {
+  return (page) =>
+    page.addInitScript(([hz, amplitude]) => {
+      const devices = navigator.mediaDevices;
+      if (!devices?.getUserMedia) return;
+      const real = devices.getUserMedia.bind(devices);
+      /** @type {AudioContext | null} */
+      let ctx = null;
+      devices.getUserMedia = async (constraints) => {
+        const out = new MediaStream();
+        if (constraints?.video) for (const t of (await real({ video: constraints.video })).getVideoTracks()) out.addTrack(t);
+        if (constraints?.audio) {
+          ctx ??= new AudioContext();
+          if (ctx.state === 'suspended') await ctx.resume();
+          const osc = ctx.createOscillator();
+          osc.frequency.value = hz;
+          const gain = ctx.createGain();
+          gain.gain.value = amplitude;
+          const dest = ctx.createMediaStreamDestination();
+          osc.connect(gain).connect(dest);
+          osc.start();
+          out.addTrack(dest.stream.getAudioTracks()[0]);
+        }
+        return out;
+      };
+    }, /** @type {[number, number]} */ ([hz, amplitude]));
+}
 
 /**
  * A mono 16-bit PCM WAV of a sine tone (for `--use-file-for-fake-audio-capture`; amplitude 0 is

@@ -13,6 +13,7 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @typedef {import('../sdk/signal.js').ConnectionQuality} ConnectionQuality
  * @typedef {import('../sdk/room.js').WaitingInfo} WaitingInfo
  * @typedef {import('../sdk/room.js').LobbyEntry} LobbyEntry
+ * @typedef {import('../sdk/room.js').InterpretationChannel} InterpretationChannel
  * @typedef {import('./media.js').LocalMedia} LocalMedia
  * @typedef {{left: boolean, message: string, code: number, fromLobby?: boolean}} EndInfo
  *   `fromLobby`: it ended while waiting in the lobby (never let in)
@@ -70,6 +71,30 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  */
 
 /**
+ * @typedef {object} LanguageOptionView   one choice in the language menu
+ * @property {HTMLButtonElement} el
+ * @property {HTMLSpanElement} title
+ * @property {HTMLSpanElement} sub
+ */
+
+/**
+ * @typedef {object} InterpreterConsole   an interpreter's panel
+ * @property {HTMLElement} el
+ * @property {HTMLSpanElement} onAir        ON AIR / STANDBY / OFF AIR
+ * @property {HTMLParagraphElement} status  one sentence: where the interpreter stands
+ * @property {Map<string, HTMLButtonElement>} outputs   the two languages of the pair
+ * @property {HTMLButtonElement} take        Take over / Go on air
+ * @property {HTMLButtonElement} release     Go off air
+ * @property {HTMLButtonElement} mic
+ * @property {HTMLParagraphElement} micNote  says the microphone is muted while on air
+ * @property {HTMLElement} boothTitle
+ * @property {HTMLUListElement} booth
+ * @property {HTMLDivElement} listen         Floor and the room's channels (relay)
+ * @property {HTMLParagraphElement} listenNote  what the interpreter hears now
+ * @property {string} listenKey              the languages the listen buttons were made for
+ */
+
+/**
  * @typedef {object} WaitingView   the lobby's waiting screen
  * @property {HTMLElement} page
  * @property {HTMLElement} card
@@ -83,6 +108,83 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
 
 /** Three dots: the tile's menu of host actions (constant markup). */
 const MORE_ICON = '<svg viewBox="0 0 24 24" width="24" height="24" fill="currentColor"><circle cx="12" cy="5" r="1.8"/><circle cx="12" cy="12" r="1.8"/><circle cx="12" cy="19" r="1.8"/></svg>';
+
+/**
+ * An inline icon drawn here (the shared icon set has none for these).
+ * @param {string} paths  constant SVG markup
+ * @returns {HTMLSpanElement}
+ */
+function localIcon(paths) {
+  return h('span', { class: 'icon', 'aria-hidden': 'true', html: `<svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${paths}</svg>` });
+}
+/** Headphones: what the listener hears (the language menu, the indicator in the top bar). */
+const HEADPHONES = '<path d="M4 17v-5a8 8 0 0 1 16 0v5"/><rect x="3" y="14" width="5" height="7" rx="1.5"/><rect x="16" y="14" width="5" height="7" rx="1.5"/>';
+/** A check mark for the chosen language. */
+const CHECK = '<path d="M20 6 9 17l-5-5"/>';
+
+/** The floor's volume under a live interpretation channel, until the listener moves the slider. */
+export const DEFAULT_FLOOR_VOLUME = 0.2;
+/** Where the listener's floor volume is kept (this browser only). */
+const FLOOR_VOLUME_KEY = 'hotline.floorVolume';
+
+/** The floor volume this browser last chose (0..1), or the default. */
+function loadFloorVolume() {
+  try {
+    const v = Number(localStorage.getItem(FLOOR_VOLUME_KEY));
+    if (localStorage.getItem(FLOOR_VOLUME_KEY) !== null && Number.isFinite(v) && v >= 0 && v <= 1) return v;
+  } catch {
+    // storage refused (private mode): the default
+  }
+  return DEFAULT_FLOOR_VOLUME;
+}
+
+/** What each element was last filled from (see `fill`). @type {WeakMap<Element, string>} */
+const filledFrom = new WeakMap();
+/**
+ * Replace `el`'s children with `make()` only when `key` (what they show) changed: the call renders
+ * often (at every change of speaker), and a button whose insides were replaced between the press and
+ * the release of a click would lose that click.
+ * @param {Element} el @param {string} key @param {() => (Node | string)[]} make
+ */
+function fill(el, key, make) {
+  if (filledFrom.get(el) === key) return;
+  filledFrom.set(el, key);
+  el.replaceChildren(...make());
+}
+
+/** @type {Map<string, Intl.DisplayNames | null>} */
+const displayNames = new Map();
+/**
+ * A language's name in `locale` ("English"; "русский" for ru in ru), or null when unknown.
+ * @param {string} tag @param {string} locale
+ * @returns {string | null}
+ */
+function nameIn(tag, locale) {
+  let dn = displayNames.get(locale);
+  if (dn === undefined) {
+    try {
+      dn = new Intl.DisplayNames([locale, 'en'], { type: 'language', fallback: 'none' });
+    } catch {
+      dn = null;
+    }
+    displayNames.set(locale, dn);
+  }
+  try {
+    const name = dn?.of(tag);
+    return name ? name.charAt(0).toLocaleUpperCase(locale) + name.slice(1) : null;
+  } catch {
+    return null;
+  }
+}
+/** A language's name in the page's language ("English"), or its tag when unknown. @param {string} tag */
+function languageName(tag) {
+  return nameIn(tag, document.documentElement.lang || 'en') ?? tag.toUpperCase();
+}
+/** A language's name in itself ("Русский"), when it differs from `languageName`. @param {string} tag */
+function endonym(tag) {
+  const own = nameIn(tag, tag);
+  return own && own !== languageName(tag) ? own : '';
+}
 
 /** How long a remote participant stays the active speaker before their tile becomes the large one. */
 const MAIN_SPEAKER_DWELL_MS = 1000;
@@ -123,6 +225,8 @@ export class Call {
     this.tiles = new Map();
     /** @type {Map<string, HTMLAudioElement>} */
     this.audioEls = new Map();
+    /** The received audio tracks the <audio> elements play, by track id. @type {Map<string, RemoteTrack>} */
+    this.audioTracks = new Map();
     /**
      * The remote participant shown large with three or more tiles: the latest active speaker other
      * than us. It stays when everybody falls silent, so the layout does not jump at every pause.
@@ -155,6 +259,34 @@ export class Call {
     // Shown to everyone while a host has locked the call.
     this.lockedEl = h('span', { class: 'locked-indicator', 'data-testid': 'locked-indicator', role: 'status', title: 'A host locked this call: nobody new can join.', hidden: true },
       icon('lock'), h('span', { text: 'Locked' }));
+    // Interpretation (only in a room with languages): what this listener hears. A small indicator
+    // in the top bar, and a menu in the control bar to choose the floor or a language's channel.
+    this.floorVolume = loadFloorVolume();
+    this.interpIndicator = h('button', { class: 'interp-indicator', type: 'button', 'data-testid': 'interpretation-indicator', hidden: true, onclick: () => this.toggleLanguageMenu(true) });
+    this.langCode = h('span', { class: 'lang-code', text: 'Floor' });
+    this.langBtn = h('button', { class: 'ctrl lang-ctrl', type: 'button', 'data-testid': 'language-menu-button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', hidden: true, onclick: () => this.toggleLanguageMenu() },
+      localIcon(HEADPHONES), this.langCode);
+    this.langOptions = h('div', { class: 'lang-options', role: 'radiogroup', 'aria-label': 'Listen to' });
+    /** The menu's choices by language ('' for the floor). @type {Map<string, LanguageOptionView>} */
+    this.langOptionViews = new Map();
+    /** The languages the menu's choices were made for. */
+    this.langOptionsKey = '';
+    this.langNotice = h('p', { class: 'lang-notice', 'data-testid': 'language-notice', role: 'status', hidden: true });
+    this.floorSlider = h('input', { type: 'range', min: '0', max: '100', step: '5', 'data-testid': 'floor-volume', 'aria-label': 'Volume of the floor under the interpretation' });
+    this.floorSlider.value = String(Math.round(this.floorVolume * 100));
+    this.floorSlider.addEventListener('input', () => this.setFloorVolume(Number(this.floorSlider.value) / 100));
+    this.floorValue = h('output', { class: 'floor-value', 'data-testid': 'floor-volume-value' });
+    this.langMenu = h(
+      'div',
+      { class: 'popover lang-menu', 'data-testid': 'language-menu', role: 'dialog', 'aria-label': 'Language', hidden: true },
+      h('h3', { text: 'Listen to' }),
+      this.langOptions,
+      this.langNotice,
+      h('label', { class: 'floor-volume' }, h('span', { class: 'floor-volume-label' }, h('span', { text: 'Floor under the interpreter' }), this.floorValue), this.floorSlider),
+      h('p', { class: 'muted small floor-volume-note', text: 'How loud the original speakers stay while you hear an interpreter.' }),
+    );
+    /** An interpreter's console, made once this client is known to be one. @type {InterpreterConsole | null} */
+    this.console = null;
     this.countEl = h('span', { class: 'count', 'data-testid': 'participant-count', text: '1' });
     this.clockEl = h('span', { class: 'clock' });
     const topbar = h(
@@ -164,7 +296,7 @@ export class Call {
       this.status,
       this.connBanner,
       this.qualityNotice,
-      h('div', { class: 'topbar-right' }, icon('users'), this.countEl, this.clockEl),
+      h('div', { class: 'topbar-right' }, this.interpIndicator, icon('users'), this.countEl, this.clockEl),
     );
 
     this.micBtn = this._ctrl('mic-toggle', 'mic', 'Mute microphone', () => this.toggleMic());
@@ -180,7 +312,8 @@ export class Call {
       icon('leave'),
       h('span', { class: 'ctrl-label', text: 'Leave' }),
     );
-    if (!navigator.mediaDevices?.getDisplayMedia) this.screenBtn.hidden = true;
+    this.screenSupported = !!navigator.mediaDevices?.getDisplayMedia;
+    if (!this.screenSupported) this.screenBtn.hidden = true;
     // Hosts only: lock the call (nobody new may join) or unlock it.
     this.lockBtn = h('button', { class: 'host-lock', 'data-testid': 'lock-toggle', hidden: true, onclick: () => this.toggleLock() });
     // Hosts only: the lobby on (newcomers wait until a host lets them in) or off.
@@ -220,9 +353,10 @@ export class Call {
       'footer',
       { class: 'controlbar' },
       h('div', { class: 'bar-side' }, this.lockBtn, this.lobbyBtn),
-      h('div', { class: 'bar-center' }, this.micBtn, this.camBtn, this.screenBtn, this.settingsBtn, this.chatBtn, this.leaveBtn),
+      h('div', { class: 'bar-center' }, this.micBtn, this.camBtn, this.screenBtn, this.langBtn, this.settingsBtn, this.chatBtn, this.leaveBtn),
       h('div', { class: 'bar-side right' }),
       this.settings,
+      this.langMenu,
     );
 
     // Chat panel.
@@ -246,6 +380,7 @@ export class Call {
       form,
     );
 
+    this.stage = h('main', { class: 'stage' }, this.grid, this.lobbyPanel, this.chatPanel);
     this.audioHost = h('div', { class: 'audio-host', hidden: true });
     this.unlockBtn = h('button', { class: 'unlock-audio', hidden: true, onclick: () => this._unlockAudio() }, icon('speaker'), h('span', { text: 'Click to turn on sound' }));
 
@@ -253,7 +388,7 @@ export class Call {
       'div',
       { class: 'call', 'data-testid': 'call' },
       topbar,
-      h('main', { class: 'stage' }, this.grid, this.lobbyPanel, this.chatPanel),
+      this.stage,
       bar,
       this.audioHost,
       this.unlockBtn,
@@ -277,10 +412,17 @@ export class Call {
         const t = this.tiles.get(this.hostMenuFor);
         if (!t || !t.hostEl.contains(target)) this._setHostMenu(null);
       }
+      if (!this.langMenu.hidden && !this.langMenu.contains(target) && !this.langBtn.contains(target) && !this.interpIndicator.contains(target)) {
+        this.toggleLanguageMenu(false);
+      }
     };
     /** @param {KeyboardEvent} e */
     this._onKey = (e) => {
       if (e.key === 'Escape' && this.hostMenuFor) this._setHostMenu(null);
+      if (e.key === 'Escape' && !this.langMenu.hidden) {
+        this.toggleLanguageMenu(false);
+        this.langBtn.focus();
+      }
     };
     document.addEventListener('keydown', this._onKey);
     document.addEventListener('pointerdown', this._outsideClick, true);
@@ -363,7 +505,7 @@ export class Call {
     });
     room.on('muted_by_host', ({ source }) => {
       // The room already muted the track: the controls follow, as after our own mute button.
-      if (source === 'microphone') {
+      if (source === 'microphone' || source === 'interpretation') {
         this.micMuted = true;
         toast('A host muted your microphone.');
       } else if (source === 'camera') {
@@ -376,6 +518,7 @@ export class Call {
       this._updateControls();
       this.render();
     });
+    room.on('interpretation_changed', rerender);
     room.on('waiting', (info) => this._showWaiting(info));
     room.on('lobby_changed', ({ added }) => {
       // Hosts: someone knocks. The panel lists them; the toast makes sure it is noticed.
@@ -468,6 +611,10 @@ export class Call {
       this._updateControls();
       return;
     }
+    if (this.room.interpretPair) {
+      await this._startInterpreting(media);
+      return;
+    }
     const got = media ?? (await getLocalMedia({ audio: true, video: true }));
     if (got.errors.length) showError(got.errors.join(' '));
     this.micTrack = got.audio;
@@ -482,6 +629,50 @@ export class Call {
     for (const r of results) if (r.status === 'rejected') console.warn('hotline: publish failed', r.reason);
     this._updateControls();
     this.render();
+  }
+
+  /**
+   * An interpreter sends its microphone as interpretation, on a channel of its pair, and no camera
+   * (its grant allows audio only).
+   * @param {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null} | null} media
+   */
+  async _startInterpreting(media) {
+    media?.video?.stop();
+    let audio = media?.audio ?? null;
+    if (!audio) {
+      const got = await getLocalMedia({ audio: true });
+      if (got.errors.length) showError(got.errors.join(' '));
+      audio = got.audio;
+    }
+    if (this.ended) {
+      audio?.stop();
+      return;
+    }
+    this.micTrack = audio;
+    this.camTrack = null;
+    this._updateControls();
+    this.render();
+    if (audio) {
+      try {
+        await this.room.publishTrack(audio, { source: 'interpretation', language: this._defaultOutput(), muted: this.micMuted });
+      } catch (e) {
+        console.warn('hotline: publishing the interpretation failed', e);
+      }
+    }
+    this._updateControls();
+    this.render();
+  }
+
+  /**
+   * The channel an interpreter speaks on when it starts: the second language of its pair ("ru:en"
+   * interprets into English), unless the room lacks it.
+   * @returns {string | null}
+   */
+  _defaultOutput() {
+    const pair = this.room.interpretPair;
+    if (!pair) return null;
+    const languages = this.room.interpretation?.languages;
+    return !languages || languages.includes(pair[1]) ? pair[1] : pair[0];
   }
 
   /** @param {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null} | null} media */
@@ -525,7 +716,8 @@ export class Call {
           this.camTrack = track;
           this.camOff = false;
         }
-        await this.room.publishTrack(track, { source: audio ? 'microphone' : 'camera' });
+        const interpreting = audio && !!this.room.interpretPair;
+        await this.room.publishTrack(track, interpreting ? { source: 'interpretation', language: this._defaultOutput() } : { source: audio ? 'microphone' : 'camera' });
       }
     } catch (e) {
       console.warn(e);
@@ -537,7 +729,7 @@ export class Call {
   }
 
   async toggleCamera() {
-    if (!this.canPublish || this.busy.cam) return;
+    if (!this.canPublish || this.busy.cam || this.room.interpretPair) return;
     if (!this.camTrack) return this._publishMissing('cam');
     this.camOff = !this.camOff;
     this.room.setMuted(this.camTrack, this.camOff);
@@ -546,7 +738,7 @@ export class Call {
   }
 
   async toggleScreen() {
-    if (!this.canPublish || this.busy.screen) return;
+    if (!this.canPublish || this.busy.screen || this.room.interpretPair) return;
     if (this.screenTrack) {
       await this.stopScreenShare();
       return;
@@ -613,20 +805,21 @@ export class Call {
 
   async toggleSettings() {
     const show = this.settings.hidden;
+    if (show && !this.langMenu.hidden) this.toggleLanguageMenu(false);
     this.settings.hidden = !show;
     this.settingsBtn.classList.toggle('active', show);
     if (show) {
       const { cameras, microphones } = await listDevices();
       fillDeviceSelect(this.camSelect, cameras, this.camTrack?.getSettings().deviceId, 'Camera');
       fillDeviceSelect(this.micSelect, microphones, this.micTrack?.getSettings().deviceId, 'Microphone');
-      this.camSelect.disabled ||= !this.canPublish;
+      this.camSelect.disabled ||= !this.canPublish || !!this.room.interpretPair;
       this.micSelect.disabled ||= !this.canPublish;
     }
   }
 
   /** @param {string} deviceId */
   async switchCamera(deviceId) {
-    if (!deviceId || !this.canPublish) return;
+    if (!deviceId || !this.canPublish || this.room.interpretPair) return;
     const got = await getLocalMedia({ video: deviceId });
     if (!got.video) {
       showError(got.errors.join(' ') || 'We could not switch the camera.');
@@ -657,10 +850,299 @@ export class Call {
       await this.room.replaceTrack(old, got.audio);
       old.stop();
     } else {
-      await this.room.publishTrack(got.audio, { source: 'microphone', muted: this.micMuted });
+      const interpreting = !!this.room.interpretPair;
+      await this.room.publishTrack(got.audio, interpreting ? { source: 'interpretation', language: this._defaultOutput(), muted: this.micMuted } : { source: 'microphone', muted: this.micMuted });
     }
     got.audio.enabled = !this.micMuted;
     this.micTrack = got.audio;
+  }
+
+  // ------------------------------------------------------------------ interpretation
+
+  /**
+   * Open or close the language menu.
+   * @param {boolean} [open]
+   */
+  toggleLanguageMenu(open) {
+    const show = open ?? this.langMenu.hidden;
+    if (show && !this.room.interpretation) return;
+    this.langMenu.hidden = !show;
+    this.langBtn.classList.toggle('active', show);
+    this.langBtn.setAttribute('aria-expanded', String(show));
+    if (show) {
+      this.settings.hidden = true;
+      this.settingsBtn.classList.remove('active');
+      this._renderInterpretation();
+    }
+  }
+
+  /**
+   * Hear a language's channel besides the floor, or (null) the floor alone. Takes effect at once,
+   * without rejoining.
+   * @param {string | null} language
+   */
+  chooseLanguage(language) {
+    this.room.listen(language);
+  }
+
+  /**
+   * The floor's volume (0..1) while a channel is heard; kept in this browser.
+   * @param {number} v
+   */
+  setFloorVolume(v) {
+    this.floorVolume = Math.min(1, Math.max(0, Number.isFinite(v) ? v : DEFAULT_FLOOR_VOLUME));
+    try {
+      localStorage.setItem(FLOOR_VOLUME_KEY, String(this.floorVolume));
+    } catch {
+      // not kept: fine
+    }
+    this._applyAudioVolumes();
+    this._renderInterpretation();
+  }
+
+  /**
+   * A participant's name for the interpretation UI ("You" for this client).
+   * @param {string} id
+   */
+  _who(id) {
+    if (id === this.room.localParticipant.id) return 'You';
+    const p = this.room.participants.get(id);
+    return p?.name || p?.identity || 'An interpreter';
+  }
+
+  /**
+   * What a channel sounds like now, in a few words.
+   * @param {InterpretationChannel | undefined} ch
+   */
+  _channelState(ch) {
+    const me = this.room.localParticipant.id;
+    if (ch?.live) return ch.live === me ? 'You are interpreting' : `${this._who(ch.live)} interpreting`;
+    const standby = (ch?.interpreters ?? []).filter((id) => id !== me).map((id) => this._who(id));
+    if (standby.length) return `Silent now · ${standby.join(', ')} on standby`;
+    return 'No interpreter yet';
+  }
+
+  /** The language menu, the indicator in the top bar, and an interpreter's console. */
+  _renderInterpretation() {
+    const interp = this.room.state === 'connected' || this.room.state === 'reconnecting' ? this.room.interpretation : null;
+    this.langBtn.hidden = !interp;
+    this.interpIndicator.hidden = !interp;
+    if (!interp) {
+      if (!this.langMenu.hidden) this.toggleLanguageMenu(false);
+      if (this.console) this.console.el.hidden = true;
+      delete this.el.dataset.listening;
+      return;
+    }
+    const listening = this.room.listening;
+    const ch = this.room.channel(listening);
+    const me = this.room.localParticipant.id;
+    const heard = !!listening && !!ch?.live && ch.live !== me;
+    this.el.dataset.listening = listening ?? 'floor';
+
+    // The button in the control bar: the choice, short.
+    this.langCode.textContent = listening ? listening.toUpperCase() : 'Floor';
+    const label = listening ? `Language: ${languageName(listening)} (${this._channelState(ch)})` : 'Language: the floor (original)';
+    this.langBtn.title = label;
+    this.langBtn.setAttribute('aria-label', label);
+    this.langBtn.dataset.state = !listening ? 'floor' : heard ? 'live' : 'silent';
+
+    // The menu: the floor and each language, with who is live on it.
+    const key = interp.languages.join(',');
+    if (key !== this.langOptionsKey) {
+      this.langOptionsKey = key;
+      this.langOptionViews.clear();
+      this.langOptions.replaceChildren(...['', ...interp.languages].map((lang) => this._languageOption(lang)));
+    }
+    for (const [lang, v] of this.langOptionViews) {
+      const chosen = (lang || null) === listening;
+      v.el.setAttribute('aria-checked', String(chosen));
+      v.el.classList.toggle('chosen', chosen);
+      if (!lang) {
+        v.sub.textContent = 'The speakers’ own voices, at full volume';
+        continue;
+      }
+      const c = this.room.channel(lang);
+      const live = !!c?.live;
+      v.el.dataset.live = String(live);
+      const state = this._channelState(c);
+      fill(v.sub, `${live}|${state}`, () => [live ? h('span', { class: 'live-dot', 'aria-hidden': 'true' }) : '', h('span', { text: state })]);
+    }
+    const silent = !!listening && !heard;
+    this.langNotice.hidden = !silent;
+    if (silent && listening) this.langNotice.textContent = `No interpreter on ${languageName(listening)} right now: you hear the floor`;
+    this.floorValue.textContent = `${Math.round(this.floorVolume * 100)} %`;
+    if (document.activeElement !== this.floorSlider) this.floorSlider.value = String(Math.round(this.floorVolume * 100));
+
+    // The indicator in the top bar: what this listener hears now.
+    const ind = this.interpIndicator;
+    ind.dataset.state = !listening ? 'floor' : heard ? 'live' : 'silent';
+    const liveNames = interp.channels.filter((c) => c.live).map((c) => languageName(c.language));
+    const text = !listening
+      ? liveNames.length ? `Floor · ${liveNames.join(', ')} interpreted` : 'Floor (original)'
+      : heard && ch?.live ? `${languageName(listening)} · ${this._who(ch.live)}` : `No interpreter on ${languageName(listening)} right now: you hear the floor`;
+    // On a phone, the silent channel's sentence is too long for the top bar: a shorter one there.
+    const short = listening && !heard ? 'No interpreter · floor' : '';
+    fill(ind, `${heard}|${text}`, () => [
+      localIcon(HEADPHONES),
+      heard ? h('span', { class: 'live-dot', 'aria-hidden': 'true' }) : '',
+      h('span', { class: `interp-indicator-text${short ? ' has-short' : ''}`, text }),
+      short ? h('span', { class: 'interp-indicator-text short', text: short }) : '',
+    ]);
+    ind.title = `${text}. Click to choose what you hear.`;
+
+    this._renderConsole();
+  }
+
+  /**
+   * One choice of the language menu ('' is the floor).
+   * @param {string} lang
+   * @returns {HTMLButtonElement}
+   */
+  _languageOption(lang) {
+    const title = h('span', { class: 'lang-title' });
+    if (lang) title.append(h('span', { text: languageName(lang) }), endonym(lang) ? h('span', { class: 'lang-endonym', text: endonym(lang) }) : '');
+    else title.append(h('span', { text: 'Floor (original)' }));
+    const sub = h('span', { class: 'lang-sub' });
+    const el = h(
+      'button',
+      { class: 'lang-option', type: 'button', role: 'radio', 'aria-checked': 'false', 'data-testid': `language-option-${lang || 'floor'}`, 'data-language': lang || 'floor', onclick: () => this.chooseLanguage(lang || null) },
+      h('span', { class: 'lang-check' }, localIcon(CHECK)),
+      h('span', { class: 'lang-tag', text: lang ? lang.toUpperCase() : '' }),
+      h('span', { class: 'lang-text' }, title, sub),
+    );
+    this.langOptionViews.set(lang, { el, title, sub });
+    return el;
+  }
+
+  /**
+   * An interpreter's console: ON AIR or not, the channel it speaks on (either language of its pair),
+   * Take over / Go on air / Go off air, its microphone, its booth, and what it listens to (relay).
+   * @param {[string, string]} pair
+   * @returns {InterpreterConsole}
+   */
+  _buildConsole(pair) {
+    const onAir = h('span', { class: 'on-air', 'data-testid': 'interpreter-on-air' });
+    const status = h('p', { class: 'ic-status', 'data-testid': 'interpreter-status', role: 'status', 'aria-live': 'polite' });
+    /** @type {Map<string, HTMLButtonElement>} */
+    const outputs = new Map();
+    for (const lang of pair) {
+      outputs.set(lang, h('button', { class: 'ic-seg-btn', type: 'button', 'data-testid': `interpreter-output-${lang}`, 'data-language': lang, onclick: () => this._takeOutput(lang) },
+        h('span', { class: 'lang-tag', text: lang.toUpperCase() }), h('span', { text: languageName(lang) })));
+    }
+    const take = h('button', { class: 'primary ic-take', type: 'button', 'data-testid': 'interpreter-take', onclick: () => this._takeOutput(null) });
+    const release = h('button', { class: 'secondary ic-release', type: 'button', 'data-testid': 'interpreter-release', text: 'Go off air', onclick: () => this.room.releaseChannel() });
+    const mic = h('button', { class: 'ic-mic', type: 'button', 'data-testid': 'interpreter-mic', onclick: () => this.toggleMic() });
+    const micNote = h('p', { class: 'ic-mic-note', role: 'status', hidden: true, text: 'Your microphone is muted: your listeners hear silence.' });
+    const boothTitle = h('h3', {});
+    const booth = h('ul', { class: 'ic-booth', 'data-testid': 'interpreter-booth' });
+    const listen = h('div', { class: 'ic-seg ic-listen', role: 'radiogroup', 'aria-label': 'Listening to' });
+    const listenNote = h('p', { class: 'muted small ic-listen-note', 'data-testid': 'interpreter-listen-note' });
+    const el = h(
+      'aside',
+      { class: 'interp-console', 'data-testid': 'interpreter-console', 'aria-label': 'Interpreter console' },
+      h('div', { class: 'ic-head' }, h('h2', { text: 'Interpreter' }), onAir),
+      status,
+      h('div', { class: 'ic-section' }, h('h3', { text: 'You speak on' }), h('div', { class: 'ic-seg ic-outputs', role: 'group', 'aria-label': 'You speak on' }, ...outputs.values())),
+      h('div', { class: 'ic-actions' }, take, release, mic),
+      micNote,
+      h('div', { class: 'ic-section' }, boothTitle, booth),
+      h('div', { class: 'ic-section' }, h('h3', { text: 'Listening to' }), listen, listenNote),
+    );
+    this.stage.insertBefore(el, this.grid);
+    return { el, onAir, status, outputs, take, release, mic, micNote, boothTitle, booth, listen, listenNote, listenKey: '' };
+  }
+
+  /**
+   * Go on air on `lang` (null: on the channel spoken on now), taking over from whoever is live there.
+   * @param {string | null} lang
+   */
+  _takeOutput(lang) {
+    const pub = this.room.localParticipant.publication('interpretation');
+    const target = lang ?? pub?.language ?? this._defaultOutput();
+    if (!pub || !target) return;
+    if (target === pub.language && this.room.channel(target)?.live === this.room.localParticipant.id) return;
+    this.room.takeChannel(target);
+  }
+
+  _renderConsole() {
+    const pair = this.room.interpretPair;
+    if (!pair) return;
+    const c = (this.console ??= this._buildConsole(pair));
+    c.el.hidden = false;
+    const lp = this.room.localParticipant;
+    const pub = lp.publication('interpretation');
+    const out = pub?.language ?? this._defaultOutput() ?? pair[1];
+    const ch = this.room.channel(out);
+    const live = !!pub && !!lp.id && ch?.live === lp.id;
+    const other = ch?.live && ch.live !== lp.id ? ch.live : null;
+    const state = live ? 'live' : other ? 'standby' : 'off';
+    c.el.dataset.state = state;
+    c.el.dataset.channel = out;
+    c.onAir.textContent = live ? 'On air' : other ? 'Standby' : 'Off air';
+    c.onAir.dataset.state = state;
+    const name = languageName(out);
+    c.status.textContent = !pub
+      ? this.micTrack || this.busy.mic || this.room.state !== 'connected' ? 'Starting your microphone…' : 'No microphone: turn it on to interpret.'
+      : live
+        ? `Listeners of ${name} hear you.`
+        : other
+          ? `${this._who(other)} is on air on ${name}. Listeners do not hear you.`
+          : `${name} is silent: its listeners hear the floor.`;
+    for (const [lang, b] of c.outputs) {
+      const current = lang === out;
+      b.classList.toggle('chosen', current);
+      b.setAttribute('aria-pressed', String(current));
+      b.disabled = !pub;
+      b.title = current ? `You speak on the ${languageName(lang)} channel` : `Move to the ${languageName(lang)} channel and go on air there`;
+    }
+    c.take.hidden = live;
+    c.take.disabled = !pub;
+    c.take.textContent = other ? `Take over from ${this._who(other)}` : 'Go on air';
+    c.release.hidden = !live;
+    const muted = !this.micTrack || this.micMuted;
+    fill(c.mic, String(muted), () => [icon(muted ? 'micOff' : 'mic'), h('span', { text: muted ? 'Unmute' : 'Mute' })]);
+    c.mic.classList.toggle('off', muted);
+    c.mic.dataset.state = muted ? 'off' : 'on';
+    c.mic.setAttribute('aria-label', muted ? 'Unmute your microphone' : 'Mute your microphone');
+    c.micNote.hidden = !(live && muted);
+    // The booth: everyone on this channel, live or standing by.
+    c.boothTitle.textContent = `${name} booth`;
+    const ids = ch?.interpreters.length ? ch.interpreters : lp.id ? [lp.id] : [];
+    const rows = ids.map((id) => ({ id, name: id === lp.id ? `${lp.name || 'You'} (you)` : this._who(id), live: ch?.live === id }));
+    fill(c.booth, JSON.stringify(rows), () =>
+      rows.map((r) =>
+        h('li', { 'data-participant-id': r.id, 'data-live': String(r.live) },
+          h('span', { class: 'ic-booth-name', text: r.name }),
+          h('span', { class: 'ic-booth-state', text: r.live ? 'on air' : 'standby' })),
+      ),
+    );
+    // What the interpreter hears: the floor, or another channel (relay).
+    const languages = this.room.interpretation?.languages ?? [];
+    const key = languages.join(',');
+    if (c.listenKey !== key) {
+      c.listenKey = key;
+      c.listen.replaceChildren(
+        ...['', ...languages].map((lang) =>
+          h('button', { class: 'ic-seg-btn', type: 'button', role: 'radio', 'data-testid': `interpreter-listen-${lang || 'floor'}`, 'data-language': lang || 'floor', onclick: () => this.chooseLanguage(lang || null) },
+            lang ? h('span', { class: 'lang-tag', text: lang.toUpperCase() }) : '', h('span', { text: lang ? languageName(lang) : 'Floor' })),
+        ),
+      );
+    }
+    const listening = this.room.listening;
+    for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (c.listen.querySelectorAll('button'))) {
+      const lang = b.dataset.language === 'floor' ? null : b.dataset.language ?? null;
+      const chosen = lang === listening;
+      b.classList.toggle('chosen', chosen);
+      b.setAttribute('aria-checked', String(chosen));
+      const lch = this.room.channel(lang);
+      b.title = !lang ? 'The original speakers' : lch?.live ? `${languageName(lang)}: ${this._channelState(lch)} (relay)` : `${languageName(lang)}: ${this._channelState(lch)}`;
+    }
+    const lch = this.room.channel(listening);
+    c.listenNote.textContent = !listening
+      ? 'You hear the original speakers.'
+      : lch?.live && lch.live !== lp.id
+        ? `Relay: you hear ${this._who(lch.live)} on ${languageName(listening)}, the floor lowered.`
+        : `Nobody else is on air on ${languageName(listening)}: you hear the floor.`;
   }
 
   // ------------------------------------------------------------------ host controls
@@ -836,8 +1318,15 @@ export class Call {
       show(this.opts.media.video, offNote(this.opts.media.video));
       return;
     }
-    if (decodeToken(this.opts.token)?.grants?.publish === false) {
+    const grants = /** @type {Record<string, unknown> | undefined} */ (decodeToken(this.opts.token)?.grants);
+    if (grants?.publish === false) {
       show(null, 'You will watch and listen');
+      return;
+    }
+    if (Array.isArray(grants?.interpret)) {
+      // An interpreter sends no picture: only its microphone is asked for.
+      show(null, 'You will interpret: your voice only');
+      if (!this._waitingMedia) this._waitingMedia = getLocalMedia({ audio: true });
       return;
     }
     show(null, 'Starting your camera…');
@@ -937,6 +1426,10 @@ export class Call {
     };
     set(this.micBtn, !!this.micTrack && !this.micMuted, 'mic', 'micOff', 'Mute microphone', this.micTrack ? 'Unmute microphone' : 'Turn on microphone');
     set(this.camBtn, !!this.camTrack && !this.camOff, 'video', 'videoOff', 'Turn camera off', 'Turn camera on');
+    // An interpreter sends its voice only: no camera, no screen.
+    const interpreter = !!this.room.interpretPair;
+    this.camBtn.hidden = interpreter;
+    this.screenBtn.hidden = interpreter || !this.screenSupported;
     // The screen button is "on" (highlighted) while sharing.
     this.screenBtn.classList.toggle('active', !!this.screenTrack);
     this.screenBtn.dataset.state = this.screenTrack ? 'on' : 'off';
@@ -990,24 +1483,29 @@ export class Call {
     const myName = lp.name || this.opts.displayName;
     /** @type {TileEntry[]} */
     const out = [];
-    out.push({
-      key: 'local',
-      participantId: lp.id,
-      name: myName,
-      isLocal: true,
-      isScreen: false,
-      stream: this.camTrack && !this.camOff ? this._localStream(this.camTrack) : null,
-      // A viewer (no publish grant) has no microphone at all: no muted icon for them.
-      micMuted: lp.grants.publish || this.room.state !== 'connected' ? !this.micTrack || this.micMuted : false,
-      cameraOn: false,
-      // Our own connection state is told by the banner in the top bar, not on our tile.
-      reconnecting: false,
-      speaking: lp.speaking,
-      activeSpeaker: !!lp.id && this.room.activeSpeakers[0] === lp.id,
-      quality: lp.quality,
-      track: null,
-      videoPaused: false,
-    });
+    // Interpreters have no picture: they are not tiles (the language menu and the interpreter's
+    // console show them), the interpreter's own tile neither.
+    const booths = new Set((this.room.interpretation?.channels ?? []).flatMap((c) => c.interpreters));
+    if (!this.room.interpretPair) {
+      out.push({
+        key: 'local',
+        participantId: lp.id,
+        name: myName,
+        isLocal: true,
+        isScreen: false,
+        stream: this.camTrack && !this.camOff ? this._localStream(this.camTrack) : null,
+        // A viewer (no publish grant) has no microphone at all: no muted icon for them.
+        micMuted: lp.grants.publish || this.room.state !== 'connected' ? !this.micTrack || this.micMuted : false,
+        cameraOn: false,
+        // Our own connection state is told by the banner in the top bar, not on our tile.
+        reconnecting: false,
+        speaking: lp.speaking,
+        activeSpeaker: !!lp.id && this.room.activeSpeakers[0] === lp.id,
+        quality: lp.quality,
+        track: null,
+        videoPaused: false,
+      });
+    }
     const screenOf = { micMuted: false, cameraOn: false, speaking: false, activeSpeaker: false, quality: undefined };
     if (this.screenTrack) {
       out.push({ key: 'local:screen', participantId: lp.id, name: myName, isLocal: true, isScreen: true, stream: this._localStream(this.screenTrack), reconnecting: false, track: null, videoPaused: false, ...screenOf });
@@ -1015,6 +1513,7 @@ export class Call {
     /** @param {RemoteTrack | undefined} t */
     const pausedForBandwidth = (t) => !!t?.layer?.paused && t.layer.reason === 'bandwidth';
     for (const p of this.room.participants.values()) {
+      if (p.isInterpreter || booths.has(p.id)) continue;
       const cam = p.subscribed('camera');
       const camShown = !!cam && !p.isCameraOff;
       out.push({
@@ -1067,6 +1566,7 @@ export class Call {
     this.countEl.textContent = String(1 + this.room.participants.size);
     this.grid.dataset.count = String(entries.length);
     this._renderAudio();
+    this._renderInterpretation();
     this._updateQualityNotice();
     this._layout();
   }
@@ -1170,16 +1670,20 @@ export class Call {
     // The connection banner (reconnecting, server restarting) says more: it takes the place.
     this.qualityNotice.hidden = !poor || !this.connBanner.hidden;
     this.el.dataset.quality = this.room.localParticipant.quality ?? '';
+    // Either of them in the middle of the top bar: the interpretation indicator makes way (CSS).
+    this.el.classList.toggle('top-notice', !this.qualityNotice.hidden || !this.connBanner.hidden);
   }
 
   _renderAudio() {
+    /** @type {Map<string, RemoteTrack>} */
     const want = new Map();
     for (const p of this.room.participants.values()) {
       for (const t of p.subscribedTracks.values()) if (t.kind === 'audio') want.set(t.trackId, t);
     }
+    this.audioTracks = want;
     for (const [id, t] of want) {
       if (this.audioEls.has(id)) continue;
-      const a = h('audio', { autoplay: true, 'data-track-id': id });
+      const a = h('audio', { autoplay: true, 'data-track-id': id, 'data-source': t.source });
       a.srcObject = t.mediaStream;
       this.audioHost.append(a);
       this.audioEls.set(id, a);
@@ -1194,6 +1698,32 @@ export class Call {
         a.remove();
         this.audioEls.delete(id);
       }
+    }
+    this._applyAudioVolumes();
+  }
+
+  /**
+   * What this listener hears. The floor (microphones, shared screens' sound) at full volume, except
+   * while the chosen channel has a live interpreter: then that channel at full volume and the floor
+   * at the floor volume. Interpretation tracks of other channels are silent here (the server does
+   * not send them anyway). Played by each track's <audio> element (its `volume`), the way remote
+   * audio always plays, so the browser's echo cancellation knows it.
+   */
+  _applyAudioVolumes() {
+    const listening = this.room.listening;
+    const live = this.room.channel(listening)?.live;
+    // Our own voice never comes back to us: on our own channel, nobody else is heard while we are live.
+    const interpreted = !!listening && !!live && live !== this.room.localParticipant.id;
+    const floor = interpreted ? this.floorVolume : 1;
+    for (const [id, a] of this.audioEls) {
+      const t = this.audioTracks.get(id);
+      if (!t) continue;
+      const interpretation = t.source === 'interpretation';
+      // The whole booth of the chosen channel plays: the server forwards only its live interpreter,
+      // switching at a packet boundary, so a handover is heard without a gap or an overlap.
+      const v = interpretation ? (listening && t.language === listening ? 1 : 0) : floor;
+      if (a.volume !== v) a.volume = v;
+      a.dataset.role = interpretation ? `channel-${t.language ?? ''}` : 'floor';
     }
   }
 

@@ -41,6 +41,12 @@ export class RemoteTrack {
     this.mediaStream = new MediaStream([init.mediaStreamTrack]);
     /** Video: the layer the server forwards, as it last said (`video_layer`); null until it tells. @type {VideoLayer | null} */
     this.layer = null;
+    /**
+     * An interpretation track's channel, from its sender's TrackInfo (kept up to date: it changes when
+     * the interpreter moves to the other language of its pair); null for any other track.
+     * @type {string | null}
+     */
+    this.language = null;
   }
 }
 
@@ -69,6 +75,27 @@ export class RemoteParticipant {
     this.name = info.name;
     this.connection = info.connection;
     this.tracks = info.tracks ?? [];
+    for (const t of this.subscribedTracks.values()) this.syncTrack(t);
+  }
+
+  /**
+   * Give a received track what the participant's announcement says of it (its channel).
+   * @param {RemoteTrack} track
+   */
+  syncTrack(track) {
+    const info = this.tracks.find((t) => t.track_id === track.trackId);
+    track.language = info?.source === 'interpretation' && typeof info.language === 'string' ? info.language : null;
+  }
+
+  /** An interpreter: publishes an interpretation track. */
+  get isInterpreter() {
+    return this.tracks.some((t) => t.source === 'interpretation');
+  }
+
+  /** The channel of the participant's interpretation track (null: none). @returns {string | null} */
+  get interpretationLanguage() {
+    const t = this.trackInfo('interpretation');
+    return t && typeof t.language === 'string' ? t.language : null;
   }
 
   /**
@@ -112,12 +139,14 @@ export class RemoteParticipant {
 /** A track this client publishes. */
 export class LocalTrackPublication {
   /**
-   * @param {{track: MediaStreamTrack, source: TrackSource, transceiver: RTCRtpTransceiver, stream: MediaStream, layers?: string[] | null}} init
+   * @param {{track: MediaStreamTrack, source: TrackSource, transceiver: RTCRtpTransceiver, stream: MediaStream, layers?: string[] | null, language?: string | null}} init
    */
   constructor(init) {
     /** The MediaStreamTrack currently sent (changes with replaceTrack). */
     this.track = init.track;
     this.source = init.source;
+    /** An interpretation track's channel (follows `take_channel` moves as the server reports them); null otherwise. */
+    this.language = init.source === 'interpretation' ? init.language ?? null : null;
     this.transceiver = init.transceiver;
     this.stream = init.stream;
     /** @type {TrackKind} */

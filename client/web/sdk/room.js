@@ -68,6 +68,14 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   hosts only: whether the lobby is on, and who waits in it, longest waiting first
  * @typedef {{enabled: boolean, waiting: LobbyEntry[], added: LobbyEntry[]}} LobbyChange
  *   the lobby changed (`added`: who started waiting since the last change)
+ * @typedef {{language: string, live: string | null, interpreters: string[]}} InterpretationChannel
+ *   one language's channel: the participant id of its live interpreter (null: the channel is silent)
+ *   and every interpreter on it (the booth: the live one and those on standby)
+ * @typedef {{languages: string[], channels: InterpretationChannel[]}} InterpretationState
+ *   the room's interpretation as the server last told it
+ * @typedef {{interpretation: InterpretationState | null, listening: string | null}} InterpretationChange
+ *   the room's interpretation changed (who is live where, who is in which booth), or this client chose
+ *   another channel (`listening`: its language; null: the floor alone)
  * @typedef {{
  *   participant_joined: RemoteParticipant,
  *   participant_left: {participant: RemoteParticipant, reason: string},
@@ -91,6 +99,7 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   muted_by_host: MutedByHostInfo,
  *   waiting: WaitingInfo,
  *   lobby_changed: LobbyChange,
+ *   interpretation_changed: InterpretationChange,
  * }} RoomEvents
  */
 
@@ -282,6 +291,15 @@ export class Room extends Emitter {
     this.lobby = null;
     /** The signaling connection being opened (its `join` not answered with `welcome` yet). @type {SignalClient | null} */
     this._opening = null;
+    /**
+     * The room's interpretation channels (the server's `interpretation`): null in a room without
+     * languages, and until the server tells. @type {InterpretationState | null}
+     */
+    this.interpretation = null;
+    /** The channel this client chose to hear besides the floor (`listen`); null: the floor alone. @type {string | null} */
+    this._listening = null;
+    /** The signaling connection the choice was last sent on: it is sent again on a new one. @type {SignalClient | null} */
+    this._listenSentOn = null;
 
     /** Subscriber m-lines of the latest applied offer: mid -> track. @type {Map<string, SubscribedTrack>} */
     this._activeSubTracks = new Map();
@@ -481,7 +499,7 @@ export class Room extends Emitter {
   _reconcileParticipants(infos) {
     /** @param {import('./signal.js').TrackInfo[]} tracks */
     const key = (tracks) =>
-      JSON.stringify([...tracks].sort((a, b) => (a.track_id < b.track_id ? -1 : a.track_id > b.track_id ? 1 : 0)).map((t) => [t.track_id, t.kind, t.source, t.muted]));
+      JSON.stringify([...tracks].sort((a, b) => (a.track_id < b.track_id ? -1 : a.track_id > b.track_id ? 1 : 0)).map((t) => [t.track_id, t.kind, t.source, t.muted, t.language ?? null]));
     const seen = new Set();
     for (const info of infos) {
       seen.add(info.participant_id);
@@ -763,6 +781,9 @@ export class Room extends Emitter {
       case 'lobby':
         this._applyLobby(msg);
         break;
+      case 'interpretation':
+        this._applyInterpretation(msg);
+        break;
       case 'pong':
       case 'welcome':
       case 'resumed':
@@ -931,6 +952,7 @@ export class Room extends Emitter {
     // Tracks that arrived before the participant was announced.
     for (const t of this._subsByMid.values()) {
       if (t.participantId === p.id && !p.subscribedTracks.has(t.trackId)) {
+        p.syncTrack(t);
         p.subscribedTracks.set(t.trackId, t);
         this.emit('track_subscribed', { participant: p, track: t });
       }
@@ -1024,6 +1046,7 @@ export class Room extends Emitter {
       this._sendVideoSize(rt.trackId);
       const p = this.participants.get(st.participant_id);
       if (p) {
+        p.syncTrack(rt);
         p.subscribedTracks.set(rt.trackId, rt);
         this.emit('track_subscribed', { participant: p, track: rt });
       }
@@ -1049,8 +1072,10 @@ export class Room extends Emitter {
    * Rejects with a HotlineError (code `publish_not_allowed` when the token lacks the grant).
    * `simulcast` (default: true for a camera) sends the video in the three encodings of
    * CAMERA_SIMULCAST_ENCODINGS; a screen share is one encoding.
+   * An interpreter (the `interpret` grant) publishes its microphone as `source: 'interpretation'` with
+   * `language`, the channel it speaks on (a language of its pair the room has), and nothing else.
    * @param {MediaStreamTrack} track
-   * @param {{source: TrackSource, stream?: MediaStream, muted?: boolean, simulcast?: boolean}} opts
+   * @param {{source: TrackSource, stream?: MediaStream, muted?: boolean, simulcast?: boolean, language?: string | null}} opts
    * @returns {Promise<LocalTrackPublication>}
    */
   async publishTrack(track, opts) {
@@ -1060,7 +1085,7 @@ export class Room extends Emitter {
     const simulcast = track.kind === 'video' && (opts.simulcast ?? opts.source === 'camera');
     const { transceiver, layers } = simulcast ? addSimulcastTransceiver(pc, track, stream) : { transceiver: pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }), layers: null };
     if (track.kind === 'audio') preferRedundantAudio(transceiver);
-    const pub = new LocalTrackPublication({ track, source: opts.source, transceiver, stream, layers });
+    const pub = new LocalTrackPublication({ track, source: opts.source, transceiver, stream, layers, language: opts.language });
     if (opts.muted) {
       pub.muted = true;
       track.enabled = false;
@@ -1161,7 +1186,11 @@ export class Room extends Emitter {
     for (const p of this.localParticipant.publications) {
       const mid = p.transceiver.mid;
       if (mid == null) continue;
-      tracks.push(p.layers ? { mid, kind: p.kind, source: p.source, muted: p.muted, layers: [...p.layers] } : { mid, kind: p.kind, source: p.source, muted: p.muted });
+      /** @type {PublishedTrack} */
+      const t = { mid, kind: p.kind, source: p.source, muted: p.muted };
+      if (p.layers) t.layers = [...p.layers];
+      if (p.language) t.language = p.language;
+      tracks.push(t);
     }
     const sdp = pc.localDescription?.sdp ?? offer.sdp ?? '';
     /** @type {PendingPublish | null} */
@@ -1356,6 +1385,109 @@ export class Room extends Emitter {
     this.emit('muted_by_host', { publication: pub, source: pub.source, by });
   }
 
+  // ---------------------------------------------------------------- interpretation
+
+  /** This client is an interpreter (the token's `interpret` grant): its language pair, or null. @returns {[string, string] | null} */
+  get interpretPair() {
+    const pair = this.localParticipant.grants?.interpret;
+    return Array.isArray(pair) && pair.length === 2 ? pair : null;
+  }
+
+  /** The channel this client hears besides the floor (null: the floor alone). @returns {string | null} */
+  get listening() {
+    return this._listening;
+  }
+
+  /**
+   * A language's channel as the server last told it, if the room has that language.
+   * @param {string | null | undefined} language
+   * @returns {InterpretationChannel | undefined}
+   */
+  channel(language) {
+    if (!language) return undefined;
+    return this.interpretation?.channels.find((c) => c.language === language);
+  }
+
+  /**
+   * Choose what to hear: a language's channel besides the floor, or (null) the floor alone. The
+   * choice is kept, sent again after a resume or a rejoin, and may change at any time; the server
+   * applies it at the next packet. `interpretation_changed` follows at once. An unknown language is
+   * refused by the server (`error` `unknown_language`).
+   * @param {string | null} language
+   * @returns {boolean} false if not sent now (not connected: it is sent once connected again)
+   */
+  listen(language) {
+    const choice = typeof language === 'string' && language ? language : null;
+    const changed = choice !== this._listening;
+    this._listening = choice;
+    this._listenSentOn = null;
+    const sent = this._sendListen();
+    if (changed) this.emit('interpretation_changed', { interpretation: this.interpretation, listening: choice });
+    return sent;
+  }
+
+  /** Send the choice of channel on the current connection if it was not sent there yet. */
+  _sendListen() {
+    const signal = this.signal;
+    if (!signal || this._listenSentOn === signal) return this._listenSentOn === signal;
+    if (!signal.send({ type: 'listen', language: this._listening })) return false;
+    this._listenSentOn = signal;
+    return true;
+  }
+
+  /**
+   * Interpreter only: go on air on a channel of the pair with the published interpretation track
+   * (moving it there when it is on the other language); whoever was live there goes on standby at
+   * the next packet. `interpretation_changed` follows. Errors come as `error` events
+   * (`not_an_interpreter`, `unknown_language`).
+   * @param {string} language
+   * @returns {boolean} false if not sent (not connected)
+   */
+  takeChannel(language) {
+    return !!this.signal?.send({ type: 'take_channel', language });
+  }
+
+  /**
+   * Interpreter only: go off the air (the channel falls silent until someone takes it).
+   * @returns {boolean} false if not sent (not connected)
+   */
+  releaseChannel() {
+    return !!this.signal?.send({ type: 'release_channel' });
+  }
+
+  /**
+   * The server's `interpretation`: keep it as `room.interpretation`, follow where our own
+   * interpretation track now is, send our choice of channel if this connection has not had it, and
+   * emit `interpretation_changed`.
+   * @param {import('./signal.js').InterpretationMsg} msg
+   */
+  _applyInterpretation(msg) {
+    const strings = (/** @type {unknown} */ v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []);
+    const languages = strings(msg.languages);
+    /** @type {InterpretationChannel[]} */
+    const channels = [];
+    for (const c of Array.isArray(msg.channels) ? msg.channels : []) {
+      if (!c || typeof c.language !== 'string') continue;
+      channels.push({ language: c.language, live: typeof c.live === 'string' ? c.live : null, interpreters: strings(c.interpreters) });
+    }
+    this.interpretation = languages.length ? { languages, channels } : null;
+    const me = this.localParticipant;
+    const pub = me.publication('interpretation');
+    if (pub && me.id) {
+      const mine = channels.find((c) => c.interpreters.includes(me.id));
+      if (mine) pub.language = mine.language;
+    }
+    if (this._listening && !languages.includes(this._listening)) {
+      // A room that no longer has that language (a new room after a server restart): the floor.
+      this._listening = null;
+      this._listenSentOn = null;
+    }
+    // After a resume or a rejoin (a new connection), the server hears the choice again: it may
+    // have missed a change made while the connection was down.
+    if (this.interpretation) this._sendListen();
+    this.emit('interpretation_changed', { interpretation: this.interpretation, listening: this._listening });
+  }
+
   // ---------------------------------------------------------------- chat
 
   /**
@@ -1405,6 +1537,11 @@ export class Room extends Emitter {
     this._pendingLayers.clear();
     // The server tells a host the lobby again after joining or resuming.
     this.lobby = null;
+    // And everyone the interpretation (the choice of channel is kept, and sent again).
+    if (this.interpretation) {
+      this.interpretation = null;
+      this.emit('interpretation_changed', { interpretation: null, listening: this._listening });
+    }
     const lp = this.localParticipant;
     if (lp.quality !== undefined) {
       lp.quality = undefined;
@@ -1446,13 +1583,13 @@ export class Room extends Emitter {
   async _reconnect(info) {
     this._setState('reconnecting');
     this.emit('reconnecting', { code: info.code, reason: info.reason, message: info.message });
-    /** @type {{track: MediaStreamTrack, source: TrackSource, stream: MediaStream, muted: boolean}[]} */
+    /** @type {{track: MediaStreamTrack, source: TrackSource, stream: MediaStream, muted: boolean, language: string | null}[]} */
     let republish = [];
     let resume = !!this.#resumeToken && !!this.publisherPc && info.code !== 4010 && info.code !== 4015 && info.code !== 4016;
     const giveUpResume = () => {
       resume = false;
       this.#resumeToken = '';
-      republish = this.localParticipant.publications.map((p) => ({ track: p.track, source: p.source, stream: p.stream, muted: p.muted }));
+      republish = this.localParticipant.publications.map((p) => ({ track: p.track, source: p.source, stream: p.stream, muted: p.muted, language: p.language }));
       this._teardown();
     };
     if (!resume) giveUpResume();
@@ -1479,7 +1616,7 @@ export class Room extends Emitter {
         this.emit('reconnected', { resumed: false });
         const live = republish.filter((r) => r.track.readyState === 'live');
         await Promise.all(
-          live.map((r) => this.publishTrack(r.track, { source: r.source, stream: r.stream, muted: r.muted }).catch((e) => this.emit('error', e))),
+          live.map((r) => this.publishTrack(r.track, { source: r.source, stream: r.stream, muted: r.muted, language: r.language }).catch((e) => this.emit('error', e))),
         );
         return;
       } catch (err) {

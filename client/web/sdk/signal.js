@@ -16,14 +16,19 @@ export const SERVER_SILENCE_TIMEOUT_MS = 4000;
 const SILENCE_CHECK_MS = 250;
 
 /**
- * @typedef {'camera' | 'microphone' | 'screen' | 'screen_audio'} TrackSource
+ * @typedef {'camera' | 'microphone' | 'screen' | 'screen_audio' | 'interpretation'} TrackSource
+ *   `interpretation`: an interpreter's voice on one language's channel (heard only by the listeners of
+ *   that channel, never on the floor)
  * @typedef {'audio' | 'video'} TrackKind
- * @typedef {{publish: boolean, subscribe: boolean, publish_data: boolean, inspect?: boolean, host?: boolean}} Grants
- *   `host`: may mute or remove others and lock the room
- * @typedef {{track_id: string, kind: TrackKind, source: TrackSource, muted: boolean}} TrackInfo
+ * @typedef {{publish: boolean, subscribe: boolean, publish_data: boolean, inspect?: boolean, host?: boolean, organize?: boolean, interpret?: [string, string]}} Grants
+ *   `host`: may mute or remove others and lock the room; `interpret`: an interpreter's language pair
+ *   (e.g. `["ru", "en"]`): publishes interpretation audio only, on the channel of either language
+ * @typedef {{track_id: string, kind: TrackKind, source: TrackSource, muted: boolean, language?: string}} TrackInfo
+ *   `language`: an interpretation track's channel now (it changes when its interpreter moves channel)
  * @typedef {{participant_id: string, identity: string, name: string, connection: 'connected' | 'reconnecting', tracks: TrackInfo[]}} ParticipantInfo
- * @typedef {{mid: string, kind: TrackKind, source: TrackSource, muted: boolean, layers?: string[]}} PublishedTrack
- *   `layers`: the rids of a simulcast video track's encodings, lowest quality first; omitted for one encoding
+ * @typedef {{mid: string, kind: TrackKind, source: TrackSource, muted: boolean, layers?: string[], language?: string}} PublishedTrack
+ *   `layers`: the rids of a simulcast video track's encodings, lowest quality first; omitted for one encoding.
+ *   `language`: an interpretation track's channel (only interpreters publish one, and nothing else)
  * @typedef {{mid: string, track_id: string, participant_id: string, kind: TrackKind, source: TrackSource}} SubscribedTrack
  */
 
@@ -52,7 +57,14 @@ const SILENCE_CHECK_MS = 250;
  *   host only: turn someone waiting in the lobby away (their socket is closed with 4019)
  * @typedef {{type: 'set_lobby', enabled: boolean}} SetLobbyMsg
  *   host only: with the lobby on, whoever joins without the host grant waits until a host admits them; turning it off admits everyone waiting
- * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg | MuteParticipantMsg | RemoveParticipantMsg | LockRoomMsg | AdmitParticipantMsg | RefuseParticipantMsg | SetLobbyMsg} ClientMessage
+ * @typedef {{type: 'listen', language: string | null}} ListenMsg
+ *   which interpretation channel to hear besides the floor (null: the floor alone); applied at the next packet
+ * @typedef {{type: 'take_channel', language: string}} TakeChannelMsg
+ *   interpreter only: go live on this channel (a language of the pair) with the published interpretation
+ *   track, moving the track there if it was on the other; whoever was live there goes on standby
+ * @typedef {{type: 'release_channel'}} ReleaseChannelMsg
+ *   interpreter only: stop being live (the channel falls silent)
+ * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg | MuteParticipantMsg | RemoveParticipantMsg | LockRoomMsg | AdmitParticipantMsg | RefuseParticipantMsg | SetLobbyMsg | ListenMsg | TakeChannelMsg | ReleaseChannelMsg} ClientMessage
  */
 
 /**
@@ -97,7 +109,12 @@ const SILENCE_CHECK_MS = 250;
  *   a host muted one of this client's tracks (`by`: the host's participant id): mute it locally too
  * @typedef {{type: 'room_locked', locked: boolean, by: string}} RoomLockedMsg
  *   a host (`by`) locked or unlocked the room
- * @typedef {WelcomeMsg | ResumedMsg | WaitingMsg | LobbyMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg | MutedByHostMsg | RoomLockedMsg} ServerMessage
+ * @typedef {{language: string, live: string | null, interpreters: string[]}} ChannelInfo
+ *   one language's interpretation channel: the participant id of its live interpreter (null: silent) and
+ *   every interpreter whose interpretation track is on it (the booth: live or on standby)
+ * @typedef {{type: 'interpretation', languages: string[], channels: ChannelInfo[]}} InterpretationMsg
+ *   the room's interpretation; after `welcome` and `resumed` in a room with languages, and on every change
+ * @typedef {WelcomeMsg | ResumedMsg | WaitingMsg | LobbyMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg | MutedByHostMsg | RoomLockedMsg | InterpretationMsg} ServerMessage
  */
 
 /** Close codes -> sentences a user understands. */
@@ -138,6 +155,8 @@ export const ERROR_CODE_MESSAGES = /** @type {Record<string, string>} */ ({
   host_only: 'Only a host can do that.',
   unknown_participant: 'That person is no longer in the call.',
   room_full: 'The call is full: nobody more can be let in.',
+  unknown_language: 'This call has no interpretation into that language.',
+  not_an_interpreter: 'Only an interpreter sending interpretation can go on air.',
 });
 
 /**
