@@ -288,7 +288,19 @@ impl Call {
                 .map(|m| {
                     let languages = match (m.role, m.languages) {
                         (Role::Interpreter, Some([from, to])) => {
-                            Some([language(&from)?, language(&to)?])
+                            let pair = [language(&from)?, language(&to)?];
+                            // The call's room has a channel per language of the
+                            // call: an interpreter needs both of its pair.
+                            if let Some(missing) = pair.iter().find(|l| !languages.contains(l)) {
+                                return Err(invalid(format!(
+                                    "interpreter {} works into {missing}: list it among the call's languages",
+                                    m.name.trim()
+                                )));
+                            }
+                            if pair[0] == pair[1] {
+                                return Err(invalid("an interpreter's two languages must differ"));
+                            }
+                            Some(pair)
                         }
                         (Role::Interpreter, None) => {
                             return Err(invalid(format!(
@@ -821,6 +833,14 @@ mod tests {
         assert!(bad(serde_json::json!({"title": "T", "duration_minutes": 60, "parties": [party("UTC"), party("Asia/Tokyo")], "admin": true})).unwrap().contains("unknown field"));
         assert!(bad(serde_json::json!({"title": "", "duration_minutes": 60, "parties": [party("UTC"), party("Asia/Tokyo")]})).unwrap().contains("empty"));
         assert!(bad(base(serde_json::json!([{"name": "A", "time_zone": "UTC", "members": [{"name": "I", "role": "interpreter"}]}, party("Asia/Tokyo")]))).unwrap().contains("language pair"));
+        let with_interpreter = |pair: serde_json::Value| serde_json::json!({"title": "T", "duration_minutes": 60, "languages": ["ru", "en"], "parties": [{"name": "A", "time_zone": "UTC", "members": [{"name": "I", "role": "interpreter", "languages": pair}]}, party("Asia/Tokyo")]});
+        assert!(bad(with_interpreter(serde_json::json!(["ru", "fr"])))
+            .unwrap()
+            .contains("works into fr"));
+        assert!(bad(with_interpreter(serde_json::json!(["en", "EN"])))
+            .unwrap()
+            .contains("must differ"));
+        assert!(bad(with_interpreter(serde_json::json!(["ru", "en"]))).is_none());
         assert!(bad(base(serde_json::json!([party("UTC"), party("UTC")])))
             .unwrap()
             .contains("two parties"));
