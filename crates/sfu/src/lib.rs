@@ -11,6 +11,7 @@
 //! them. See `docs/glossary.md`.
 
 mod allocate;
+mod dtls;
 mod forward;
 mod ids;
 mod interpret;
@@ -34,5 +35,5 @@ use std::sync::Once;
 /// call it before building any room.
 pub fn init_crypto() {
     static INIT: Once = Once::new();
-    INIT.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+    INIT.call_once(|| dtls::crypto_provider().install_process_default());
 }
