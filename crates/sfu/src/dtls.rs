@@ -17,6 +17,22 @@ use str0m::crypto::dtls::{
 };
 use str0m::crypto::{CryptoError, CryptoProvider};
 
+/// One DTLS certificate for every peer connection of the process. Making one
+/// costs milliseconds of CPU, twice per participant; the certificate only
+/// authenticates the handshake (its fingerprint is in the SDP), and every
+/// DTLS session still derives fresh keys. The simulated clients of the
+/// tests and the load generator use it too, so that thousands of them join
+/// cheaply.
+pub fn process_certificate() -> Option<DtlsCert> {
+    static CERT: OnceLock<Option<DtlsCert>> = OnceLock::new();
+    CERT.get_or_init(|| {
+        str0m::crypto::from_feature_flags()
+            .dtls_provider
+            .generate_certificate()
+    })
+    .clone()
+}
+
 /// The process's crypto provider: str0m's default, with shared DTLS
 /// configurations.
 pub(crate) fn crypto_provider() -> CryptoProvider {

@@ -25,6 +25,7 @@ mod room;
 mod speakers;
 pub mod vp8;
 
+pub use dtls::process_certificate;
 pub use ids::{ParticipantId, TrackId};
 pub use peer::{Transmit, Transport};
 pub use room::{JoinError, JoinRequest, ResumeError, Room, RoomConfig, RoomEvent, RoomOutput};

@@ -1,11 +1,9 @@
 //! One str0m peer connection and the bookkeeping the room needs around it.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use str0m::bwe::Bitrate;
-use str0m::crypto::dtls::DtlsCert;
 use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
@@ -48,20 +46,6 @@ pub struct Transmit {
     pub contents: Vec<u8>,
 }
 
-/// One DTLS certificate for every peer connection of the process. Making one
-/// costs milliseconds of CPU, twice per participant; the certificate only
-/// authenticates the handshake (its fingerprint is in the SDP), and every
-/// DTLS session still derives fresh keys.
-fn server_certificate() -> Option<DtlsCert> {
-    static CERT: OnceLock<Option<DtlsCert>> = OnceLock::new();
-    CERT.get_or_init(|| {
-        str0m::crypto::from_feature_flags()
-            .dtls_provider
-            .generate_certificate()
-    })
-    .clone()
-}
-
 pub(crate) struct Peer {
     pub rtc: Rtc,
     /// When str0m next wants `Input::Timeout`; `None` until first polled.
@@ -97,7 +81,7 @@ impl Peer {
         if estimate {
             config = config.enable_bwe(Some(INITIAL_DOWNLINK_ESTIMATE));
         }
-        if let Some(cert) = server_certificate() {
+        if let Some(cert) = crate::dtls::process_certificate() {
             config = config.set_dtls_cert(cert);
         }
         let mut rtc = config.build(now);

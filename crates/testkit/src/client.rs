@@ -187,10 +187,13 @@ impl SimClient {
         // RTP mode: the client writes packets itself (so that each carries
         // its send time) and counts packets, not frames.
         let build = || {
-            Rtc::builder()
+            let mut config = Rtc::builder()
                 .set_rtp_mode(true)
-                .enable_opus(true, redundant_audio)
-                .build(now)
+                .enable_opus(true, redundant_audio);
+            if let Some(cert) = hotline_sfu::process_certificate() {
+                config = config.set_dtls_cert(cert);
+            }
+            config.build(now)
         };
         let mut publisher = build();
         let mut subscriber = build();
