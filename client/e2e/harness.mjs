@@ -73,7 +73,7 @@ export async function waitFor(fn, opts = {}) {
 }
 
 /**
- * @typedef {{room: string, identity: string, name: string, ttl?: string, noPublish?: boolean, host?: boolean, secret?: string, languages?: string[], interpret?: string}} MintOptions
+ * @typedef {{room: string, identity: string, name: string, ttl?: string, noPublish?: boolean, host?: boolean, secret?: string, languages?: string[], interpret?: string, e2ee?: boolean}} MintOptions
  */
 
 /**
@@ -219,7 +219,7 @@ export class Harness {
   /**
    * Mint a token with the server's CLI. `languages` (e.g. `['ru', 'en']`) declares the room's
    * interpretation languages when this token opens the room; `interpret` (e.g. `'ru:en'`) makes an
-   * interpreter of that pair.
+   * interpreter of that pair. `e2ee` makes the room end-to-end encrypted when this token opens it.
    * @param {MintOptions} o
    * @returns {Promise<string>}
    */
@@ -230,6 +230,7 @@ export class Harness {
     if (o.host) args.push('--host');
     if (o.languages?.length) args.push('--languages', o.languages.join(','));
     if (o.interpret) args.push('--interpret', o.interpret);
+    if (o.e2ee) args.push('--e2ee');
     return this.token(args, o.secret);
   }
 
@@ -678,7 +679,7 @@ export const eventsOf = (page) => page.evaluate(() => /** @type {any} */ (window
  * Before the app loads (use as `beforeLoad`): keep, with the time, every signaling message of the
  * types `received` that the page receives and of the types `sent` that it sends, in
  * `window.__signals` as `{t, dir: 'in' | 'out', m}`. Read them with `signalsOf`. Also counts the
- * WebSockets the page opens (`socketsOpened`).
+ * WebSockets the page opens (`socketsOpened`) and keeps the latest as `window.__socket`.
  * @param {{received: string[], sent: string[]}} types
  * @returns {(page: import('playwright-core').Page) => Promise<void>}
  */
@@ -694,6 +695,8 @@ export function recordSignals(types) {
           // @ts-ignore
           super(...args);
           w.__sockets = (w.__sockets ?? 0) + 1;
+          // The latest socket, for a test that sends on it what a misbehaving client or server would.
+          w.__socket = this;
           this.addEventListener('message', (/** @type {MessageEvent} */ ev) => {
             try {
               const m = JSON.parse(ev.data);

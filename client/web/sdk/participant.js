@@ -67,6 +67,8 @@ export class RemoteParticipant {
     this.speaking = false;
     /** Connection quality as judged by the server; undefined until it tells. @type {ConnectionQuality | undefined} */
     this.quality = undefined;
+    /** End-to-end encrypted calls: the identity key it announced (null until it does). @type {string | null} */
+    this.identityKey = typeof info.identity_key === 'string' ? info.identity_key : null;
   }
 
   /** @param {ParticipantInfo} info */
@@ -74,6 +76,7 @@ export class RemoteParticipant {
     this.identity = info.identity;
     this.name = info.name;
     this.connection = info.connection;
+    this.identityKey = typeof info.identity_key === 'string' ? info.identity_key : null;
     this.tracks = info.tracks ?? [];
     for (const t of this.subscribedTracks.values()) this.syncTrack(t);
   }

@@ -4,6 +4,8 @@
 import { Emitter } from './events.js';
 import { SignalClient, HotlineError, describeErrorCode, describeCloseCode, FATAL_CLOSE_CODES } from './signal.js';
 import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication } from './participant.js';
+import { E2eeSession, MAX_ENCRYPTED_CHAT_CHARS } from './e2ee/session.js';
+import { isEncryptedText } from './e2ee/text.js';
 
 /**
  * @typedef {import('./signal.js').ServerMessage} ServerMessage
@@ -23,7 +25,13 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  */
 
 /**
- * @typedef {{from: string, name: string, text: string, sentAt: number, local: boolean}} ChatMessage
+ * @typedef {{from: string, name: string, text: string, sentAt: number, local: boolean, encrypted?: boolean, undecryptable?: boolean}} ChatMessage
+ *   `encrypted`: in an end-to-end encrypted call, decrypted here; `undecryptable`: it could not be
+ *   (`text` is then UNDECRYPTABLE_CHAT_TEXT)
+ * @typedef {import('./e2ee/session.js').E2eeParticipant} E2eeParticipant
+ * @typedef {{e2ee: E2eeSession, keyChanged: E2eeParticipant[]}} E2eeChange
+ *   the state of end-to-end encryption changed (`room.e2ee`); `keyChanged`: participants whose identity
+ *   key just changed during the call (warn loudly: someone may sit in the middle)
  * @typedef {{code: number, reason: string, message: string}} DisconnectInfo
  * @typedef {{resumed: boolean}} ReconnectedInfo
  *   `resumed`: the same session was taken back (same participant id, peer connections and
@@ -100,6 +108,7 @@ import { RemoteParticipant, RemoteTrack, LocalParticipant, LocalTrackPublication
  *   waiting: WaitingInfo,
  *   lobby_changed: LobbyChange,
  *   interpretation_changed: InterpretationChange,
+ *   e2ee_changed: E2eeChange,
  * }} RoomEvents
  */
 
@@ -206,6 +215,9 @@ export function preferRedundantAudio(transceiver) {
     return false;
   }
 }
+
+/** What an encrypted chat message that cannot be decrypted shows instead. */
+export const UNDECRYPTABLE_CHAT_TEXT = '(a message that could not be decrypted)';
 
 /** @returns {string} */
 export function defaultSignalUrl() {
@@ -347,6 +359,18 @@ export class Room extends Emitter {
     this._sentVideoSizes = new Map();
     /** `video_layer` news for a track not subscribed here yet, by track id. @type {Map<string, VideoLayer>} */
     this._pendingLayers = new Map();
+    /**
+     * End-to-end encryption (docs/security.md): `enabled` once a `welcome` says the call is
+     * encrypted; its state (`status`, `safetyCode`, `participants`...) changes with `e2ee_changed`.
+     */
+    this.e2ee = new E2eeSession({
+      send: (m) => !!this.signal?.send(m),
+      onChange: (keyChanged) => this.emit('e2ee_changed', { e2ee: this.e2ee, keyChanged }),
+    });
+    /** Chat messages being encrypted (sent in order). @type {Promise<void>} */
+    this._chatOut = Promise.resolve();
+    /** Chat messages being decrypted (shown in order). @type {Promise<void>} */
+    this._chatIn = Promise.resolve();
   }
 
   /** The participant speaking loudest (possibly the local one), or null when nobody speaks. @returns {AnyParticipant | null} */
@@ -413,6 +437,12 @@ export class Room extends Emitter {
       signal.leave();
       throw new HotlineError('left', 'You left the call.');
     }
+    if (this.e2ee.enabled && welcome.e2ee !== true) {
+      // Joining again (e.g. after a server restart) into a room that is no longer end-to-end
+      // encrypted: a call that was encrypted never goes on in the clear. Tried again later.
+      signal.leave();
+      throw new HotlineError('e2ee_downgrade', describeErrorCode('e2ee_downgrade'));
+    }
     this.signal = signal;
     const { resume_token: resumeToken, ...welcomeInfo } = welcome;
     this.#resumeToken = resumeToken ?? '';
@@ -424,9 +454,12 @@ export class Room extends Emitter {
     lp.name = welcome.name;
     lp.grants = welcome.grants;
     this._setLocked(welcome.locked === true, null);
+    // Before the peer connections: they may need to be made for encoded streams.
+    if (welcome.e2ee === true) this.e2ee.enable();
 
     this._sentVideoSizes.clear();
     this._createPeerConnections();
+    this.e2ee.start(lp.id);
     signal.on('message', (m) => this._onMessage(signal, m));
     signal.on('close', (info) => this._onSignalClose(signal, info));
 
@@ -474,7 +507,7 @@ export class Room extends Emitter {
     // A publish_offer of ours that was in flight without an answer: send it again.
     const pending = this._pendingPublish;
     if (pending) {
-      signal.send({ type: 'publish_offer', sdp: pending.sdp, tracks: pending.tracks });
+      signal.send({ type: 'publish_offer', sdp: pending.sdp, tracks: pending.tracks, ...(this.e2ee.enabled ? { e2ee: true } : {}) });
       this._armPublishTimer(pending);
     }
     // Mute changes made while the socket was down.
@@ -489,6 +522,7 @@ export class Room extends Emitter {
     // have been lost: send them all again.
     this._sentVideoSizes.clear();
     for (const t of this._subsByMid.values()) this._sendVideoSize(t.trackId);
+    this.e2ee.resumed();
     return resumed;
   }
 
@@ -506,8 +540,9 @@ export class Room extends Emitter {
       const p = this.participants.get(info.participant_id);
       if (!p) {
         this._addParticipant(info);
-      } else if (p.identity !== info.identity || p.name !== info.name || p.connection !== info.connection || key(p.tracks) !== key(info.tracks ?? [])) {
+      } else if (p.identity !== info.identity || p.name !== info.name || p.connection !== info.connection || key(p.tracks) !== key(info.tracks ?? []) || p.identityKey !== (info.identity_key ?? null)) {
         p.update(info);
+        this.e2ee.participantSeen(p);
         this.emit('participant_updated', p);
       }
     }
@@ -524,6 +559,8 @@ export class Room extends Emitter {
 
   _createPeerConnections() {
     const config = this._rtcConfiguration();
+    // Where frames can only be encrypted through encoded streams, they must be asked for here.
+    if (this.e2ee.needsInsertableStreams) /** @type {any} */ (config).encodedInsertableStreams = true;
     const sub = new RTCPeerConnection(config);
     const pub = new RTCPeerConnection(config);
     sub.ondatachannel = (ev) => {
@@ -534,6 +571,9 @@ export class Room extends Emitter {
       // `tracks` of the subscriber offer being applied, by transceiver mid.
       // Subscriptions are finalised once the answer is applied (see _reconcileSubscriptions).
       const mid = ev.transceiver?.mid;
+      // End-to-end encryption: frames are decrypted before the decoder, by the sender the track
+      // map gives this mid (at once: encoded streams must be taken here).
+      if (this.e2ee.supported && ev.receiver) this.e2ee.attachReceiver(ev.receiver, /** @type {'audio' | 'video'} */ (ev.track.kind), mid ?? '');
       if (mid == null) return;
       const st = this._pendingSubTracks?.get(mid);
       if (!st) console.debug('hotline: track on unmapped mid', mid);
@@ -721,6 +761,7 @@ export class Room extends Emitter {
           this._addParticipant(msg.participant);
         } else {
           p.update(msg.participant);
+          this.e2ee.participantSeen(p);
           this.emit('participant_updated', p);
         }
         break;
@@ -729,17 +770,14 @@ export class Room extends Emitter {
         this._removeParticipant(msg.participant_id, msg.reason);
         break;
       case 'chat':
-        this.emit('chat', {
-          from: msg.from,
-          name: msg.name,
-          text: msg.text,
-          sentAt: msg.sent_at_ms,
-          local: msg.from === this.localParticipant.id,
-        });
+        this._onChat(msg);
+        break;
+      case 'e2ee_keys':
+        this.e2ee.receiveKeys(msg.from, msg.data);
         break;
       case 'error': {
         const err = new HotlineError(msg.code, describeErrorCode(msg.code, msg.message), { serverMessage: msg.message });
-        if (this._pendingPublish && (msg.code === 'publish_not_allowed' || msg.code === 'invalid_sdp')) {
+        if (this._pendingPublish && (msg.code === 'publish_not_allowed' || msg.code === 'invalid_sdp' || msg.code === 'encryption_required')) {
           this._takePendingPublish()?.reject(err);
         }
         this.emit('error', err);
@@ -940,6 +978,7 @@ export class Room extends Emitter {
     const existing = this.participants.get(info.participant_id);
     if (existing) {
       existing.update(info);
+      this.e2ee.participantSeen(existing);
       this.emit('participant_updated', existing);
       return;
     }
@@ -948,6 +987,7 @@ export class Room extends Emitter {
     p.speaking = this.activeSpeakers.includes(p.id);
     p.quality = this._qualityById.get(p.id);
     this.participants.set(p.id, p);
+    this.e2ee.participantSeen(p);
     this.emit('participant_joined', p);
     // Tracks that arrived before the participant was announced.
     for (const t of this._subsByMid.values()) {
@@ -971,6 +1011,7 @@ export class Room extends Emitter {
       this.emit('track_unsubscribed', { participant: p, track: t });
     }
     this.participants.delete(id);
+    this.e2ee.participantLeft(id);
     this._qualityById.delete(id);
     for (const t of p.tracks) {
       this._videoSizes.delete(t.track_id);
@@ -991,6 +1032,8 @@ export class Room extends Emitter {
     if (!pc || pc !== this.subscriberPc || pc.signalingState === 'closed') return;
     const tracks = new Map((msg.tracks ?? []).map((t) => [t.mid, t]));
     this._pendingSubTracks = tracks;
+    // Whose frames each receiver carries from now on: the key to decrypt them with is theirs.
+    if (this.e2ee.supported) this.e2ee.setReceivers(tracks.values());
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
@@ -1081,10 +1124,18 @@ export class Room extends Emitter {
   async publishTrack(track, opts) {
     const pc = this.publisherPc;
     if (!pc || this.state !== 'connected') throw new HotlineError('not_connected', 'You are not connected to the call.');
+    // An encrypted call takes only encrypted media: a browser that cannot encrypt sends nothing.
+    if (this.e2ee.enabled && !this.e2ee.supported) throw new HotlineError('e2ee_unsupported', describeErrorCode('e2ee_unsupported'));
     const stream = opts.stream ?? new MediaStream([track]);
     const simulcast = track.kind === 'video' && (opts.simulcast ?? opts.source === 'camera');
     const { transceiver, layers } = simulcast ? addSimulcastTransceiver(pc, track, stream) : { transceiver: pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] }), layers: null };
-    if (track.kind === 'audio') preferRedundantAudio(transceiver);
+    if (this.e2ee.enabled) {
+      // Every frame encrypted before it leaves (all encodings of a simulcast track). No RED: it
+      // would wrap encrypted frames in a format the receiver must parse before decrypting.
+      this.e2ee.attachSender(transceiver.sender, /** @type {'audio' | 'video'} */ (track.kind));
+    } else if (track.kind === 'audio') {
+      preferRedundantAudio(transceiver);
+    }
     const pub = new LocalTrackPublication({ track, source: opts.source, transceiver, stream, layers, language: opts.language });
     if (opts.muted) {
       pub.muted = true;
@@ -1204,7 +1255,7 @@ export class Room extends Emitter {
     this._armPublishTimer(p);
     // With the socket down, the offer stays pending: it is sent after a resume, or rejected
     // when the room rejoins from scratch or gives up.
-    if (!this.signal?.send({ type: 'publish_offer', sdp, tracks }) && this.state !== 'reconnecting' && this.state !== 'connected') {
+    if (!this.signal?.send({ type: 'publish_offer', sdp, tracks, ...(this.e2ee.enabled ? { e2ee: true } : {}) }) && this.state !== 'reconnecting' && this.state !== 'connected') {
       this._takePendingPublish()?.reject(new HotlineError('not_connected', 'You are not connected to the call.'));
     }
     let answerSdp;
@@ -1501,7 +1552,42 @@ export class Room extends Emitter {
       this.emit('error', new HotlineError('invalid_chat', describeErrorCode('invalid_chat')));
       return false;
     }
-    return !!this.signal?.send({ type: 'chat', text: t });
+    if (!this.e2ee.enabled) return !!this.signal?.send({ type: 'chat', text: t });
+    // Encrypted with our media key; the server relays ciphertext only.
+    /** @param {string} code */
+    const refuse = (code) => {
+      this.emit('error', new HotlineError(code, describeErrorCode(code)));
+      return false;
+    };
+    if (!this.e2ee.supported) return refuse('e2ee_unsupported');
+    if (t.length > MAX_ENCRYPTED_CHAT_CHARS) return refuse('chat_too_long');
+    if (!this.signal?.isOpen) return false;
+    if (this.e2ee.sendKeyId < 0) return refuse('e2ee_not_ready');
+    this._chatOut = this._chatOut.then(async () => {
+      const sealed = await this.e2ee.encryptChat(t);
+      if (!sealed) refuse('e2ee_not_ready');
+      else if (!this.signal?.send({ type: 'chat', text: sealed })) console.warn('hotline: a chat message could not be sent');
+    }).catch((e) => console.warn('hotline: encrypting a chat message failed', e));
+    return true;
+  }
+
+  /**
+   * A chat message from the server: as it is in a plain call; decrypted (in order) in an encrypted
+   * one, where anything that cannot be decrypted (plaintext included: the server could have made
+   * it) shows as UNDECRYPTABLE_CHAT_TEXT.
+   * @param {import('./signal.js').ChatInMsg} msg
+   */
+  _onChat(msg) {
+    const base = { from: msg.from, name: msg.name, sentAt: msg.sent_at_ms, local: msg.from === this.localParticipant.id };
+    if (!this.e2ee.enabled) {
+      this.emit('chat', { ...base, text: msg.text });
+      return;
+    }
+    const text = typeof msg.text === 'string' ? msg.text : '';
+    this._chatIn = this._chatIn.then(async () => {
+      const plain = isEncryptedText(text) ? await this.e2ee.decryptChat(msg.from, text) : null;
+      this.emit('chat', { ...base, text: plain ?? UNDECRYPTABLE_CHAT_TEXT, encrypted: true, undecryptable: plain === null });
+    }).catch((e) => console.warn('hotline: decrypting a chat message failed', e));
   }
 
   // ---------------------------------------------------------------- leaving / reconnecting
@@ -1512,6 +1598,7 @@ export class Room extends Emitter {
     this._leaving = true;
     this.signal?.leave();
     this.signal = null;
+    this.e2ee.close();
     // Still joining, or waiting in the lobby: leave that too (`connect` then rejects).
     this._opening?.leave();
     this._opening = null;
@@ -1523,6 +1610,8 @@ export class Room extends Emitter {
   }
 
   _teardown() {
+    // No new media key for those leaving with us.
+    this.e2ee.reset();
     this._closePeerConnections();
     this.localParticipant.publications = [];
     this._unsentMutes.clear();
@@ -1623,6 +1712,8 @@ export class Room extends Emitter {
         lastErr = err;
         const code = err instanceof HotlineError ? err.closeCode : undefined;
         if (this._leaving) return;
+        // Said at once (the attempts go on, in case the room comes back encrypted).
+        if (err instanceof HotlineError && err.code === 'e2ee_downgrade') this.emit('error', err);
         // Joined again into the lobby, and it failed there: reconnecting again.
         if (this.state === 'waiting') this._setState('reconnecting');
         if (resume && (code === 4015 || code === 4010)) {

@@ -25,7 +25,8 @@ const SILENCE_CHECK_MS = 250;
  *   (e.g. `["ru", "en"]`): publishes interpretation audio only, on the channel of either language
  * @typedef {{track_id: string, kind: TrackKind, source: TrackSource, muted: boolean, language?: string}} TrackInfo
  *   `language`: an interpretation track's channel now (it changes when its interpreter moves channel)
- * @typedef {{participant_id: string, identity: string, name: string, connection: 'connected' | 'reconnecting', tracks: TrackInfo[]}} ParticipantInfo
+ * @typedef {{participant_id: string, identity: string, name: string, connection: 'connected' | 'reconnecting', tracks: TrackInfo[], identity_key?: string}} ParticipantInfo
+ *   `identity_key`: in an end-to-end encrypted call, the identity key it announced (`e2ee_identity`)
  * @typedef {{mid: string, kind: TrackKind, source: TrackSource, muted: boolean, layers?: string[], language?: string}} PublishedTrack
  *   `layers`: the rids of a simulcast video track's encodings, lowest quality first; omitted for one encoding.
  *   `language`: an interpretation track's channel (only interpreters publish one, and nothing else)
@@ -36,7 +37,8 @@ const SILENCE_CHECK_MS = 250;
  * Messages the client sends.
  * @typedef {{type: 'join', protocol_version: number, token: string, room: string}} JoinMsg
  * @typedef {{type: 'resume', protocol_version: number, room: string, participant_id: string, resume_token: string}} ResumeMsg
- * @typedef {{type: 'publish_offer', sdp: string, tracks: PublishedTrack[]}} PublishOfferMsg
+ * @typedef {{type: 'publish_offer', sdp: string, tracks: PublishedTrack[], e2ee?: boolean}} PublishOfferMsg
+ *   `e2ee`: every frame of these tracks is end-to-end encrypted (required in an encrypted call)
  * @typedef {{type: 'subscriber_answer', sdp: string}} SubscriberAnswerMsg
  * @typedef {{type: 'update_track', mid: string, muted: boolean}} UpdateTrackMsg
  * @typedef {{type: 'chat', text: string}} ChatOutMsg
@@ -64,13 +66,17 @@ const SILENCE_CHECK_MS = 250;
  *   track, moving the track there if it was on the other; whoever was live there goes on standby
  * @typedef {{type: 'release_channel'}} ReleaseChannelMsg
  *   interpreter only: stop being live (the channel falls silent)
- * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg | MuteParticipantMsg | RemoveParticipantMsg | LockRoomMsg | AdmitParticipantMsg | RefuseParticipantMsg | SetLobbyMsg | ListenMsg | TakeChannelMsg | ReleaseChannelMsg} ClientMessage
+ * @typedef {{type: 'e2ee_identity', key: string}} E2eeIdentityMsg
+ *   encrypted calls: this participant's identity public key (base64url), shown to everyone
+ * @typedef {{type: 'e2ee_keys', to: string, data: string}} E2eeKeysOutMsg
+ *   encrypted calls: an opaque message for one participant (our media key, sealed for it)
+ * @typedef {JoinMsg | ResumeMsg | PublishOfferMsg | SubscriberAnswerMsg | UpdateTrackMsg | ChatOutMsg | PingMsg | LeaveMsg | RestartIceMsg | VideoSizeMsg | MuteParticipantMsg | RemoveParticipantMsg | LockRoomMsg | AdmitParticipantMsg | RefuseParticipantMsg | SetLobbyMsg | ListenMsg | TakeChannelMsg | ReleaseChannelMsg | E2eeIdentityMsg | E2eeKeysOutMsg} ClientMessage
  */
 
 /**
  * Messages the server sends.
- * @typedef {{type: 'welcome', protocol_version: number, participant_id: string, room: string, identity: string, name: string, grants: Grants, participants: ParticipantInfo[], disconnect_timeout_ms: number, resume_token: string, locked?: boolean}} WelcomeMsg
- *   `locked`: a host locked the room (absent: false)
+ * @typedef {{type: 'welcome', protocol_version: number, participant_id: string, room: string, identity: string, name: string, grants: Grants, participants: ParticipantInfo[], disconnect_timeout_ms: number, resume_token: string, locked?: boolean, e2ee?: boolean}} WelcomeMsg
+ *   `locked`: a host locked the room (absent: false); `e2ee`: the call is end-to-end encrypted
  * @typedef {{type: 'resumed', participant_id: string, participants: ParticipantInfo[], locked?: boolean}} ResumedMsg
  * @typedef {{type: 'waiting', participant_id: string, room: string, name: string, hosts_present: boolean}} WaitingMsg
  *   instead of `welcome`: the room has its lobby on, and this client waits there until a host admits
@@ -114,7 +120,9 @@ const SILENCE_CHECK_MS = 250;
  *   every interpreter whose interpretation track is on it (the booth: live or on standby)
  * @typedef {{type: 'interpretation', languages: string[], channels: ChannelInfo[]}} InterpretationMsg
  *   the room's interpretation; after `welcome` and `resumed` in a room with languages, and on every change
- * @typedef {WelcomeMsg | ResumedMsg | WaitingMsg | LobbyMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg | MutedByHostMsg | RoomLockedMsg | InterpretationMsg} ServerMessage
+ * @typedef {{type: 'e2ee_keys', from: string, data: string}} E2eeKeysInMsg
+ *   encrypted calls: an opaque message from another participant (its media key, sealed for us)
+ * @typedef {WelcomeMsg | ResumedMsg | WaitingMsg | LobbyMsg | IceServersMsg | PublishAnswerMsg | SubscriberOfferMsg | ParticipantJoinedMsg | ParticipantUpdatedMsg | ParticipantLeftMsg | ChatInMsg | ErrorMsg | PongMsg | ShuttingDownMsg | ActiveSpeakersMsg | ConnectionQualityMsg | PublishLayersMsg | VideoLayerMsg | MutedByHostMsg | RoomLockedMsg | InterpretationMsg | E2eeKeysInMsg} ServerMessage
  */
 
 /** Close codes -> sentences a user understands. */
@@ -157,6 +165,12 @@ export const ERROR_CODE_MESSAGES = /** @type {Record<string, string>} */ ({
   room_full: 'The call is full: nobody more can be let in.',
   unknown_language: 'This call has no interpretation into that language.',
   not_an_interpreter: 'Only an interpreter sending interpretation can go on air.',
+  encryption_required: 'This call is end-to-end encrypted: audio and video must be encrypted before they are sent.',
+  invalid_e2ee: 'The server did not accept an encryption message from this app.',
+  e2ee_unsupported: 'Your browser cannot take part in an end-to-end encrypted call.',
+  chat_too_long: 'In an end-to-end encrypted call, a chat message can have at most 900 characters.',
+  e2ee_not_ready: 'The encryption of this call is still being set up. Try again in a moment.',
+  e2ee_downgrade: 'The call was end-to-end encrypted, and the server offered to go on without encryption: this app did not join it again.',
 });
 
 /**

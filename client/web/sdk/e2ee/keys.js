@@ -48,13 +48,14 @@ const DB_NAME = 'hotline-e2ee';
 const STORE = 'identity';
 
 /**
- * This browser profile's identity: the one kept in IndexedDB, or a new one (then kept). A reload
- * or a rejoin keeps it. CryptoKeys are stored as they are (structured clone), the private key
- * still non-extractable.
- * @param {IDBFactory} [idb]
- * @returns {Promise<Identity>}
+ * Runs `work` with this profile's e2ee database open (made on first use), then closes it: a page
+ * holds no connection open, so the database can be deleted at any time.
+ * @template T
+ * @param {IDBFactory} idb
+ * @param {(request: (mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest) => Promise<any>) => Promise<T>} work
+ * @returns {Promise<T>}
  */
-export async function loadOrCreateIdentity(idb = indexedDB) {
+async function withStore(idb, work) {
   /** @type {IDBDatabase} */
   const db = await new Promise((resolve, reject) => {
     const open = idb.open(DB_NAME, 1);
@@ -63,21 +64,62 @@ export async function loadOrCreateIdentity(idb = indexedDB) {
     open.onerror = () => reject(open.error);
   });
   try {
-    /** @param {IDBTransactionMode} mode @param {(s: IDBObjectStore) => IDBRequest} op */
-    const request = (mode, op) =>
-      new Promise((resolve, reject) => {
-        const r = op(db.transaction(STORE, mode).objectStore(STORE));
-        r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
-      });
+    return await work(
+      (mode, op) =>
+        new Promise((resolve, reject) => {
+          const r = op(db.transaction(STORE, mode).objectStore(STORE));
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+        }),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * This browser profile's identity: the one kept in IndexedDB, or a new one (then kept). A reload
+ * or a rejoin keeps it. CryptoKeys are stored as they are (structured clone), the private key
+ * still non-extractable.
+ * @param {IDBFactory} [idb]
+ * @returns {Promise<Identity>}
+ */
+export function loadOrCreateIdentity(idb = indexedDB) {
+  return withStore(idb, async (request) => {
     const kept = /** @type {Identity | undefined} */ (await request('readonly', (s) => s.get('self')));
     if (kept?.privateKey && kept.publicKey && kept.publicRaw) return kept;
     const made = await newIdentity();
     await request('readwrite', (s) => s.put(made, 'self'));
     return made;
-  } finally {
-    db.close();
-  }
+  });
+}
+
+/**
+ * The identities this browser profile verified (by reading the safety code aloud): the
+ * fingerprint of the identity key each had then, by identity (the token's identity string).
+ * @param {IDBFactory} [idb]
+ * @returns {Promise<Record<string, string>>}
+ */
+export function loadVerified(idb = indexedDB) {
+  return withStore(idb, async (request) => {
+    const kept = await request('readonly', (s) => s.get('verified'));
+    return kept && typeof kept === 'object' ? /** @type {Record<string, string>} */ ({ ...kept }) : {};
+  });
+}
+
+/**
+ * Remember identities as verified with the fingerprints of their keys (added to those kept).
+ * @param {Record<string, string>} entries  fingerprint by identity
+ * @param {IDBFactory} [idb]
+ * @returns {Promise<Record<string, string>>} everything kept now
+ */
+export function saveVerified(entries, idb = indexedDB) {
+  return withStore(idb, async (request) => {
+    const kept = (await request('readonly', (s) => s.get('verified'))) ?? {};
+    const all = { ...kept, ...entries };
+    await request('readwrite', (s) => s.put(all, 'verified'));
+    return all;
+  });
 }
 
 /**
