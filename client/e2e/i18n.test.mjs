@@ -2,11 +2,12 @@
 // and placeholders as English (a node test); a browser set to Russian sees the start page, a party
 // page, the public page and the organizer's page in Russian, switches to English with the language
 // menu without losing what was typed, and keeps the choice across a reload; a browser set to English
-// sees English.
+// sees English. The call in Russian: its controls, the interpretation menu, an interpreter's console
+// and the lobby's waiting card; switched to English in place, still in the call with its video.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Harness, waitFor, ensureArtifactsDir, mintOrganizerToken, waitText } from './harness.mjs';
+import { Harness, waitFor, ensureArtifactsDir, mintOrganizerToken, waitText, waitForVideoFrom, tileOf } from './harness.mjs';
 import { LOCALES } from '../web/i18n/locales.js';
 import en from '../web/i18n/en.js';
 
@@ -94,12 +95,43 @@ describe('the web client in English and Russian', { timeout: 180000 }, () => {
    */
   const openPage = async (locale, viewport = { width: 1280, height: 900 }) => {
     const page = await hx.newPage(viewport, { locale, timezoneId: 'Europe/Moscow' });
+    watch(page);
+    return page;
+  };
+  /** @param {import('playwright-core').Page} page */
+  const watch = (page) => {
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('console', (m) => {
       if (m.type() === 'warning' && m.text().startsWith('i18n:')) problems.push(m.text());
     });
+  };
+
+  /**
+   * Join a call (hx.join) from a browser set to `locale`.
+   * @param {string} locale @param {import('./harness.mjs').MintOptions} o @param {{width?: number, height?: number}} [viewport]
+   */
+  const joinIn = async (locale, o, viewport = { width: 1280, height: 800 }) => {
+    const blank = await hx.newPage(viewport, { locale, timezoneId: 'Europe/Moscow' });
+    const page = await hx.join({ ...o, context: blank.context(), beforeLoad: async (p) => watch(p) });
+    await blank.close();
     return page;
   };
+
+  /**
+   * The title and accessible name of a control of the call (they are the same), and its text.
+   * @param {import('playwright-core').Page} page @param {string} testid
+   */
+  const control = (page, testid) =>
+    page.evaluate((testid) => {
+      const el = /** @type {HTMLElement | null} */ (document.querySelector(`[data-testid=${testid}]`));
+      return { title: el?.getAttribute('title') ?? null, label: el?.getAttribute('aria-label') ?? null, text: el?.innerText.trim() ?? null };
+    }, testid);
+
+  /**
+   * The text the indicator in the top bar says (its full sentence).
+   * @param {import('playwright-core').Page} page
+   */
+  const indicatorText = (page) => page.evaluate(() => document.querySelector('[data-testid=interpretation-indicator] .interp-indicator-text:not(.short)')?.textContent ?? null);
 
   /** @param {import('playwright-core').Page} page @param {string} tag @param {string} [shot]  a screenshot with the menu open */
   const chooseLanguage = async (page, tag, shot = '') => {
@@ -275,6 +307,124 @@ describe('the web client in English and Russian', { timeout: 180000 }, () => {
     await page.screenshot({ path: join(dir, 'i18n-organize-created-ru.png'), fullPage: true });
     await chooseLanguage(page, 'en');
     await waitText(page.getByTestId('created'), 'Call created');
+    assert.deepEqual(problems, []);
+  });
+
+  it('the call in Russian: controls, interpretation, the console and the waiting card; switched to English in place, still in the call', { timeout: 150000 }, async () => {
+    const room = 'peregovory';
+    // Sergei (an English browser) opens the room, with Russian and English channels, and hosts it.
+    const sergei = await hx.join({ room, identity: 'sergei', name: 'Sergei Host', host: true, languages: ['ru', 'en'] });
+    const pavel = await joinIn('ru-RU', { room, identity: 'pavel', name: 'Павел Орлов', interpret: 'ru:en' });
+    const irina = await joinIn('ru-RU', { room, identity: 'irina', name: 'Ирина Волкова' });
+    await irina.locator('html[lang="ru"]').waitFor({ state: 'attached' });
+    await waitForVideoFrom(irina, 'Sergei Host');
+
+    // --- Irina's call is in Russian: the controls' titles and names, the top bar's menu.
+    assert.deepEqual(await control(irina, 'mic-toggle'), { title: 'Выключить микрофон', label: 'Выключить микрофон', text: '' });
+    assert.deepEqual(await control(irina, 'camera-toggle'), { title: 'Выключить камеру', label: 'Выключить камеру', text: '' });
+    assert.deepEqual(await control(irina, 'leave'), { title: 'Выйти из звонка', label: 'Выйти из звонка', text: 'Выйти' });
+    assert.deepEqual(await control(irina, 'chat-toggle'), { title: 'Чат', label: 'Чат', text: '' });
+    assert.match(await irina.getByTestId('ui-language-menu').innerText(), /RU/);
+    assert.equal(await irina.getByTestId('ui-language-menu').getAttribute('aria-label'), 'Язык: Русский');
+    await waitFor(async () => (await tileOf(irina, 'Sergei Host').getAttribute('data-participant-name')) === 'Sergei Host');
+    assert.equal(await irina.locator('.tile[data-local] .name').innerText(), 'Ирина Волкова (вы)');
+
+    // The interpretation menu: the floor, and each channel with who interprets, in Russian.
+    await waitFor(async () => (await control(irina, 'language-menu-button')).label === 'Перевод: зал (оригинал)', { message: 'the language button in Russian' });
+    assert.equal(await irina.getByTestId('language-menu-button').innerText(), 'Зал');
+    await irina.getByTestId('language-menu-button').click();
+    const option = async (/** @type {string} */ tag) => (await irina.getByTestId(`language-option-${tag}`).innerText()).replace(/\s+/g, ' ').trim();
+    await waitFor(async () => /Английский.*Переводит Павел Орлов/.test(await option('en')), { message: 'the English channel in Russian' });
+    assert.match(await option('floor'), /Зал \(оригинал\).*Голоса выступающих на полной громкости/);
+    assert.match(await option('ru'), /Русский.*Переводчика пока нет/);
+    assert.match(await irina.getByTestId('language-menu').innerText(), /Зал под переводом/);
+    await irina.getByTestId('language-option-en').click();
+    await waitFor(async () => (await indicatorText(irina)) === 'Английский · Павел Орлов', { message: 'the indicator in Russian' });
+    assert.equal(await control(irina, 'language-menu-button').then((c) => c.label), 'Перевод: английский. Переводит Павел Орлов');
+    await irina.screenshot({ path: join(dir, 'i18n-call-ru-interpretation-menu.png') });
+    await irina.keyboard.press('Escape');
+
+    // Pavel's console, in Russian.
+    const consoleEl = pavel.getByTestId('interpreter-console');
+    await pavel.waitForFunction(() => document.querySelector('[data-testid=interpreter-console]')?.getAttribute('data-state') === 'live', null, { timeout: 15000 });
+    assert.equal(await pavel.getByTestId('interpreter-on-air').innerText(), 'В ЭФИРЕ');
+    assert.equal(await pavel.getByTestId('interpreter-status').innerText(), 'Вас слышат все, кто выбрал английский.');
+    assert.equal(await pavel.getByTestId('interpreter-release').innerText(), 'Уйти из эфира');
+    assert.equal(await pavel.getByTestId('interpreter-mic').getAttribute('aria-label'), 'Выключить микрофон');
+    assert.equal(await pavel.locator(".ic-section:has([data-testid=interpreter-booth]) h3").textContent(), "Кабина: английский");
+    assert.match(await consoleEl.innerText(), /Павел Орлов \(вы\)\s+в эфире/);
+    await pavel.screenshot({ path: join(dir, 'i18n-call-ru-console.png') });
+    await pavel.setViewportSize({ width: 390, height: 800 });
+    await pavel.screenshot({ path: join(dir, 'i18n-call-ru-console-narrow.png') });
+    await pavel.setViewportSize({ width: 1280, height: 800 });
+
+    // --- Irina switches to English in the call: the same call, its text in English.
+    const before = await irina.evaluate(() => {
+      const w = /** @type {any} */ (window);
+      const video = document.querySelector('.tile[data-participant-name="Sergei Host"]:not([data-local]) video');
+      w.__sameRoom = w.hotlineRoom;
+      /** @type {any} */ (video).__before = true;
+      return { id: w.hotlineRoom.localParticipant.id, camera: w.hotlineRoom.localParticipant.publication('camera')?.track.id };
+    });
+    await chooseLanguage(irina, 'en', join(dir, 'i18n-call-ru-ui-menu.png'));
+    assert.deepEqual(await control(irina, 'mic-toggle'), { title: 'Mute microphone', label: 'Mute microphone', text: '' });
+    assert.deepEqual(await control(irina, 'camera-toggle'), { title: 'Turn camera off', label: 'Turn camera off', text: '' });
+    assert.deepEqual(await control(irina, 'leave'), { title: 'Leave the call', label: 'Leave the call', text: 'Leave' });
+    assert.equal((await control(irina, 'language-menu-button')).label, 'Interpretation: English. Павел Орлов interpreting');
+    assert.equal(await indicatorText(irina), 'English · Павел Орлов');
+    assert.equal(await irina.locator('.tile[data-local] .name').innerText(), 'Ирина Волкова (You)');
+    await irina.getByTestId('language-menu-button').click();
+    assert.match(await option('en'), /English.*Павел Орлов interpreting/);
+    assert.match(await option('floor'), /Floor \(original\)/);
+    await irina.keyboard.press('Escape');
+    // Still in the call, the media untouched: the same room and session, the same camera, the same
+    // <video> still playing the host's camera, and still on the English channel.
+    const after = await irina.evaluate(() => {
+      const w = /** @type {any} */ (window);
+      const video = /** @type {any} */ (document.querySelector('.tile[data-participant-name="Sergei Host"]:not([data-local]) video'));
+      return {
+        same: w.__sameRoom === w.hotlineRoom,
+        state: w.hotlineRoom.state,
+        id: w.hotlineRoom.localParticipant.id,
+        camera: w.hotlineRoom.localParticipant.publication('camera')?.track.id,
+        cameraLive: w.hotlineRoom.localParticipant.publication('camera')?.track.readyState,
+        sameVideo: video?.__before === true,
+        playing: !!video && !video.paused && video.videoWidth > 0,
+        listening: w.hotlineRoom.listening,
+      };
+    });
+    assert.deepEqual(after, { same: true, state: 'connected', id: before.id, camera: before.camera, cameraLive: 'live', sameVideo: true, playing: true, listening: 'en' });
+    await waitForVideoFrom(irina, 'Sergei Host');
+    await irina.screenshot({ path: join(dir, 'i18n-call-en-after-switch.png') });
+
+    // Pavel switches too: his console in English, still on air.
+    await chooseLanguage(pavel, 'en');
+    await waitText(pavel.getByTestId('interpreter-status'), 'Listeners of English hear you.');
+    assert.equal(await pavel.getByTestId('interpreter-on-air').innerText(), 'ON AIR');
+    assert.equal(await consoleEl.getAttribute('data-state'), 'live');
+
+    // --- The lobby's waiting card, in Russian, with its own language menu.
+    await sergei.getByTestId('lobby-toggle').click();
+    await sergei.waitForFunction(() => document.querySelector('[data-testid=lobby-toggle]')?.getAttribute('data-state') === 'on', null, { timeout: 10000 });
+    const guest = await openPage('ru-RU', { width: 1000, height: 800 });
+    await guest.goto(hx.roomUrl(room, await hx.mintToken({ room, identity: 'gleb', name: 'Глеб Гостев' })));
+    const card = guest.getByTestId('lobby-waiting');
+    await card.waitFor({ timeout: 15000 });
+    await waitText(card, 'Ждём, когда ведущий вас впустит');
+    await waitText(card, 'Ведущий знает, что вы здесь.');
+    assert.equal(await guest.getByTestId('lobby-leave').innerText(), 'Выйти');
+    await guest.waitForFunction(() => document.querySelector('[data-testid=lobby-camera-toggle]')?.getAttribute('data-state') === 'on', null, { timeout: 15000 });
+    assert.equal(await guest.getByTestId('lobby-camera-toggle').getAttribute('aria-label'), 'Выключить камеру');
+    await guest.screenshot({ path: join(dir, 'i18n-lobby-ru.png') });
+    await chooseLanguage(guest, 'en');
+    await waitText(card, 'Waiting for a host to let you in');
+    await waitText(card, 'A host of this call knows you are here.');
+    assert.equal(await guest.getByTestId('lobby-camera-toggle').getAttribute('aria-label'), 'Turn camera off');
+    assert.equal(await guest.evaluate(() => /** @type {any} */ (window).hotlineRoom.state), 'waiting', 'still waiting');
+    // Let in: the call in English, the choice kept.
+    await sergei.getByTestId('admit-gleb').click();
+    await guest.waitForFunction(() => /** @type {any} */ (window).hotlineRoom?.state === 'connected', null, { timeout: 15000 });
+    await waitFor(async () => (await control(guest, 'leave')).text === 'Leave', { message: 'the call in English after the lobby' });
     assert.deepEqual(problems, []);
   });
 

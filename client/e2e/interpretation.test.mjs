@@ -3,7 +3,8 @@
 // hears the English interpreter at full volume and the speaker lowered, nothing of French; on the
 // floor alone, no interpreter; packets of a channel it did not choose stop coming. Two interpreters
 // share the English booth: the one on standby is not heard until it takes over with one click, and
-// then the other is not heard. An interpreter takes relay from another channel.
+// then the other is not heard. An interpreter takes relay from another channel. A host, in the
+// language menu, mutes an interpreter (its listeners stop hearing it) and removes one.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -378,6 +379,81 @@ describe('interpretation channels', { timeout: 360000 }, () => {
     assert.equal(await anna.getByTestId('interpreter-on-air').innerText(), 'OFF AIR');
     assert.equal(await anna.getByTestId('interpreter-take').innerText(), 'Go on air');
     await listener.screenshot({ path: join(dir, 'interpretation-listener-silent.png') });
+  });
+
+  it('a host mutes an interpreter from the language menu, and removes one', { timeout: 120000 }, async () => {
+    const room = 'summit-hosted';
+    const log = (/** @type {string} */ m) => console.log(`[interpretation] ${m}`);
+    const host = await hx.join({ room, identity: 'sergei', name: 'Sergei Speaker', host: true, languages: ['ru', 'en', 'fr'], beforeLoad: toneMicrophone(HZ.speaker), viewport: { width: 1100, height: 760 } });
+    const pavel = await hx.join({ room, identity: 'pavel', name: 'Pavel Orlov', interpret: 'ru:en', beforeLoad: toneMicrophone(HZ.pavel) });
+    const claire = await hx.join({ room, identity: 'claire', name: 'Claire Dubois', interpret: 'ru:fr', beforeLoad: toneMicrophone(HZ.claire) });
+    const listener = await hx.join({ room, identity: 'lena', name: 'Lena Listener', beforeLoad: toneMicrophone(HZ.listener) });
+    await waitLive(listener, 'en', 'Pavel Orlov');
+    await waitLive(host, 'fr', 'Claire Dubois');
+
+    // The listener hears Pavel on English.
+    const full = (await waitFor(async () => {
+      const m = await playedLevels(listener, ALL, 600);
+      return m[HZ.speaker] > -70 ? m : null;
+    }, { timeout: 20000, message: "the speaker's tone heard" }))[HZ.speaker];
+    await listener.getByTestId('language-menu-button').click();
+    await listener.getByTestId('language-option-en').click();
+    await waitFor(async () => {
+      const m = await playedLevels(listener, ALL, 600);
+      return m[HZ.pavel] > full - 6 ? m : null;
+    }, { timeout: 15000, message: 'Pavel heard on English' });
+    // A guest's menu lists no interpreters to act on.
+    assert.equal(await listener.getByTestId('interpreter-list').isVisible(), false);
+    await listener.keyboard.press('Escape');
+
+    // The host's language menu lists both interpreters, where they interpret, with the host's actions.
+    await host.getByTestId('language-menu-button').click();
+    const list = host.getByTestId('interpreter-list');
+    await list.waitFor({ state: 'visible', timeout: 10000 });
+    const pavelEntry = list.locator('[data-testid=interpreter-entry][data-name="Pavel Orlov"]');
+    const claireEntry = list.locator('[data-testid=interpreter-entry][data-name="Claire Dubois"]');
+    assert.match((await pavelEntry.innerText()).replace(/\s+/g, ' '), /EN Pavel Orlov on air/);
+    assert.match((await claireEntry.innerText()).replace(/\s+/g, ' '), /FR Claire Dubois on air/);
+    assert.equal(await pavelEntry.getByTestId('interpreter-host-mute').getAttribute('aria-label'), 'Mute Pavel Orlov’s microphone');
+    await host.screenshot({ path: join(dir, 'interpretation-host-menu.png') });
+
+    // --- The host mutes Pavel: the server marks his track muted, he is told, his listeners hear silence.
+    await pavelEntry.getByTestId('interpreter-host-mute').click();
+    await pavel.locator('.toast', { hasText: 'A host muted your microphone.' }).waitFor({ timeout: 10000 });
+    await pavel.waitForFunction(() => document.querySelector('[data-testid=interpreter-mic]')?.getAttribute('data-state') === 'off', null, { timeout: 5000 });
+    await waitFor(
+      () => listener.evaluate(() => [.../** @type {any} */ (window).hotlineRoom.participants.values()].find((p) => p.name === 'Pavel Orlov')?.trackInfo('interpretation')?.muted === true),
+      { timeout: 10000, message: "Pavel's interpretation track muted, as the listener is told" },
+    );
+    const muted = await waitFor(async () => {
+      const m = await playedLevels(listener, ALL, 600);
+      return m[HZ.pavel] < full - ABSENT_DB ? m : null;
+    }, { timeout: 15000, message: 'Pavel no longer heard' });
+    log(`Pavel muted by the host: Pavel ${db(muted[HZ.pavel])}, speaker ${db(muted[HZ.speaker])}`);
+    await host.waitForFunction(() => document.querySelector('[data-testid=interpreter-entry][data-name="Pavel Orlov"]')?.getAttribute('data-muted') === 'true', null, { timeout: 10000 });
+    assert.match(await pavelEntry.innerText(), /microphone muted/);
+    assert.equal(await pavelEntry.getByTestId('interpreter-host-mute').count(), 0, 'no mute for a muted microphone');
+    // Claire is untouched.
+    assert.equal(await claire.getByTestId('interpreter-mic').getAttribute('data-state'), 'on');
+
+    // --- The host removes Claire, after confirming: she is out (4017), French falls silent.
+    await claireEntry.getByTestId('interpreter-host-remove').click();
+    const dialog = host.getByTestId('remove-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.innerText(), /Remove Claire Dubois from the call\?/);
+    await host.screenshot({ path: join(dir, 'interpretation-host-remove.png') });
+    await host.getByTestId('remove-confirm').click();
+    const ended = claire.getByTestId('ended');
+    await ended.waitFor({ timeout: 10000 });
+    assert.match(await ended.innerText(), /A host removed you from this call\./);
+    assert.equal(await claire.getByTestId('rejoin').count(), 0, 'no way back in');
+    await waitFor(async () => JSON.stringify((await channelsOf(listener)).fr) === JSON.stringify({ live: null, booth: [] }), { timeout: 10000, message: 'French silent and empty' });
+    assert.equal(await claire.evaluate(() => /** @type {any} */ (window).hotlineRoom.state), 'disconnected');
+    // (Confirming in the dialog closed the menu: opened again.)
+    if (!(await host.getByTestId('language-menu').isVisible())) await host.getByTestId('language-menu-button').click();
+    await list.waitFor({ state: 'visible' });
+    await waitFor(async () => (await claireEntry.count()) === 0, { timeout: 10000, message: 'Claire no longer listed' });
+    assert.equal(await pavelEntry.count(), 1);
   });
 
   it('a choice of channel made while the connection is lost reaches the server after the resume', { timeout: 120000 }, async () => {

@@ -1,8 +1,8 @@
 // The lobby (waiting room) of an ad-hoc call: a host turns it on; a guest waits, seeing nothing of
 // the call, until the host admits them, and then they meet; another guest is refused, told why, and
 // never comes back by itself, only when they ask again; leaving the lobby works; turning the lobby
-// off lets in whoever waits. The SDK waits in the lobby past its join timeout, pinging. A host turns
-// off a guest's camera.
+// off lets in whoever waits. The SDK waits in the lobby past its join timeout, pinging. A guest turns
+// his camera off while he waits and joins with it off. A host turns off a guest's camera.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -102,6 +102,17 @@ describe('the lobby', { timeout: 300000 }, () => {
       return w >= 0 && sig.slice(w).filter((s) => s.m.type === 'pong').length >= 2;
     }, { timeout: 10000, message: 'pongs while waiting' });
     await gus.screenshot({ path: join(dir, 'lobby-waiting.png') });
+    // He chooses to join with his camera off: the preview shows his initials instead.
+    const lobbyCam = gus.getByTestId('lobby-camera-toggle');
+    await gus.waitForFunction(() => document.querySelector('[data-testid=lobby-camera-toggle]')?.getAttribute('data-state') === 'on', null, { timeout: 15000 });
+    assert.equal(await gus.getByTestId('lobby-mic-toggle').getAttribute('data-state'), 'on');
+    assert.equal(await lobbyCam.getAttribute('aria-label'), 'Turn camera off');
+    await lobbyCam.click();
+    assert.equal(await lobbyCam.getAttribute('data-state'), 'off');
+    assert.equal(await lobbyCam.getAttribute('aria-label'), 'Turn camera on');
+    assert.equal(await gus.getByTestId('lobby-preview').isVisible(), false);
+    assert.equal(await gus.getByTestId('lobby-preview-note').innerText(), 'Your camera is off');
+    await gus.screenshot({ path: join(dir, 'lobby-waiting-camera-off.png') });
     const seen = await gus.evaluate(() => {
       const room = /** @type {any} */ (window).hotlineRoom;
       return {
@@ -123,7 +134,29 @@ describe('the lobby', { timeout: 300000 }, () => {
     const gusSig = await signalsOf(gus);
     const waitedAs = gusSig.find((s) => s.m.type === 'waiting')?.m.participant_id;
     assert.equal(gusSig.find((s) => s.m.type === 'welcome')?.m.participant_id, waitedAs, 'welcomed with the participant id he waited with');
-    await Promise.all([waitForVideoFrom(host, 'Gus Guest'), waitForVideoFrom(gus, 'Hana Host'), waitForAudioFrom(host, 'Gus Guest'), waitForAudioFrom(gus, 'Hana Host')]);
+    // He joined with his camera off, as he chose: published muted (the host sees his initials) and
+    // his button off; his microphone on (the host hears him).
+    await Promise.all([waitForVideoFrom(gus, 'Hana Host'), waitForAudioFrom(host, 'Gus Guest'), waitForAudioFrom(gus, 'Hana Host')]);
+    await waitFor(
+      () =>
+        host.evaluate(() => {
+          const gus = [.../** @type {any} */ (window).hotlineRoom.participants.values()].find((p) => p.name === 'Gus Guest');
+          return gus?.trackInfo('camera')?.muted === true && gus.trackInfo('microphone')?.muted === false;
+        }),
+      { timeout: 15000, message: "the server knows Gus's camera, muted, and his microphone, on" },
+    );
+    assert.equal(await tileOf(host, 'Gus Guest').getAttribute('data-camera-off'), 'true');
+    assert.equal(await tileOf(host, 'Gus Guest').locator('.avatar').isVisible(), true, 'the host sees his initials');
+    const joinedOff = await gus.evaluate(() => {
+      const pub = /** @type {any} */ (window).hotlineRoom.localParticipant.publication('camera');
+      const btn = document.querySelector('[data-testid=camera-toggle]');
+      return { muted: pub?.muted, enabled: pub?.track.enabled, state: btn?.getAttribute('data-state'), label: btn?.getAttribute('aria-label'), ownTile: document.querySelector('.tile[data-local]')?.getAttribute('data-camera-off') };
+    });
+    assert.deepEqual(joinedOff, { muted: true, enabled: false, state: 'off', label: 'Turn camera on', ownTile: 'true' });
+    await host.screenshot({ path: join(dir, 'lobby-joined-camera-off.png') });
+    // He turns it on in the call: the host sees him.
+    await gus.click('[data-testid=camera-toggle]');
+    await waitForVideoFrom(host, 'Gus Guest');
 
     // --- Two more knock at once: Rita (the app) and Pat (the SDK alone, with a join timeout of 1 s).
     const rita = await hx.newPage();

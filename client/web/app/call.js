@@ -1,13 +1,14 @@
 // The call screen: tiles grid, control bar, chat panel, settings popover.
 
-import { Room, VideoSizeObserver } from '../sdk/index.js';
-import { h, icon, initials, colorFor, formatTime, showError, clearError, toast, brand, decodeToken } from './ui.js';
+import { Room, VideoSizeObserver, HotlineError, CLOSE_CODE_MESSAGES, ERROR_CODE_MESSAGES } from '../sdk/index.js';
+import { h, icon, initials, colorFor, formatTime, showError, clearError, toast, decodeToken, languageMenu, cardHead } from './ui.js';
 import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
+import { t, tryT, locale, localized, onLocaleChange } from '../i18n/index.js';
+import en from '../i18n/en.js';
 
 /**
  * @typedef {import('../sdk/index.js').RemoteParticipant} RemoteParticipant
  * @typedef {import('../sdk/index.js').RemoteTrack} RemoteTrack
- * @typedef {import('../sdk/index.js').HotlineError} HotlineError
  * @typedef {import('../sdk/room.js').ChatMessage} ChatMessage
  * @typedef {import('../sdk/room.js').DisconnectInfo} DisconnectInfo
  * @typedef {import('../sdk/signal.js').ConnectionQuality} ConnectionQuality
@@ -15,6 +16,8 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @typedef {import('../sdk/room.js').LobbyEntry} LobbyEntry
  * @typedef {import('../sdk/room.js').InterpretationChannel} InterpretationChannel
  * @typedef {import('./media.js').LocalMedia} LocalMedia
+ * @typedef {import('../i18n/index.js').MessageKey} MessageKey
+ * @typedef {ReturnType<typeof localized>} Localized   texts drawn again when the language changes
  * @typedef {{left: boolean, message: string, code: number, fromLobby?: boolean}} EndInfo
  *   `fromLobby`: it ended while waiting in the lobby (never let in)
  */
@@ -68,6 +71,7 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {HTMLDivElement} hostMenu
  * @property {HTMLButtonElement} muteItem
  * @property {HTMLButtonElement} cameraItem
+ * @property {Localized} lx                   the tile's own texts
  */
 
 /**
@@ -104,6 +108,13 @@ import { getLocalMedia, listDevices, fillDeviceSelect } from './media.js';
  * @property {HTMLVideoElement} video
  * @property {HTMLElement} avatar
  * @property {HTMLElement} avatarNote   under the avatar: why there is no picture
+ * @property {HTMLButtonElement} mic       the microphone the person will join with: on or off
+ * @property {HTMLButtonElement} cam       the camera, likewise
+ * @property {MediaStreamTrack | null} audio    the microphone's track, once there is one
+ * @property {MediaStreamTrack | null} camera   the camera's track, once there is one
+ * @property {boolean} pending             camera and microphone asked for, not there yet
+ * @property {MessageKey | null} noteKey   what avatarNote says, whatever the camera (a viewer, an interpreter)
+ * @property {Localized} lx
  */
 
 /** Three dots: the tile's menu of host actions (constant markup). */
@@ -155,11 +166,12 @@ function fill(el, key, make) {
 /** @type {Map<string, Intl.DisplayNames | null>} */
 const displayNames = new Map();
 /**
- * A language's name in `locale` ("English"; "русский" for ru in ru), or null when unknown.
- * @param {string} tag @param {string} locale
+ * A language's name in `locale` ("English"; "русский" for ru in ru), or null when unknown; as a
+ * title (capitalized: "Русский") unless `inText`.
+ * @param {string} tag @param {string} locale @param {boolean} [inText]
  * @returns {string | null}
  */
-function nameIn(tag, locale) {
+function nameIn(tag, locale, inText = false) {
   let dn = displayNames.get(locale);
   if (dn === undefined) {
     try {
@@ -171,14 +183,19 @@ function nameIn(tag, locale) {
   }
   try {
     const name = dn?.of(tag);
-    return name ? name.charAt(0).toLocaleUpperCase(locale) + name.slice(1) : null;
+    if (!name) return null;
+    return inText ? name : name.charAt(0).toLocaleUpperCase(locale) + name.slice(1);
   } catch {
     return null;
   }
 }
-/** A language's name in the page's language ("English"), or its tag when unknown. @param {string} tag */
+/** A language's name in the page's language, as a title ("English", "Английский"), or its tag when unknown. @param {string} tag */
 function languageName(tag) {
-  return nameIn(tag, document.documentElement.lang || 'en') ?? tag.toUpperCase();
+  return nameIn(tag, locale()) ?? tag.toUpperCase();
+}
+/** A language's name inside a sentence of the page's language ("English"; "английский" in Russian). @param {string} tag */
+function languageInText(tag) {
+  return nameIn(tag, locale(), true) ?? tag.toUpperCase();
 }
 /** A language's name in itself ("Русский"), when it differs from `languageName`. @param {string} tag */
 function endonym(tag) {
@@ -186,11 +203,57 @@ function endonym(tag) {
   return own && own !== languageName(tag) ? own : '';
 }
 
+/** The SDK's own errors (not the server's), by code: the keys of their texts. @type {Record<string, MessageKey>} */
+const SDK_ERROR_KEYS = {
+  left: 'sdk.left',
+  subscriber_failed: 'sdk.subscriber_failed',
+  not_connected: 'sdk.not_connected',
+  publish_failed: 'sdk.publish_failed',
+  timeout: 'sdk.timeout',
+  connect_failed: 'sdk.connect_failed',
+  disconnected: 'close.default',
+  close_1006: 'close.lost_while_waiting',
+};
+
+/**
+ * What the SDK reports (an error of the server's, a close, one of its own), in the page's language,
+ * found by its code. A sentence the SDK did not take from its tables (the server's own words for a
+ * code it does not know) is shown as it came.
+ * @param {unknown} err
+ * @returns {string}
+ */
+export function sdkErrorText(err) {
+  if (!(err instanceof HotlineError)) return err instanceof Error ? err.message : String(err);
+  const { message, code, closeCode } = err;
+  if (closeCode !== undefined && message === CLOSE_CODE_MESSAGES[closeCode]) return tryT(`close.${closeCode}`) ?? message;
+  if (message === ERROR_CODE_MESSAGES[code]) return tryT(`error.${code}`) ?? message;
+  // The SDK says "timeout" for two things: a connection that never opened, an answer that never came.
+  const key = code === 'timeout' && message === en['sdk.connect_timeout'] ? 'sdk.connect_timeout' : SDK_ERROR_KEYS[code];
+  return key ? t(key) : message;
+}
+
+/** What the encryption badge says in each state. @type {Record<Exclude<import('../sdk/e2ee/session.js').E2eeStatus, 'off'>, MessageKey>} */
+const E2EE_BADGE_KEYS = {
+  setting_up: 'e2ee.badge.setting_up',
+  encrypted: 'e2ee.badge.encrypted',
+  verified: 'e2ee.badge.verified',
+  warning: 'e2ee.badge.warning',
+  unsupported: 'e2ee.badge.unsupported',
+};
+/** What the encryption panel says of each participant. @satisfies {Record<string, MessageKey>} */
+const E2EE_STATE_KEYS = /** @type {const} */ ({
+  verified: 'e2ee.state.verified',
+  unverified: 'e2ee.state.unverified',
+  waiting: 'e2ee.state.waiting',
+  changed: 'e2ee.state.changed',
+  no_key: 'e2ee.state.no_key',
+});
+
 /** How long a remote participant stays the active speaker before their tile becomes the large one. */
 const MAIN_SPEAKER_DWELL_MS = 1000;
 
 /** What the connection-quality bars say, for the label and tooltip. */
-const QUALITY_WORDS = /** @type {Record<ConnectionQuality, string>} */ ({ excellent: 'excellent', good: 'good', poor: 'poor' });
+const QUALITY_WORDS = /** @type {Record<ConnectionQuality, MessageKey>} */ ({ excellent: 'call.quality.excellent', good: 'call.quality.good', poor: 'call.quality.poor' });
 
 /**
  * How long someone has waited in the lobby, e.g. "Waiting 3 min".
@@ -198,8 +261,8 @@ const QUALITY_WORDS = /** @type {Record<ConnectionQuality, string>} */ ({ excell
  */
 function waitedFor(sinceMs) {
   const min = Math.floor((Date.now() - sinceMs) / 60000);
-  if (!sinceMs || min < 1) return 'Just arrived';
-  return min < 60 ? `Waiting ${min} min` : `Waiting ${Math.floor(min / 60)} h ${min % 60} min`;
+  if (!sinceMs || min < 1) return t('call.lobby.just_arrived');
+  return min < 60 ? t('call.lobby.waited_min', { minutes: min }) : t('call.lobby.waited_h_min', { hours: Math.floor(min / 60), minutes: min % 60 });
 }
 
 export class Call {
@@ -245,9 +308,24 @@ export class Call {
     this.waitingView = null;
     /** Camera and microphone asked for while waiting in the lobby (for the preview), published once let in. @type {Promise<LocalMedia> | null} */
     this._waitingMedia = null;
+    /** What the waiting screen last showed (drawn again in another language). @type {WaitingInfo | null} */
+    this._waitingInfo = null;
+    /** The participant the remove dialog asks about. @type {string | null} */
+    this._removing = null;
+    /** What the connection banner says. @type {MessageKey | null} */
+    this._connBannerKey = null;
+    /** Let in: the top bar no longer says "Joining…". */
+    this._joined = false;
+    // The call's own text follows the language in place (onLocaleChange): the texts made once are
+    // registered here; what `render` and the others draw is drawn again by `_relabel`.
+    const lx = localized();
+    this.lx = lx;
     const { root, roomName } = this.opts;
     this.grid = h('div', { class: 'grid', 'data-testid': 'grid' });
-    this.status = h('div', { class: 'call-status', 'data-testid': 'call-status', text: 'Joining…' });
+    this.status = h('div', { class: 'call-status', 'data-testid': 'call-status' });
+    lx.run(() => {
+      this.status.textContent = this._joined ? '' : t('call.joining');
+    });
     // This client's own connection (reconnecting, reconnected, server restarting): a banner in the
     // middle of the top bar, over nothing of the call.
     this.connBanner = h('div', { class: 'conn-banner', 'data-testid': 'connection-banner', role: 'status', 'aria-live': 'polite', hidden: true });
@@ -255,63 +333,113 @@ export class Call {
     this._connBannerTimer = null;
     // This client's own connection quality when the server judges it poor.
     this.qualityNotice = h('div', { class: 'quality-notice', 'data-testid': 'quality-notice', role: 'status', 'aria-live': 'polite', hidden: true },
-      icon('signal'), h('span', { text: 'Your connection is poor — video may freeze.' }));
+      icon('signal'), h('span', null, lx.text('call.quality_notice')));
     // Shown to everyone while a host has locked the call.
-    this.lockedEl = h('span', { class: 'locked-indicator', 'data-testid': 'locked-indicator', role: 'status', title: 'A host locked this call: nobody new can join.', hidden: true },
-      icon('lock'), h('span', { text: 'Locked' }));
+    this.lockedEl = lx.attr(h('span', { class: 'locked-indicator', 'data-testid': 'locked-indicator', role: 'status', hidden: true },
+      icon('lock'), h('span', null, lx.text('call.locked'))), 'title', 'call.locked_title');
     // Interpretation (only in a room with languages): what this listener hears. A small indicator
     // in the top bar, and a menu in the control bar to choose the floor or a language's channel.
     this.floorVolume = loadFloorVolume();
     this.interpIndicator = h('button', { class: 'interp-indicator', type: 'button', 'data-testid': 'interpretation-indicator', hidden: true, onclick: () => this.toggleLanguageMenu(true) });
-    this.langCode = h('span', { class: 'lang-code', text: 'Floor' });
+    this.langCode = h('span', { class: 'lang-code' });
     this.langBtn = h('button', { class: 'ctrl lang-ctrl', type: 'button', 'data-testid': 'language-menu-button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', hidden: true, onclick: () => this.toggleLanguageMenu() },
       localIcon(HEADPHONES), this.langCode);
-    this.langOptions = h('div', { class: 'lang-options', role: 'radiogroup', 'aria-label': 'Listen to' });
+    this.langOptions = lx.attr(h('div', { class: 'lang-options', role: 'radiogroup' }), 'aria-label', 'call.interp.listen_to');
     /** The menu's choices by language ('' for the floor). @type {Map<string, LanguageOptionView>} */
     this.langOptionViews = new Map();
     /** The languages the menu's choices were made for. */
     this.langOptionsKey = '';
     this.langNotice = h('p', { class: 'lang-notice', 'data-testid': 'language-notice', role: 'status', hidden: true });
-    this.floorSlider = h('input', { type: 'range', min: '0', max: '100', step: '5', 'data-testid': 'floor-volume', 'aria-label': 'Volume of the floor under the interpretation' });
+    this.floorSlider = lx.attr(h('input', { type: 'range', min: '0', max: '100', step: '5', 'data-testid': 'floor-volume' }), 'aria-label', 'call.interp.floor_volume_label');
     this.floorSlider.value = String(Math.round(this.floorVolume * 100));
     this.floorSlider.addEventListener('input', () => this.setFloorVolume(Number(this.floorSlider.value) / 100));
     this.floorValue = h('output', { class: 'floor-value', 'data-testid': 'floor-volume-value' });
-    this.langMenu = h(
+    // Hosts only: the interpreters (who have no tile), each with the host's actions.
+    this.interpRows = h('ul', { class: 'lang-interpreters' });
+    this.interpHost = h('section', { class: 'lang-hosts', 'data-testid': 'interpreter-list', hidden: true }, h('h3', null, lx.text('call.interp.interpreters')), this.interpRows);
+    this.langMenu = lx.attr(h(
       'div',
-      { class: 'popover lang-menu', 'data-testid': 'language-menu', role: 'dialog', 'aria-label': 'Language', hidden: true },
-      h('h3', { text: 'Listen to' }),
+      { class: 'popover lang-menu', 'data-testid': 'language-menu', role: 'dialog', hidden: true },
+      h('h3', null, lx.text('call.interp.listen_to')),
       this.langOptions,
       this.langNotice,
-      h('label', { class: 'floor-volume' }, h('span', { class: 'floor-volume-label' }, h('span', { text: 'Floor under the interpreter' }), this.floorValue), this.floorSlider),
-      h('p', { class: 'muted small floor-volume-note', text: 'How loud the original speakers stay while you hear an interpreter.' }),
-    );
+      h('label', { class: 'floor-volume' }, h('span', { class: 'floor-volume-label' }, h('span', null, lx.text('call.interp.floor_volume')), this.floorValue), this.floorSlider),
+      h('p', { class: 'muted small floor-volume-note' }, lx.text('call.interp.floor_volume_note')),
+      this.interpHost,
+    ), 'aria-label', 'call.interp.menu');
     /** An interpreter's console, made once this client is known to be one. @type {InterpreterConsole | null} */
     this.console = null;
     this.countEl = h('span', { class: 'count', 'data-testid': 'participant-count', text: '1' });
     this.clockEl = h('span', { class: 'clock' });
+    // End-to-end encryption (an encrypted call only): a badge in the top bar that always says where
+    // encryption stands, its panel (the safety code to read aloud, who is verified), and a loud
+    // banner when someone's identity key changes during the call.
+    this.e2eeBadge = lx.attr(h('button', { class: 'e2ee-badge', type: 'button', 'data-testid': 'e2ee-badge', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', hidden: true, onclick: () => this.toggleE2eePanel() }), 'title', 'e2ee.badge_title');
+    this.e2eeCode = h('div', { class: 'e2ee-code', 'data-testid': 'safety-code' });
+    this.e2eeVerifyBtn = h('button', { class: 'primary e2ee-verify', type: 'button', 'data-testid': 'e2ee-verify', onclick: () => void this.markE2eeVerified() }, icon('check'), h('span', null, lx.text('e2ee.panel.verify')));
+    this.e2eeVerifiedNote = h('p', { class: 'e2ee-verified-note', 'data-testid': 'e2ee-verified-note', hidden: true }, icon('check'), h('span', null, lx.text('e2ee.panel.verified_note')));
+    this.e2eeCodeBlock = h(
+      'div',
+      { class: 'e2ee-code-block' },
+      h('h3', null, lx.text('e2ee.panel.code')),
+      this.e2eeCode,
+      h('p', { class: 'e2ee-read-aloud' }, lx.text('e2ee.panel.read_aloud')),
+      this.e2eeVerifyBtn,
+      this.e2eeVerifiedNote,
+    );
+    this.e2eeUnsupportedNote = h('p', { class: 'e2ee-unsupported-note', hidden: true }, icon('alert'), h('span', null, lx.text('e2ee.panel.unsupported')));
+    this.e2eePeople = h('ul', { class: 'e2ee-people', 'data-testid': 'e2ee-people' });
+    const e2eeClose = lx.attr(lx.attr(h('button', { class: 'icon-button small', type: 'button', onclick: () => this.toggleE2eePanel(false) }, icon('close')), 'title', 'e2ee.panel.close'), 'aria-label', 'e2ee.panel.close');
+    this.e2eePanel = lx.attr(h(
+      'div',
+      { class: 'e2ee-panel', 'data-testid': 'e2ee-panel', role: 'dialog', hidden: true },
+      h('div', { class: 'e2ee-panel-head' }, h('span', { class: 'e2ee-panel-icon' }, icon('lock')), h('h2', null, lx.text('e2ee.panel.title')), e2eeClose),
+      h('p', { class: 'muted small e2ee-intro' }, lx.text('e2ee.panel.intro')),
+      this.e2eeUnsupportedNote,
+      this.e2eeCodeBlock,
+      h('h3', { class: 'e2ee-people-title' }, lx.text('e2ee.panel.people')),
+      this.e2eePeople,
+    ), 'aria-label', 'e2ee.panel.title');
+    this.e2eeWarningText = h('span', { class: 'e2ee-warning-text' });
+    const warningDismiss = lx.attr(lx.attr(h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'e2ee-warning-dismiss', onclick: () => this._dismissKeyWarning() }, icon('close')), 'title', 'e2ee.warning.dismiss'), 'aria-label', 'e2ee.warning.dismiss');
+    this.e2eeWarning = h(
+      'div',
+      { class: 'e2ee-warning', 'data-testid': 'e2ee-warning', role: 'alert', hidden: true },
+      icon('alert'),
+      this.e2eeWarningText,
+      (this.e2eeWarningCompare = h('button', { class: 'e2ee-warning-compare', type: 'button', 'data-testid': 'e2ee-warning-compare', onclick: () => this.toggleE2eePanel(true) }, lx.text('e2ee.warning.compare'))),
+      warningDismiss,
+    );
+    /** Whose identity key changed (names by participant id), in the warning until it is dismissed. @type {Map<string, string>} */
+    this._keyWarnings = new Map();
+    /** The banner saying this browser cannot take part was dismissed. */
+    this._unsupportedDismissed = false;
     const topbar = h(
       'header',
       { class: 'topbar' },
-      h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: this.opts.title || roomName }), this.lockedEl),
+      h('div', { class: 'brand-mini' }, h('span', { class: 'logo-dot' }), h('span', { class: 'room-name', text: this.opts.title || roomName }), this.lockedEl, this.e2eeBadge),
       this.status,
       this.connBanner,
       this.qualityNotice,
-      h('div', { class: 'topbar-right' }, this.interpIndicator, icon('users'), this.countEl, this.clockEl),
+      // The client's own language (the globe): switching it keeps the call going.
+      h('div', { class: 'topbar-right' }, this.interpIndicator, icon('users'), this.countEl, this.clockEl, languageMenu()),
+      this.e2eePanel,
     );
 
-    this.micBtn = this._ctrl('mic-toggle', 'mic', 'Mute microphone', () => this.toggleMic());
-    this.camBtn = this._ctrl('camera-toggle', 'video', 'Turn camera off', () => this.toggleCamera());
-    this.screenBtn = this._ctrl('screen-toggle', 'screen', 'Share your screen', () => this.toggleScreen());
-    this.settingsBtn = this._ctrl('settings-toggle', 'settings', 'Choose camera and microphone', () => this.toggleSettings());
-    this.chatBtn = this._ctrl('chat-toggle', 'chat', 'Chat', () => this.toggleChat());
+    this.micBtn = this._ctrl('mic-toggle', 'mic', 'call.mic.mute', () => this.toggleMic());
+    this.camBtn = this._ctrl('camera-toggle', 'video', 'call.camera.turn_off', () => this.toggleCamera());
+    this.screenBtn = this._ctrl('screen-toggle', 'screen', 'call.screen.share', () => this.toggleScreen());
+    this.settingsBtn = this._ctrl('settings-toggle', 'settings', 'call.settings', () => this.toggleSettings());
+    this.chatBtn = this._ctrl('chat-toggle', 'chat', 'call.chat', () => this.toggleChat());
     this.chatBadge = h('span', { class: 'badge-count', hidden: true });
     this.chatBtn.append(this.chatBadge);
     this.leaveBtn = h(
       'button',
-      { class: 'ctrl leave', 'data-testid': 'leave', title: 'Leave the call', 'aria-label': 'Leave the call', onclick: () => this.leave() },
+      { class: 'ctrl leave', 'data-testid': 'leave', onclick: () => this.leave() },
       icon('leave'),
-      h('span', { class: 'ctrl-label', text: 'Leave' }),
+      h('span', { class: 'ctrl-label' }, lx.text('call.leave')),
     );
+    lx.attr(lx.attr(this.leaveBtn, 'title', 'call.leave_title'), 'aria-label', 'call.leave_title');
     this.screenSupported = !!navigator.mediaDevices?.getDisplayMedia;
     if (!this.screenSupported) this.screenBtn.hidden = true;
     // Hosts only: lock the call (nobody new may join) or unlock it.
@@ -320,32 +448,32 @@ export class Call {
     this.lobbyBtn = h('button', { class: 'host-lock host-lobby', 'data-testid': 'lobby-toggle', hidden: true, onclick: () => this.toggleLobby() });
     // Hosts only: who waits in the lobby, with Admit and Refuse (shown while anyone waits).
     this.lobbyCount = h('h2', { 'data-testid': 'lobby-count' });
-    this.lobbyAdmitAll = h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': 'admit-all', text: 'Admit all', onclick: () => this.admitAll() });
+    this.lobbyAdmitAll = h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': 'admit-all', onclick: () => this.admitAll() }, lx.text('call.lobby.admit_all'));
     this.lobbyList = h('ul', { class: 'lobby-list' });
-    this.lobbyPanel = h(
+    this.lobbyPanel = lx.attr(h(
       'aside',
-      { class: 'lobby-panel', 'data-testid': 'lobby-panel', 'aria-label': 'Waiting to join', 'aria-live': 'polite', hidden: true },
+      { class: 'lobby-panel', 'data-testid': 'lobby-panel', 'aria-live': 'polite', hidden: true },
       h('div', { class: 'lobby-head' }, h('span', { class: 'lobby-head-icon' }, icon('hourglass')), this.lobbyCount, this.lobbyAdmitAll),
-      h('p', { class: 'muted small lobby-note', text: 'They cannot see or hear the call until you let them in.' }),
+      h('p', { class: 'muted small lobby-note' }, lx.text('call.lobby.note')),
       this.lobbyList,
-    );
+    ), 'aria-label', 'call.lobby.panel');
     // Hosts only: asks before removing someone.
     this.removeDialog = h('dialog', { class: 'confirm-dialog', 'data-testid': 'remove-dialog' });
 
     // Settings popover.
-    this.camSelect = h('select', { 'data-testid': 'camera-select', 'aria-label': 'Camera' });
-    this.micSelect = h('select', { 'data-testid': 'mic-select', 'aria-label': 'Microphone' });
+    this.camSelect = lx.attr(h('select', { 'data-testid': 'camera-select' }), 'aria-label', 'common.camera');
+    this.micSelect = lx.attr(h('select', { 'data-testid': 'mic-select' }), 'aria-label', 'common.microphone');
     this.camSelect.addEventListener('change', () => this.switchCamera(this.camSelect.value));
     this.micSelect.addEventListener('change', () => this.switchMic(this.micSelect.value));
     // Which way the media goes: UDP, or TCP when the network blocks UDP (from getStats).
-    this.mediaPathEl = h('p', { class: 'media-path', 'data-testid': 'media-path', role: 'status', text: 'Connecting…' });
+    this.mediaPathEl = h('p', { class: 'media-path', 'data-testid': 'media-path', role: 'status' });
     this.settings = h(
       'div',
       { class: 'popover', 'data-testid': 'settings', hidden: true },
-      h('h3', { text: 'Devices' }),
-      h('label', { class: 'field' }, h('span', { text: 'Camera' }), this.camSelect),
-      h('label', { class: 'field' }, h('span', { text: 'Microphone' }), this.micSelect),
-      h('h3', { text: 'Connection' }),
+      h('h3', null, lx.text('call.devices')),
+      h('label', { class: 'field' }, h('span', null, lx.text('common.camera')), this.camSelect),
+      h('label', { class: 'field' }, h('span', null, lx.text('common.microphone')), this.micSelect),
+      h('h3', null, lx.text('call.connection')),
       this.mediaPathEl,
     );
 
@@ -361,28 +489,31 @@ export class Call {
 
     // Chat panel.
     this.chatList = h('div', { class: 'chat-list', 'data-testid': 'chat-list', 'aria-live': 'polite' });
-    this.chatEmpty = h('div', { class: 'chat-empty', text: 'Messages are visible to everyone in the call and disappear when it ends.' });
+    this.chatEmpty = h('div', { class: 'chat-empty' }, lx.text('call.chat.empty'));
     this.chatList.append(this.chatEmpty);
-    this.chatInput = h('textarea', { class: 'chat-input', 'data-testid': 'chat-input', rows: 1, maxlength: 4000, placeholder: 'Send a message', 'aria-label': 'Message' });
+    this.chatInput = lx.attr(lx.attr(h('textarea', { class: 'chat-input', 'data-testid': 'chat-input', rows: 1, maxlength: 4000 }), 'placeholder', 'call.chat.placeholder'), 'aria-label', 'call.chat.message');
     this.chatInput.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey) {
         e.preventDefault();
         this.sendChat();
       }
     });
-    this.chatSend = h('button', { class: 'icon-button send', type: 'submit', 'data-testid': 'chat-send', title: 'Send', 'aria-label': 'Send' }, icon('send'));
+    this.chatSend = lx.attr(lx.attr(h('button', { class: 'icon-button send', type: 'submit', 'data-testid': 'chat-send' }, icon('send')), 'title', 'call.chat.send'), 'aria-label', 'call.chat.send');
     const form = h('form', { class: 'chat-form', onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); this.sendChat(); } }, this.chatInput, this.chatSend);
-    this.chatPanel = h(
+    const chatClose = h('button', { class: 'icon-button small', onclick: () => this.toggleChat(false) }, icon('close'));
+    lx.attr(lx.attr(chatClose, 'title', 'call.chat.close'), 'aria-label', 'call.chat.close');
+    this.chatPanel = lx.attr(h(
       'aside',
-      { class: 'chat-panel', 'data-testid': 'chat-panel', 'aria-label': 'Chat' },
-      h('div', { class: 'panel-head' }, h('h2', { text: 'In-call messages' }), h('button', { class: 'icon-button small', title: 'Close chat', 'aria-label': 'Close chat', onclick: () => this.toggleChat(false) }, icon('close'))),
+      { class: 'chat-panel', 'data-testid': 'chat-panel' },
+      h('div', { class: 'panel-head' }, h('h2', null, lx.text('call.chat.title')), chatClose),
+      (this.chatE2eeNote = h('p', { class: 'chat-e2ee-note', 'data-testid': 'chat-e2ee-note', hidden: true }, icon('lock'), h('span', null, lx.text('e2ee.chat_note')))),
       this.chatList,
       form,
-    );
+    ), 'aria-label', 'call.chat');
 
-    this.stage = h('main', { class: 'stage' }, this.grid, this.lobbyPanel, this.chatPanel);
+    this.stage = h('main', { class: 'stage' }, this.grid, this.lobbyPanel, this.chatPanel, this.e2eeWarning);
     this.audioHost = h('div', { class: 'audio-host', hidden: true });
-    this.unlockBtn = h('button', { class: 'unlock-audio', hidden: true, onclick: () => this._unlockAudio() }, icon('speaker'), h('span', { text: 'Click to turn on sound' }));
+    this.unlockBtn = h('button', { class: 'unlock-audio', hidden: true, onclick: () => this._unlockAudio() }, icon('speaker'), h('span', null, lx.text('call.unlock_audio')));
 
     this.el = h(
       'div',
@@ -415,10 +546,17 @@ export class Call {
       if (!this.langMenu.hidden && !this.langMenu.contains(target) && !this.langBtn.contains(target) && !this.interpIndicator.contains(target)) {
         this.toggleLanguageMenu(false);
       }
+      if (!this.e2eePanel.hidden && !this.e2eePanel.contains(target) && !this.e2eeBadge.contains(target) && !this.e2eeWarning.contains(target)) {
+        this.toggleE2eePanel(false);
+      }
     };
     /** @param {KeyboardEvent} e */
     this._onKey = (e) => {
       if (e.key === 'Escape' && this.hostMenuFor) this._setHostMenu(null);
+      if (e.key === 'Escape' && !this.e2eePanel.hidden) {
+        this.toggleE2eePanel(false);
+        this.e2eeBadge.focus();
+      }
       if (e.key === 'Escape' && !this.langMenu.hidden) {
         this.toggleLanguageMenu(false);
         this.langBtn.focus();
@@ -426,8 +564,13 @@ export class Call {
     };
     document.addEventListener('keydown', this._onKey);
     document.addEventListener('pointerdown', this._outsideClick, true);
-    this._ro = new ResizeObserver(() => this._layout());
+    this._ro = new ResizeObserver(() => {
+      this._layout();
+      this._fitBar();
+    });
     this._ro.observe(this.grid);
+    if (this.lockBtn.parentElement) this._ro.observe(this.lockBtn.parentElement);
+    this._offLocale = onLocaleChange(() => this._relabel());
   }
 
   // ------------------------------------------------------------------ DOM
@@ -436,11 +579,46 @@ export class Call {
   /**
    * @param {string} testid
    * @param {string} iconName
-   * @param {string} label
+   * @param {MessageKey} label
    * @param {() => void} onclick
    */
   _ctrl(testid, iconName, label, onclick) {
-    return h('button', { class: 'ctrl', 'data-testid': testid, title: label, 'aria-label': label, onclick }, icon(iconName));
+    const btn = h('button', { class: 'ctrl', 'data-testid': testid, onclick }, icon(iconName));
+    return this.lx.attr(this.lx.attr(btn, 'title', label), 'aria-label', label);
+  }
+
+  /**
+   * The language changed (the menu in the top bar, or on the waiting screen): every text of the call
+   * is drawn again in it, in place. Nothing else changes: the media, the tiles, what is open, what
+   * is typed, the chat's messages.
+   */
+  _relabel() {
+    if (this.ended) return;
+    this.lx.update();
+    for (const tile of this.tiles.values()) tile.lx.update();
+    this._showMediaPath();
+    this._tickClock();
+    this._updateControls();
+    this._updateHostControls();
+    this._renderLobby();
+    // The language menu's choices and the console's are made again (the languages' names).
+    this.langOptionsKey = '';
+    if (this.console) this.console.listenKey = '';
+    // The chat: the labels of its messages ("Ann (you)", the time), not the messages.
+    for (const el of /** @type {NodeListOf<HTMLElement>} */ (this.chatList.querySelectorAll('.chat-sender[data-own-name]'))) el.textContent = t('common.you_suffix', { name: el.dataset.ownName ?? '' });
+    for (const el of /** @type {NodeListOf<HTMLElement>} */ (this.chatList.querySelectorAll('.chat-time[data-at]'))) el.textContent = formatTime(Number(el.dataset.at));
+    const banner = this.connBanner.querySelector('.conn-banner-text');
+    if (banner && this._connBannerKey) banner.textContent = t(this._connBannerKey);
+    if (this.removeDialog.open && this._removing) this._fillRemoveDialog(this._removing);
+    for (const el of /** @type {NodeListOf<HTMLElement>} */ (this.chatList.querySelectorAll('.chat-text.undecryptable'))) el.textContent = t('e2ee.chat_undecryptable');
+    this._renderE2ee();
+    if (!this.settings.hidden) void this._fillDeviceSelects();
+    const v = this.waitingView;
+    if (v) {
+      v.lx.update();
+      if (this._waitingInfo) this._showWaiting(this._waitingInfo);
+    }
+    this.render();
   }
 
   /** The media transport (UDP, or TCP when UDP is blocked) in the settings and as `data-media-path`. */
@@ -448,21 +626,12 @@ export class Call {
     const path = this.room.mediaPath;
     if (this.el) this.el.dataset.mediaPath = path ?? '';
     if (!this.mediaPathEl) return;
-    /** @type {Record<string, string>} */
-    const texts = {
-      udp: 'Connected over UDP',
-      tcp: 'Connected over TCP (UDP is blocked on your network)',
-      'relay-udp': 'Connected through the relay (your network blocks the direct way)',
-      'relay-tcp': 'Connected through the relay over TCP (your network blocks the direct way)',
-      'relay-tls': 'Connected through the relay over TLS (your network blocks the direct way)',
-    };
-    this.mediaPathEl.textContent = (path && texts[path]) || 'Connecting…';
-    this.mediaPathEl.title =
-      path && path !== 'udp' ? 'Audio and video take a longer way around your network, which may add delay when it is busy.' : '';
+    this.mediaPathEl.textContent = (path && tryT(`call.path.${path}`)) || t('call.connecting');
+    this.mediaPathEl.title = path && path !== 'udp' ? t('call.path.note') : '';
   }
 
   _tickClock() {
-    this.clockEl.textContent = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    this.clockEl.textContent = formatTime(Date.now());
     for (const el of this.lobbyList.querySelectorAll('[data-since]')) el.textContent = waitedFor(Number(/** @type {HTMLElement} */ (el).dataset.since));
   }
 
@@ -472,7 +641,7 @@ export class Call {
     const room = this.room;
     const rerender = () => this.render();
     room.on('participant_joined', (p) => {
-      if (this.room.state === 'connected') toast(`${p.name || 'Someone'} joined`);
+      if (this.room.state === 'connected') toast(t('call.toast.joined', { name: p.name || t('call.someone') }));
       rerender();
     });
     room.on('participant_left', ({ participant, reason }) => {
@@ -480,8 +649,8 @@ export class Call {
       if (this._pendingMain?.id === participant.id) this._considerMainSpeaker(undefined);
       // Not when the server stops: everyone "leaves" then, and the call comes back by itself.
       if (this.room.state === 'connected' && reason !== 'server_shutdown') {
-        const what = reason === 'timed_out' ? 'lost their connection' : reason === 'removed' ? 'was removed from the call by a host' : 'left';
-        toast(`${participant.name || 'Someone'} ${what}`);
+        const name = participant.name || t('call.someone');
+        toast(reason === 'timed_out' ? t('call.toast.lost', { name }) : reason === 'removed' ? t('call.toast.removed', { name }) : t('call.toast.left', { name }));
       }
       rerender();
     });
@@ -498,8 +667,11 @@ export class Call {
     room.on('chat', (m) => this._addChat(m));
     room.on('locked_changed', ({ locked, by }) => {
       if (by && this.room.state === 'connected') {
-        const who = by === this.room.localParticipant ? 'You' : by.name || 'A host';
-        toast(locked ? `${who} locked the call. Nobody new can join.` : `${who} unlocked the call.`);
+        if (by === this.room.localParticipant) toast(locked ? t('call.toast.you_locked') : t('call.toast.you_unlocked'));
+        else {
+          const name = by.name || t('call.a_host');
+          toast(locked ? t('call.toast.locked', { name }) : t('call.toast.unlocked', { name }));
+        }
       }
       this._updateHostControls();
     });
@@ -507,40 +679,40 @@ export class Call {
       // The room already muted the track: the controls follow, as after our own mute button.
       if (source === 'microphone' || source === 'interpretation') {
         this.micMuted = true;
-        toast('A host muted your microphone.');
+        toast(t('call.toast.host_muted'));
       } else if (source === 'camera') {
         this.camOff = true;
-        toast('A host turned off your camera.');
+        toast(t('call.toast.host_camera'));
       } else {
         void this.stopScreenShare();
-        toast('A host stopped your screen share.');
+        toast(t('call.toast.host_screen'));
       }
       this._updateControls();
       this.render();
     });
     room.on('interpretation_changed', rerender);
+    room.on('e2ee_changed', ({ keyChanged }) => {
+      for (const p of keyChanged) this._keyWarnings.set(p.id, p.name || p.identity || t('call.someone'));
+      this._renderE2ee();
+    });
     room.on('waiting', (info) => this._showWaiting(info));
     room.on('lobby_changed', ({ added }) => {
       // Hosts: someone knocks. The panel lists them; the toast makes sure it is noticed.
-      for (const w of added) toast(`${w.name || w.identity || 'Someone'} is waiting to join.`);
+      for (const w of added) toast(t('call.toast.waiting', { name: w.name || w.identity || t('call.someone') }));
       this._updateHostControls();
       this._renderLobby();
     });
     room.on('media_path_changed', () => this._showMediaPath());
-    room.on('error', (err) => showError(err.message));
+    room.on('error', (err) => showError(sdkErrorText(err)));
     room.on('reconnecting', (info) => {
-      this._connectionBanner(
-        'reconnecting',
-        info.code === 4010 ? 'The server is restarting. Reconnecting…' : 'Connection lost. Reconnecting…',
-        { spinner: true },
-      );
+      this._connectionBanner('reconnecting', info.code === 4010 ? 'call.banner.restarting_reconnecting' : 'call.banner.reconnecting', { spinner: true });
       this._renderLobby();
       rerender();
     });
     room.on('reconnected', ({ resumed }) => {
       // After a resume nothing changed for the user; after a rejoin the call was set up again.
-      if (resumed) this._connectionBanner('reconnected', 'Reconnected', { hideAfterMs: 2500 });
-      else this._connectionBanner('rejoined', 'Rejoined the call', { hideAfterMs: 5000 });
+      if (resumed) this._connectionBanner('reconnected', 'call.banner.reconnected', { hideAfterMs: 2500 });
+      else this._connectionBanner('rejoined', 'call.banner.rejoined', { hideAfterMs: 5000 });
       // A rejoin may have waited in the lobby again.
       this._hideWaiting();
       this._updateControls();
@@ -549,7 +721,7 @@ export class Call {
       rerender();
     });
     room.on('shutting_down', () => {
-      this._connectionBanner('restarting', 'The server is restarting. The call will reconnect by itself.', { spinner: false });
+      this._connectionBanner('restarting', 'call.banner.restarting', { spinner: false });
     });
     room.on('disconnected', (info) => {
       if (this.ended) return;
@@ -593,6 +765,7 @@ export class Call {
       throw err;
     }
     this._hideWaiting();
+    this._joined = true;
     this.status.textContent = '';
     this._updateHostControls();
     this._renderLobby();
@@ -605,9 +778,17 @@ export class Call {
       return;
     }
     const lp = this.room.localParticipant;
+    if (this.room.e2ee.enabled && !this.room.e2ee.supported) {
+      // An encrypted call takes no media this browser could send: nothing is published, and what the
+      // others send cannot be shown. Say so plainly.
+      this._stopLocalTracks(media);
+      this._updateControls();
+      this._renderE2ee();
+      return;
+    }
     if (!lp.grants.publish) {
       this._stopLocalTracks(media);
-      toast('You joined as a viewer: you can watch and listen.');
+      toast(t('call.toast.viewer'));
       this._updateControls();
       return;
     }
@@ -684,7 +865,7 @@ export class Call {
   // ------------------------------------------------------------------ controls
 
   get canPublish() {
-    return this.room.localParticipant.grants.publish;
+    return this.room.localParticipant.grants.publish && !(this.room.e2ee.enabled && !this.room.e2ee.supported);
   }
 
   async toggleMic() {
@@ -751,7 +932,7 @@ export class Call {
         stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15 } }, audio: true });
       } catch (err) {
         const name = err instanceof Error || err instanceof DOMException ? err.name : '';
-        if (name !== 'NotAllowedError' && name !== 'AbortError') showError('We could not share your screen.');
+        if (name !== 'NotAllowedError' && name !== 'AbortError') showError(t('call.error.screen'));
         return;
       }
       const video = stream.getVideoTracks()[0];
@@ -808,13 +989,16 @@ export class Call {
     if (show && !this.langMenu.hidden) this.toggleLanguageMenu(false);
     this.settings.hidden = !show;
     this.settingsBtn.classList.toggle('active', show);
-    if (show) {
-      const { cameras, microphones } = await listDevices();
-      fillDeviceSelect(this.camSelect, cameras, this.camTrack?.getSettings().deviceId, 'Camera');
-      fillDeviceSelect(this.micSelect, microphones, this.micTrack?.getSettings().deviceId, 'Microphone');
-      this.camSelect.disabled ||= !this.canPublish || !!this.room.interpretPair;
-      this.micSelect.disabled ||= !this.canPublish;
-    }
+    if (show) await this._fillDeviceSelects();
+  }
+
+  /** The settings' lists of cameras and microphones (a device without a label is numbered in the page's language). */
+  async _fillDeviceSelects() {
+    const { cameras, microphones } = await listDevices();
+    fillDeviceSelect(this.camSelect, cameras, this.camTrack?.getSettings().deviceId, t('common.camera'));
+    fillDeviceSelect(this.micSelect, microphones, this.micTrack?.getSettings().deviceId, t('common.microphone'));
+    this.camSelect.disabled ||= !this.canPublish || !!this.room.interpretPair;
+    this.micSelect.disabled ||= !this.canPublish;
   }
 
   /** @param {string} deviceId */
@@ -822,7 +1006,7 @@ export class Call {
     if (!deviceId || !this.canPublish || this.room.interpretPair) return;
     const got = await getLocalMedia({ video: deviceId });
     if (!got.video) {
-      showError(got.errors.join(' ') || 'We could not switch the camera.');
+      showError(got.errors.join(' ') || t('call.error.switch_camera'));
       return;
     }
     const old = this.camTrack;
@@ -842,7 +1026,7 @@ export class Call {
     if (!deviceId || !this.canPublish) return;
     const got = await getLocalMedia({ audio: deviceId });
     if (!got.audio) {
-      showError(got.errors.join(' ') || 'We could not switch the microphone.');
+      showError(got.errors.join(' ') || t('call.error.switch_mic'));
       return;
     }
     const old = this.micTrack;
@@ -905,9 +1089,9 @@ export class Call {
    * @param {string} id
    */
   _who(id) {
-    if (id === this.room.localParticipant.id) return 'You';
+    if (id === this.room.localParticipant.id) return t('call.interp.you');
     const p = this.room.participants.get(id);
-    return p?.name || p?.identity || 'An interpreter';
+    return p?.name || p?.identity || t('call.interp.an_interpreter');
   }
 
   /**
@@ -916,10 +1100,10 @@ export class Call {
    */
   _channelState(ch) {
     const me = this.room.localParticipant.id;
-    if (ch?.live) return ch.live === me ? 'You are interpreting' : `${this._who(ch.live)} interpreting`;
+    if (ch?.live) return ch.live === me ? t('call.interp.you_interpreting') : t('call.interp.interpreting', { name: this._who(ch.live) });
     const standby = (ch?.interpreters ?? []).filter((id) => id !== me).map((id) => this._who(id));
-    if (standby.length) return `Silent now · ${standby.join(', ')} on standby`;
-    return 'No interpreter yet';
+    if (standby.length) return t('call.interp.standby', { names: standby.join(', ') });
+    return t('call.interp.none');
   }
 
   /** The language menu, the indicator in the top bar, and an interpreter's console. */
@@ -940,14 +1124,14 @@ export class Call {
     this.el.dataset.listening = listening ?? 'floor';
 
     // The button in the control bar: the choice, short.
-    this.langCode.textContent = listening ? listening.toUpperCase() : 'Floor';
-    const label = listening ? `Language: ${languageName(listening)} (${this._channelState(ch)})` : 'Language: the floor (original)';
+    this.langCode.textContent = listening ? listening.toUpperCase() : t('call.interp.floor_short');
+    const label = listening ? t('call.interp.button_channel', { language: languageInText(listening), state: this._channelState(ch) }) : t('call.interp.button_floor');
     this.langBtn.title = label;
     this.langBtn.setAttribute('aria-label', label);
     this.langBtn.dataset.state = !listening ? 'floor' : heard ? 'live' : 'silent';
 
     // The menu: the floor and each language, with who is live on it.
-    const key = interp.languages.join(',');
+    const key = `${locale()}|${interp.languages.join(',')}`;
     if (key !== this.langOptionsKey) {
       this.langOptionsKey = key;
       this.langOptionViews.clear();
@@ -958,7 +1142,7 @@ export class Call {
       v.el.setAttribute('aria-checked', String(chosen));
       v.el.classList.toggle('chosen', chosen);
       if (!lang) {
-        v.sub.textContent = 'The speakers’ own voices, at full volume';
+        v.sub.textContent = t('call.interp.floor_sub');
         continue;
       }
       const c = this.room.channel(lang);
@@ -969,28 +1153,65 @@ export class Call {
     }
     const silent = !!listening && !heard;
     this.langNotice.hidden = !silent;
-    if (silent && listening) this.langNotice.textContent = `No interpreter on ${languageName(listening)} right now: you hear the floor`;
-    this.floorValue.textContent = `${Math.round(this.floorVolume * 100)} %`;
+    if (silent && listening) this.langNotice.textContent = t('call.interp.silent', { language: languageInText(listening) });
+    this.floorValue.textContent = t('call.interp.percent', { value: Math.round(this.floorVolume * 100) });
     if (document.activeElement !== this.floorSlider) this.floorSlider.value = String(Math.round(this.floorVolume * 100));
 
     // The indicator in the top bar: what this listener hears now.
     const ind = this.interpIndicator;
     ind.dataset.state = !listening ? 'floor' : heard ? 'live' : 'silent';
-    const liveNames = interp.channels.filter((c) => c.live).map((c) => languageName(c.language));
+    const liveNames = interp.channels.filter((c) => c.live).map((c) => languageInText(c.language));
     const text = !listening
-      ? liveNames.length ? `Floor · ${liveNames.join(', ')} interpreted` : 'Floor (original)'
-      : heard && ch?.live ? `${languageName(listening)} · ${this._who(ch.live)}` : `No interpreter on ${languageName(listening)} right now: you hear the floor`;
+      ? liveNames.length ? t('call.interp.indicator_floor_live', { languages: liveNames.join(', ') }) : t('call.interp.floor_original')
+      : heard && ch?.live ? t('call.interp.indicator_live', { language: languageName(listening), name: this._who(ch.live) }) : t('call.interp.silent', { language: languageInText(listening) });
     // On a phone, the silent channel's sentence is too long for the top bar: a shorter one there.
-    const short = listening && !heard ? 'No interpreter · floor' : '';
+    const short = listening && !heard ? t('call.interp.silent_short') : '';
     fill(ind, `${heard}|${text}`, () => [
       localIcon(HEADPHONES),
       heard ? h('span', { class: 'live-dot', 'aria-hidden': 'true' }) : '',
       h('span', { class: `interp-indicator-text${short ? ' has-short' : ''}`, text }),
       short ? h('span', { class: 'interp-indicator-text short', text: short }) : '',
     ]);
-    ind.title = `${text}. Click to choose what you hear.`;
+    ind.title = t('call.interp.indicator_title', { text });
 
+    this._renderInterpreters(interp);
     this._renderConsole();
+  }
+
+  /**
+   * Hosts: the language menu lists every interpreter (interpreters have no tile), its channel and
+   * whether it is on air, with the host's actions: mute its microphone, remove it from the call.
+   * @param {NonNullable<Room['interpretation']>} interp
+   */
+  _renderInterpreters(interp) {
+    const me = this.room.localParticipant.id;
+    /** @type {{id: string, name: string, language: string, live: boolean, muted: boolean}[]} */
+    const rows = [];
+    if (this.room.isHost && this.room.state === 'connected') {
+      for (const c of interp.channels) {
+        for (const id of c.interpreters) {
+          const p = this.room.participants.get(id);
+          if (id === me || !p) continue;
+          rows.push({ id, name: p.name || p.identity || t('call.interp.an_interpreter'), language: c.language, live: c.live === id, muted: !!p.trackInfo('interpretation')?.muted });
+        }
+      }
+    }
+    this.interpHost.hidden = rows.length === 0;
+    fill(this.interpRows, `${locale()}|${JSON.stringify(rows)}`, () =>
+      rows.map((r) => {
+        const state = [r.live ? t('call.interp.on_air') : t('call.interp.on_standby'), r.muted ? t('call.interp.mic_muted') : ''].filter(Boolean).join(' · ');
+        const mute = t('call.interp.host_mute', { name: r.name });
+        const remove = t('call.interp.host_remove', { name: r.name });
+        return h(
+          'li',
+          { class: 'lang-interpreter', 'data-testid': 'interpreter-entry', 'data-participant-id': r.id, 'data-name': r.name, 'data-live': String(r.live), 'data-muted': String(r.muted) },
+          h('span', { class: 'lang-tag', text: r.language.toUpperCase() }),
+          h('span', { class: 'lang-interpreter-main' }, h('span', { class: 'lang-interpreter-name', text: r.name }), h('span', { class: 'lang-interpreter-state', text: state })),
+          r.muted ? '' : h('button', { class: 'icon-button small', type: 'button', 'data-testid': 'interpreter-host-mute', title: mute, 'aria-label': mute, onclick: () => this._hostMute(r.id, 'interpretation') }, icon('micOff')),
+          h('button', { class: 'icon-button small danger-icon', type: 'button', 'data-testid': 'interpreter-host-remove', title: remove, 'aria-label': remove, onclick: () => this._confirmRemove(r.id) }, icon('leave')),
+        );
+      }),
+    );
   }
 
   /**
@@ -1001,7 +1222,7 @@ export class Call {
   _languageOption(lang) {
     const title = h('span', { class: 'lang-title' });
     if (lang) title.append(h('span', { text: languageName(lang) }), endonym(lang) ? h('span', { class: 'lang-endonym', text: endonym(lang) }) : '');
-    else title.append(h('span', { text: 'Floor (original)' }));
+    else title.append(h('span', { text: t('call.interp.floor_original') }));
     const sub = h('span', { class: 'lang-sub' });
     const el = h(
       'button',
@@ -1021,33 +1242,38 @@ export class Call {
    * @returns {InterpreterConsole}
    */
   _buildConsole(pair) {
+    const lx = this.lx;
     const onAir = h('span', { class: 'on-air', 'data-testid': 'interpreter-on-air' });
     const status = h('p', { class: 'ic-status', 'data-testid': 'interpreter-status', role: 'status', 'aria-live': 'polite' });
     /** @type {Map<string, HTMLButtonElement>} */
     const outputs = new Map();
     for (const lang of pair) {
+      const name = h('span');
+      lx.run(() => {
+        name.textContent = languageName(lang);
+      });
       outputs.set(lang, h('button', { class: 'ic-seg-btn', type: 'button', 'data-testid': `interpreter-output-${lang}`, 'data-language': lang, onclick: () => this._takeOutput(lang) },
-        h('span', { class: 'lang-tag', text: lang.toUpperCase() }), h('span', { text: languageName(lang) })));
+        h('span', { class: 'lang-tag', text: lang.toUpperCase() }), name));
     }
     const take = h('button', { class: 'primary ic-take', type: 'button', 'data-testid': 'interpreter-take', onclick: () => this._takeOutput(null) });
-    const release = h('button', { class: 'secondary ic-release', type: 'button', 'data-testid': 'interpreter-release', text: 'Go off air', onclick: () => this.room.releaseChannel() });
+    const release = h('button', { class: 'secondary ic-release', type: 'button', 'data-testid': 'interpreter-release', onclick: () => this.room.releaseChannel() }, lx.text('call.console.go_off_air'));
     const mic = h('button', { class: 'ic-mic', type: 'button', 'data-testid': 'interpreter-mic', onclick: () => this.toggleMic() });
-    const micNote = h('p', { class: 'ic-mic-note', role: 'status', hidden: true, text: 'Your microphone is muted: your listeners hear silence.' });
+    const micNote = h('p', { class: 'ic-mic-note', role: 'status', hidden: true }, lx.text('call.console.mic_note'));
     const boothTitle = h('h3', {});
     const booth = h('ul', { class: 'ic-booth', 'data-testid': 'interpreter-booth' });
-    const listen = h('div', { class: 'ic-seg ic-listen', role: 'radiogroup', 'aria-label': 'Listening to' });
+    const listen = lx.attr(h('div', { class: 'ic-seg ic-listen', role: 'radiogroup' }), 'aria-label', 'call.console.listening_to');
     const listenNote = h('p', { class: 'muted small ic-listen-note', 'data-testid': 'interpreter-listen-note' });
-    const el = h(
+    const el = lx.attr(h(
       'aside',
-      { class: 'interp-console', 'data-testid': 'interpreter-console', 'aria-label': 'Interpreter console' },
-      h('div', { class: 'ic-head' }, h('h2', { text: 'Interpreter' }), onAir),
+      { class: 'interp-console', 'data-testid': 'interpreter-console' },
+      h('div', { class: 'ic-head' }, h('h2', null, lx.text('call.console.title')), onAir),
       status,
-      h('div', { class: 'ic-section' }, h('h3', { text: 'You speak on' }), h('div', { class: 'ic-seg ic-outputs', role: 'group', 'aria-label': 'You speak on' }, ...outputs.values())),
+      h('div', { class: 'ic-section' }, h('h3', null, lx.text('call.console.you_speak_on')), lx.attr(h('div', { class: 'ic-seg ic-outputs', role: 'group' }, ...outputs.values()), 'aria-label', 'call.console.you_speak_on')),
       h('div', { class: 'ic-actions' }, take, release, mic),
       micNote,
       h('div', { class: 'ic-section' }, boothTitle, booth),
-      h('div', { class: 'ic-section' }, h('h3', { text: 'Listening to' }), listen, listenNote),
-    );
+      h('div', { class: 'ic-section' }, h('h3', null, lx.text('call.console.listening_to')), listen, listenNote),
+    ), 'aria-label', 'call.console.label');
     this.stage.insertBefore(el, this.grid);
     return { el, onAir, status, outputs, take, release, mic, micNote, boothTitle, booth, listen, listenNote, listenKey: '' };
   }
@@ -1078,53 +1304,58 @@ export class Call {
     const state = live ? 'live' : other ? 'standby' : 'off';
     c.el.dataset.state = state;
     c.el.dataset.channel = out;
-    c.onAir.textContent = live ? 'On air' : other ? 'Standby' : 'Off air';
+    c.onAir.textContent = live ? t('call.console.on_air') : other ? t('call.console.standby') : t('call.console.off_air');
     c.onAir.dataset.state = state;
-    const name = languageName(out);
+    const name = languageInText(out);
     c.status.textContent = !pub
-      ? this.micTrack || this.busy.mic || this.room.state !== 'connected' ? 'Starting your microphone…' : 'No microphone: turn it on to interpret.'
+      ? this.micTrack || this.busy.mic || this.room.state !== 'connected' ? t('call.console.starting_mic') : t('call.console.no_mic')
       : live
-        ? `Listeners of ${name} hear you.`
+        ? t('call.console.live', { language: name })
         : other
-          ? `${this._who(other)} is on air on ${name}. Listeners do not hear you.`
-          : `${name} is silent: its listeners hear the floor.`;
+          ? t('call.console.other_live', { name: this._who(other), language: name })
+          : t('call.console.silent', { language: name });
     for (const [lang, b] of c.outputs) {
       const current = lang === out;
       b.classList.toggle('chosen', current);
       b.setAttribute('aria-pressed', String(current));
       b.disabled = !pub;
-      b.title = current ? `You speak on the ${languageName(lang)} channel` : `Move to the ${languageName(lang)} channel and go on air there`;
+      b.title = current ? t('call.console.output_current', { language: languageInText(lang) }) : t('call.console.output_move', { language: languageInText(lang) });
     }
     c.take.hidden = live;
     c.take.disabled = !pub;
-    c.take.textContent = other ? `Take over from ${this._who(other)}` : 'Go on air';
+    c.take.textContent = other ? t('call.console.take_over', { name: this._who(other) }) : t('call.console.go_on_air');
     c.release.hidden = !live;
     const muted = !this.micTrack || this.micMuted;
-    fill(c.mic, String(muted), () => [icon(muted ? 'micOff' : 'mic'), h('span', { text: muted ? 'Unmute' : 'Mute' })]);
+    fill(c.mic, `${locale()}|${muted}`, () => [icon(muted ? 'micOff' : 'mic'), h('span', { text: muted ? t('call.console.unmute') : t('call.console.mute') })]);
     c.mic.classList.toggle('off', muted);
     c.mic.dataset.state = muted ? 'off' : 'on';
-    c.mic.setAttribute('aria-label', muted ? 'Unmute your microphone' : 'Mute your microphone');
+    c.mic.setAttribute('aria-label', muted ? t('call.console.unmute_label') : t('call.console.mute_label'));
     c.micNote.hidden = !(live && muted);
     // The booth: everyone on this channel, live or standing by.
-    c.boothTitle.textContent = `${name} booth`;
+    c.boothTitle.textContent = t('call.console.booth', { language: name });
     const ids = ch?.interpreters.length ? ch.interpreters : lp.id ? [lp.id] : [];
-    const rows = ids.map((id) => ({ id, name: id === lp.id ? `${lp.name || 'You'} (you)` : this._who(id), live: ch?.live === id }));
+    const rows = ids.map((id) => ({
+      id,
+      name: id === lp.id ? t('common.you_suffix', { name: lp.name || t('call.interp.you') }) : this._who(id),
+      live: ch?.live === id,
+      state: ch?.live === id ? t('call.interp.on_air') : t('call.interp.on_standby'),
+    }));
     fill(c.booth, JSON.stringify(rows), () =>
       rows.map((r) =>
         h('li', { 'data-participant-id': r.id, 'data-live': String(r.live) },
           h('span', { class: 'ic-booth-name', text: r.name }),
-          h('span', { class: 'ic-booth-state', text: r.live ? 'on air' : 'standby' })),
+          h('span', { class: 'ic-booth-state', text: r.state })),
       ),
     );
     // What the interpreter hears: the floor, or another channel (relay).
     const languages = this.room.interpretation?.languages ?? [];
-    const key = languages.join(',');
+    const key = `${locale()}|${languages.join(',')}`;
     if (c.listenKey !== key) {
       c.listenKey = key;
       c.listen.replaceChildren(
         ...['', ...languages].map((lang) =>
           h('button', { class: 'ic-seg-btn', type: 'button', role: 'radio', 'data-testid': `interpreter-listen-${lang || 'floor'}`, 'data-language': lang || 'floor', onclick: () => this.chooseLanguage(lang || null) },
-            lang ? h('span', { class: 'lang-tag', text: lang.toUpperCase() }) : '', h('span', { text: lang ? languageName(lang) : 'Floor' })),
+            lang ? h('span', { class: 'lang-tag', text: lang.toUpperCase() }) : '', h('span', { text: lang ? languageName(lang) : t('call.interp.floor_short') })),
         ),
       );
     }
@@ -1135,14 +1366,16 @@ export class Call {
       b.classList.toggle('chosen', chosen);
       b.setAttribute('aria-checked', String(chosen));
       const lch = this.room.channel(lang);
-      b.title = !lang ? 'The original speakers' : lch?.live ? `${languageName(lang)}: ${this._channelState(lch)} (relay)` : `${languageName(lang)}: ${this._channelState(lch)}`;
+      b.title = !lang
+        ? t('call.console.listen_floor_title')
+        : t(lch?.live ? 'call.console.listen_relay_title' : 'call.console.listen_title', { language: languageName(lang), state: this._channelState(lch) });
     }
     const lch = this.room.channel(listening);
     c.listenNote.textContent = !listening
-      ? 'You hear the original speakers.'
+      ? t('call.console.hear_floor')
       : lch?.live && lch.live !== lp.id
-        ? `Relay: you hear ${this._who(lch.live)} on ${languageName(listening)}, the floor lowered.`
-        : `Nobody else is on air on ${languageName(listening)}: you hear the floor.`;
+        ? t('call.console.hear_relay', { name: this._who(lch.live), language: languageInText(listening) })
+        : t('call.console.hear_silent', { language: languageInText(listening) });
   }
 
   // ------------------------------------------------------------------ host controls
@@ -1165,18 +1398,31 @@ export class Call {
     this.lobbyBtn.dataset.state = lobbyOn ? 'on' : 'off';
     this.lobbyBtn.classList.toggle('active', lobbyOn);
     this.lobbyBtn.setAttribute('aria-pressed', String(lobbyOn));
-    this.lobbyBtn.setAttribute('aria-label', 'Lobby');
-    this.lobbyBtn.title = lobbyOn
-      ? 'Newcomers wait in the lobby until a host lets them in. Click to let them join directly.'
-      : 'Newcomers join directly. Click to make them wait until a host lets them in.';
-    this.lobbyBtn.replaceChildren(icon('hourglass'), h('span', { text: lobbyOn ? 'Lobby on' : 'Lobby off' }));
-    const label = locked ? 'Unlock call' : 'Lock call';
+    this.lobbyBtn.setAttribute('aria-label', t('call.lobby'));
+    this.lobbyBtn.title = lobbyOn ? t('call.lobby.on_title') : t('call.lobby.off_title');
+    this.lobbyBtn.replaceChildren(icon('hourglass'), h('span', { text: lobbyOn ? t('call.lobby.on') : t('call.lobby.off') }));
+    const label = locked ? t('call.unlock') : t('call.lock');
     this.lockBtn.dataset.state = locked ? 'locked' : 'unlocked';
     this.lockBtn.classList.toggle('active', locked);
-    this.lockBtn.title = locked ? 'Let new people join this call again' : 'Stop new people from joining this call';
+    this.lockBtn.title = locked ? t('call.unlock_title') : t('call.lock_title');
     this.lockBtn.setAttribute('aria-pressed', String(locked));
     this.lockBtn.setAttribute('aria-label', label);
     this.lockBtn.replaceChildren(icon('lock'), h('span', { text: label }));
+    this._fitBar();
+  }
+
+  /**
+   * The host buttons beside the controls say their words where these fit (in any language), else
+   * show their icons only (the words stay their titles and names).
+   */
+  _fitBar() {
+    const side = this.lockBtn.parentElement;
+    const bar = side?.parentElement;
+    if (!side || !bar || this.lockBtn.hidden) return;
+    side.classList.remove('compact');
+    // Beside the controls the side grows as its words need (the controls move over), until the bar
+    // overflows; in a row of its own (a phone), until the row does.
+    side.classList.toggle('compact', side.scrollWidth > side.clientWidth + 1 || bar.scrollWidth > bar.clientWidth + 1);
   }
 
   /**
@@ -1209,22 +1455,22 @@ export class Call {
     const waiting = lobby?.waiting ?? [];
     this.lobbyPanel.hidden = waiting.length === 0;
     this.lobbyPanel.dataset.count = String(waiting.length);
-    this.lobbyCount.textContent = `${waiting.length} waiting to join`;
+    this.lobbyCount.textContent = t('call.lobby.count', { count: waiting.length });
     this.lobbyAdmitAll.hidden = waiting.length < 2;
     this.lobbyList.replaceChildren(...waiting.map((w) => this._lobbyRow(w)));
   }
 
   /** @param {LobbyEntry} w */
   _lobbyRow(w) {
-    const name = w.name || w.identity || 'Guest';
+    const name = w.name || w.identity || t('call.guest');
     /** @param {HTMLButtonElement} btn @param {() => boolean} act */
     const once = (btn, act) => () => {
       // The list is drawn again when the server says what happened.
       for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (row.querySelectorAll('button'))) b.disabled = true;
       if (!act()) for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (row.querySelectorAll('button'))) b.disabled = false;
     };
-    const refuse = h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': `refuse-${w.identity}`, 'data-action': 'refuse', title: `Do not let ${name} in`, text: 'Refuse' });
-    const admit = h('button', { class: 'primary small-btn', type: 'button', 'data-testid': `admit-${w.identity}`, 'data-action': 'admit', title: `Let ${name} into the call`, text: 'Admit' });
+    const refuse = h('button', { class: 'secondary small-btn', type: 'button', 'data-testid': `refuse-${w.identity}`, 'data-action': 'refuse', title: t('call.lobby.refuse_title', { name }), text: t('call.lobby.refuse') });
+    const admit = h('button', { class: 'primary small-btn', type: 'button', 'data-testid': `admit-${w.identity}`, 'data-action': 'admit', title: t('call.lobby.admit_title', { name }), text: t('call.lobby.admit') });
     refuse.addEventListener('click', once(refuse, () => this.room.refuseParticipant(w.participantId)));
     admit.addEventListener('click', once(admit, () => this.room.admitParticipant(w.participantId)));
     const row = h(
@@ -1254,6 +1500,7 @@ export class Call {
    */
   _showWaiting(info) {
     if (this.ended) return;
+    this._waitingInfo = info;
     let v = this.waitingView;
     if (!v) {
       v = this._buildWaitingView();
@@ -1262,39 +1509,46 @@ export class Call {
       this._startWaitingPreview(v);
     }
     v.card.dataset.hostsPresent = String(info.hostsPresent);
-    v.text.textContent = info.hostsPresent
-      ? 'A host of this call knows you are here. You will join as soon as they let you in.'
-      : 'No host is in the call yet. You will get in as soon as a host joins and admits you.';
+    v.text.textContent = info.hostsPresent ? t('call.waiting.hosts_present') : t('call.waiting.no_host');
     const name = info.name || this.opts.displayName;
     v.who.replaceChildren(
-      h('div', { class: 'lobby-fact' }, h('span', { class: 'muted', text: 'Call' }), h('span', { 'data-testid': 'lobby-call-title', text: this.opts.title || info.room || this.opts.roomName })),
-      h('div', { class: 'lobby-fact' }, h('span', { class: 'muted', text: 'Joining as' }), h('span', { 'data-testid': 'lobby-name', text: name || 'Guest' })),
+      h('div', { class: 'lobby-fact' }, h('span', { class: 'muted', text: t('call.waiting.call') }), h('span', { 'data-testid': 'lobby-call-title', text: this.opts.title || info.room || this.opts.roomName })),
+      h('div', { class: 'lobby-fact' }, h('span', { class: 'muted', text: t('call.waiting.joining_as') }), h('span', { 'data-testid': 'lobby-name', text: name || t('call.guest') })),
     );
     const circle = /** @type {HTMLElement} */ (v.avatar.firstElementChild);
     circle.textContent = initials(name || '?');
     circle.style.background = colorFor(name || '?');
+    this._renderWaitingMedia(v);
   }
 
   /** @returns {WaitingView} */
   _buildWaitingView() {
+    const lx = localized();
     const video = h('video', { class: 'mirrored', autoplay: true, playsinline: true, 'data-testid': 'lobby-preview' });
     video.muted = true;
     const avatarNote = h('span', { class: 'muted small', 'data-testid': 'lobby-preview-note' });
     const avatar = h('div', { class: 'lobby-preview-off' }, h('span', { class: 'avatar-circle' }), avatarNote);
-    const title = h('h1', { text: 'Waiting for a host to let you in' });
+    // The microphone and camera the person will join with, as on the pre-join screen.
+    const mic = h('button', { class: 'ctrl', type: 'button', 'data-testid': 'lobby-mic-toggle', onclick: () => this._toggleWaiting('mic') });
+    const cam = h('button', { class: 'ctrl', type: 'button', 'data-testid': 'lobby-camera-toggle', onclick: () => this._toggleWaiting('cam') });
+    const title = h('h1', null, lx.text('call.waiting.title'));
     const text = h('p', { class: 'muted lobby-text', 'data-testid': 'lobby-text' });
     const who = h('div', { class: 'lobby-facts' });
     const card = h(
       'div',
       { class: 'card lobby-card', 'data-testid': 'lobby-waiting', role: 'status', 'aria-live': 'polite' },
-      brand(),
-      h('div', { class: 'lobby-preview' }, video, avatar),
+      cardHead(),
+      h('div', { class: 'lobby-preview' }, video, avatar, h('div', { class: 'preview-controls' }, mic, cam)),
       h('div', { class: 'lobby-title' }, h('span', { class: 'pulse-dot', 'aria-hidden': 'true' }), title),
       text,
       who,
-      h('div', { class: 'actions' }, h('button', { class: 'secondary', type: 'button', 'data-testid': 'lobby-leave', text: 'Leave', onclick: () => this.leave() })),
+      h('div', { class: 'actions' }, h('button', { class: 'secondary', type: 'button', 'data-testid': 'lobby-leave', onclick: () => this.leave() }, lx.text('call.leave'))),
     );
-    return { page: h('div', { class: 'center-page lobby-page' }, card), card, title, text, who, video, avatar, avatarNote };
+    return {
+      page: h('div', { class: 'center-page lobby-page' }, card),
+      card, title, text, who, video, avatar, avatarNote, mic, cam,
+      audio: null, camera: null, pending: false, noteKey: null, lx,
+    };
   }
 
   /**
@@ -1303,35 +1557,81 @@ export class Call {
    * @param {WaitingView} v
    */
   _startWaitingPreview(v) {
-    /** @param {MediaStreamTrack | null | undefined} track @param {string} note */
-    const show = (track, note) => {
-      if (this.waitingView !== v) return;
-      const on = !!track && !this.camOff;
-      v.video.srcObject = on && track ? new MediaStream([track]) : null;
-      v.video.hidden = !on;
-      v.avatar.hidden = on;
-      v.avatarNote.textContent = note;
-    };
-    /** @param {MediaStreamTrack | null | undefined} track */
-    const offNote = (track) => (track ? 'Your camera is off' : 'No camera');
     if (this.opts.media) {
-      show(this.opts.media.video, offNote(this.opts.media.video));
+      v.audio = this.opts.media.audio;
+      v.camera = this.opts.media.video;
+      this._renderWaitingMedia(v);
       return;
     }
     const grants = /** @type {Record<string, unknown> | undefined} */ (decodeToken(this.opts.token)?.grants);
     if (grants?.publish === false) {
-      show(null, 'You will watch and listen');
+      v.noteKey = 'call.waiting.watch';
+      v.mic.hidden = true;
+      v.cam.hidden = true;
+      this._renderWaitingMedia(v);
       return;
     }
-    if (Array.isArray(grants?.interpret)) {
+    const interpreter = Array.isArray(grants?.interpret);
+    if (interpreter) {
       // An interpreter sends no picture: only its microphone is asked for.
-      show(null, 'You will interpret: your voice only');
-      if (!this._waitingMedia) this._waitingMedia = getLocalMedia({ audio: true });
-      return;
+      v.noteKey = 'call.waiting.interpret';
+      v.cam.hidden = true;
     }
-    show(null, 'Starting your camera…');
-    if (!this._waitingMedia) this._waitingMedia = getLocalMedia({ audio: true, video: true });
-    void this._waitingMedia.then((m) => show(m.video, offNote(m.video)));
+    v.pending = true;
+    this._renderWaitingMedia(v);
+    if (!this._waitingMedia) this._waitingMedia = getLocalMedia(interpreter ? { audio: true } : { audio: true, video: true });
+    void this._waitingMedia.then((m) => {
+      if (this.waitingView !== v) return;
+      v.pending = false;
+      v.audio = m.audio;
+      v.camera = interpreter ? null : m.video;
+      this._renderWaitingMedia(v);
+    });
+  }
+
+  /**
+   * Waiting: the microphone or camera on or off, as the person will join (published muted when off).
+   * @param {'mic' | 'cam'} which
+   */
+  _toggleWaiting(which) {
+    const v = this.waitingView;
+    if (!v) return;
+    if (which === 'mic') this.micMuted = !this.micMuted;
+    else this.camOff = !this.camOff;
+    this._renderWaitingMedia(v);
+  }
+
+  /**
+   * The waiting screen's preview and its microphone and camera buttons, from the tracks and what
+   * the person chose. A track turned off is disabled at once (it is published muted).
+   * @param {WaitingView} v
+   */
+  _renderWaitingMedia(v) {
+    const micOn = !!v.audio && !this.micMuted;
+    const camOn = !!v.camera && !this.camOff;
+    if (v.audio) v.audio.enabled = !this.micMuted;
+    if (v.camera) v.camera.enabled = !this.camOff;
+    /** @param {HTMLButtonElement} btn @param {boolean} has @param {boolean} on @param {string} onIcon @param {string} offIcon @param {MessageKey} onLabel @param {MessageKey} offLabel */
+    const set = (btn, has, on, onIcon, offIcon, onLabel, offLabel) => {
+      btn.disabled = !has;
+      btn.classList.toggle('off', !on);
+      btn.dataset.state = on ? 'on' : 'off';
+      btn.setAttribute('aria-pressed', String(!on));
+      const label = on ? t(onLabel) : t(offLabel);
+      btn.title = label;
+      btn.setAttribute('aria-label', label);
+      fill(btn, String(on), () => [icon(on ? onIcon : offIcon)]);
+    };
+    set(v.mic, !!v.audio, micOn, 'mic', 'micOff', 'call.mic.mute', 'call.mic.unmute');
+    set(v.cam, !!v.camera, camOn, 'video', 'videoOff', 'call.camera.turn_off', 'call.camera.turn_on');
+    const shown = v.video.srcObject instanceof MediaStream ? v.video.srcObject.getVideoTracks()[0] : null;
+    if (camOn && v.camera && shown !== v.camera) v.video.srcObject = new MediaStream([v.camera]);
+    else if (!camOn && v.video.srcObject) v.video.srcObject = null;
+    v.video.hidden = !camOn;
+    v.avatar.hidden = camOn;
+    /** @type {MessageKey} */
+    const note = v.noteKey ?? (v.pending ? 'call.waiting.starting_camera' : v.camera ? 'call.waiting.camera_off' : 'common.no_camera');
+    v.avatarNote.textContent = t(note);
   }
 
   /** Back from the lobby to the call screen. */
@@ -1353,11 +1653,14 @@ export class Call {
     void p?.then((m) => this._stopLocalTracks(m));
   }
 
-  /** @param {string} participantId */
-  _hostMute(participantId) {
+  /**
+   * Hosts: mute a participant's microphone (an interpreter's: its interpretation track).
+   * @param {string} participantId @param {'microphone' | 'interpretation'} [source]
+   */
+  _hostMute(participantId, source = 'microphone') {
     this._setHostMenu(null);
     const p = this.room.participants.get(participantId);
-    const mic = p?.trackInfo('microphone');
+    const mic = p?.trackInfo(source);
     if (!p || !mic || mic.muted) return;
     this.room.muteParticipant(p.id, mic.track_id);
   }
@@ -1365,23 +1668,30 @@ export class Call {
   /** Ask, then remove the participant. @param {string} participantId */
   _confirmRemove(participantId) {
     this._setHostMenu(null);
+    if (!this.room.participants.has(participantId)) return;
+    this._fillRemoveDialog(participantId);
+    this.removeDialog.showModal();
+  }
+
+  /** The remove dialog's question about a participant, in the page's language. @param {string} participantId */
+  _fillRemoveDialog(participantId) {
     const p = this.room.participants.get(participantId);
-    if (!p) return;
-    const name = p.name || p.identity || 'this person';
+    this._removing = participantId;
+    const name = p?.name || p?.identity || t('call.guest');
     const d = this.removeDialog;
     const close = () => d.close();
     d.replaceChildren(
-      h('h2', { text: `Remove ${name} from the call?` }),
-      h('p', { class: 'muted', text: 'They will leave the call right away and cannot join it again while it lasts.' }),
+      h('h2', { text: t('call.remove.title', { name }) }),
+      h('p', { class: 'muted', text: t('call.remove.text') }),
       h(
         'div',
         { class: 'dialog-actions' },
-        h('button', { class: 'secondary', type: 'button', 'data-testid': 'remove-cancel', text: 'Cancel', onclick: close }),
+        h('button', { class: 'secondary', type: 'button', 'data-testid': 'remove-cancel', text: t('common.cancel'), onclick: close }),
         h('button', {
           class: 'danger',
           type: 'button',
           'data-testid': 'remove-confirm',
-          text: 'Remove',
+          text: t('call.remove.confirm'),
           onclick: () => {
             close();
             if (this.room.participants.has(participantId)) this.room.removeParticipant(participantId);
@@ -1389,7 +1699,6 @@ export class Call {
         }),
       ),
     );
-    d.showModal();
   }
 
   sendChat() {
@@ -1405,27 +1714,27 @@ export class Call {
 
   _updateControls() {
     const can = this.room.state === 'new' || this.room.state === 'connecting' || this.room.state === 'waiting' ? true : this.canPublish;
-    const noPublish = 'Your invitation lets you watch only.';
+    const noPublish = t('call.watch_only');
     /**
      * @param {HTMLButtonElement} btn
      * @param {boolean} on
      * @param {string} onIcon
      * @param {string} offIcon
-     * @param {string} onLabel
-     * @param {string} offLabel
+     * @param {MessageKey} onLabel
+     * @param {MessageKey} offLabel
      */
     const set = (btn, on, onIcon, offIcon, onLabel, offLabel) => {
       btn.classList.toggle('off', !on);
       btn.dataset.state = on ? 'on' : 'off';
       btn.setAttribute('aria-pressed', String(!on));
-      const label = can ? (on ? onLabel : offLabel) : noPublish;
+      const label = can ? t(on ? onLabel : offLabel) : noPublish;
       btn.title = label;
       btn.setAttribute('aria-label', label);
       btn.disabled = !can;
       btn.replaceChildren(icon(on ? onIcon : offIcon));
     };
-    set(this.micBtn, !!this.micTrack && !this.micMuted, 'mic', 'micOff', 'Mute microphone', this.micTrack ? 'Unmute microphone' : 'Turn on microphone');
-    set(this.camBtn, !!this.camTrack && !this.camOff, 'video', 'videoOff', 'Turn camera off', 'Turn camera on');
+    set(this.micBtn, !!this.micTrack && !this.micMuted, 'mic', 'micOff', 'call.mic.mute', this.micTrack ? 'call.mic.unmute' : 'call.mic.turn_on');
+    set(this.camBtn, !!this.camTrack && !this.camOff, 'video', 'videoOff', 'call.camera.turn_off', 'call.camera.turn_on');
     // An interpreter sends its voice only: no camera, no screen.
     const interpreter = !!this.room.interpretPair;
     this.camBtn.hidden = interpreter;
@@ -1434,12 +1743,100 @@ export class Call {
     this.screenBtn.classList.toggle('active', !!this.screenTrack);
     this.screenBtn.dataset.state = this.screenTrack ? 'on' : 'off';
     this.screenBtn.disabled = !can;
-    this.screenBtn.title = can ? (this.screenTrack ? 'Stop sharing' : 'Share your screen') : noPublish;
+    this.screenBtn.title = can ? (this.screenTrack ? t('call.screen.stop') : t('call.screen.share')) : noPublish;
+    this.screenBtn.setAttribute('aria-label', this.screenBtn.title);
     this.screenBtn.replaceChildren(icon(this.screenTrack ? 'screenOff' : 'screen'));
     this.chatBtn.classList.toggle('active', this.chatOpen);
     this.chatBadge.hidden = this.unread === 0;
     this.chatBadge.textContent = this.unread > 9 ? '9+' : String(this.unread);
     this.chatBtn.append(this.chatBadge);
+  }
+
+  // ------------------------------------------------------------------ end-to-end encryption
+
+  /**
+   * Open or close the encryption panel (the safety code, who is verified).
+   * @param {boolean} [open]
+   */
+  toggleE2eePanel(open = this.e2eePanel.hidden) {
+    this.e2eePanel.hidden = !open;
+    this.e2eeBadge.setAttribute('aria-expanded', String(open));
+    if (open) this._renderE2ee();
+  }
+
+  /** Everyone read the safety code aloud and it matched: the participants' keys are remembered as verified. */
+  async markE2eeVerified() {
+    this.e2eeVerifyBtn.disabled = true;
+    try {
+      await this.room.e2ee.markVerified();
+      toast(t('e2ee.toast.verified'));
+    } finally {
+      this._renderE2ee();
+    }
+  }
+
+  /** The warning of a changed key goes away (the badge still says so until the code is compared again). */
+  _dismissKeyWarning() {
+    this._keyWarnings.clear();
+    if (!this.room.e2ee.supported) this._unsupportedDismissed = true;
+    this._renderE2ee();
+  }
+
+  /** The badge, the panel and the warning, as `room.e2ee` stands. Nothing of it in a plain call. */
+  _renderE2ee() {
+    if (this.ended || !this.el) return;
+    const e = this.room.e2ee;
+    this.e2eeBadge.hidden = !e.enabled;
+    this.chatE2eeNote.hidden = !e.enabled || !e.supported;
+    if (!e.enabled) {
+      this.e2eePanel.hidden = true;
+      this.e2eeWarning.hidden = true;
+      return;
+    }
+    const status = e.status === 'off' ? 'setting_up' : e.status;
+    this.e2eeBadge.dataset.state = status;
+    const alarm = status === 'warning' || status === 'unsupported';
+    fill(this.e2eeBadge, `${status}|${locale()}`, () => [icon(alarm ? 'alert' : 'lock'), h('span', { class: 'e2ee-badge-text', text: t(E2EE_BADGE_KEYS[status]) })]);
+
+    this.e2eeUnsupportedNote.hidden = e.supported;
+    this.e2eeCodeBlock.hidden = !e.supported;
+    const code = e.safetyCode;
+    this.e2eeCode.dataset.code = code;
+    fill(this.e2eeCode, `${code}|${locale()}`, () =>
+      code ? code.split(' ').map((g) => h('span', { class: 'e2ee-code-group', text: g })) : [h('span', { class: 'e2ee-code-pending', text: t('e2ee.panel.code_pending') })],
+    );
+    const keyed = [...e.participants.values()].filter((p) => p.identityKey);
+    const allVerified = keyed.length > 0 && keyed.every((p) => p.verified);
+    this.e2eeVerifyBtn.hidden = allVerified;
+    this.e2eeVerifyBtn.disabled = !code || keyed.length === 0;
+    this.e2eeVerifiedNote.hidden = !allVerified;
+    const rows = [...this.room.participants.values()].map((p) => {
+      const s = e.participants.get(p.id);
+      /** @type {keyof typeof E2EE_STATE_KEYS} */
+      const state = !s?.identityKey ? 'no_key' : s.keyChanged ? 'changed' : s.verified ? 'verified' : s.keyReceived ? 'unverified' : 'waiting';
+      return { name: p.name || p.identity, state };
+    });
+    fill(this.e2eePeople, `${JSON.stringify(rows)}|${locale()}`, () =>
+      rows.map((r) =>
+        h(
+          'li',
+          { class: 'e2ee-person', 'data-participant-name': r.name, 'data-state': r.state },
+          h('span', { class: 'e2ee-person-name', text: r.name }),
+          h('span', { class: 'e2ee-person-state' }, icon(r.state === 'verified' ? 'check' : r.state === 'unverified' || r.state === 'waiting' ? 'key' : 'alert'), h('span', { text: t(E2EE_STATE_KEYS[r.state]) })),
+        ),
+      ),
+    );
+
+    // The loud warning: for those whose key changed and who are still here, not verified again.
+    for (const id of [...this._keyWarnings.keys()]) if (!e.participants.get(id)?.keyChanged) this._keyWarnings.delete(id);
+    const names = [...this._keyWarnings.values()];
+    // A browser that cannot take part says so there, plainly, until dismissed.
+    const unsupported = !e.supported && !this._unsupportedDismissed;
+    this.e2eeWarning.hidden = names.length === 0 && !unsupported;
+    this.e2eeWarning.dataset.kind = unsupported ? 'unsupported' : 'key-changed';
+    this.e2eeWarningCompare.hidden = unsupported;
+    if (unsupported) this.e2eeWarningText.textContent = t('e2ee.unsupported');
+    else if (names.length) this.e2eeWarningText.textContent = t('e2ee.warning.changed', { name: names.join(', ') });
   }
 
   // ------------------------------------------------------------------ chat
@@ -1452,15 +1849,21 @@ export class Call {
     const msg = h(
       'div',
       { class: `chat-message${m.local ? ' own' : ''}${grouped ? ' grouped' : ''}`, 'data-from': m.from, 'data-at': String(m.sentAt) },
-      h('div', { class: 'chat-meta' }, h('span', { class: 'chat-sender', text: m.local ? `${m.name} (you)` : m.name }), h('time', { class: 'chat-time', text: formatTime(m.sentAt) })),
-      h('div', { class: 'chat-text', text: m.text }),
+      h(
+        'div',
+        { class: 'chat-meta' },
+        h('span', { class: 'chat-sender', 'data-own-name': m.local ? m.name : undefined, text: m.local ? t('common.you_suffix', { name: m.name }) : m.name }),
+        h('time', { class: 'chat-time', 'data-at': String(m.sentAt), text: formatTime(m.sentAt) }),
+      ),
+      h('div', { class: `chat-text${m.undecryptable ? ' undecryptable' : ''}`, text: m.undecryptable ? t('e2ee.chat_undecryptable') : m.text }),
     );
     const nearBottom = this.chatList.scrollHeight - this.chatList.scrollTop - this.chatList.clientHeight < 80;
     this.chatList.append(msg);
     if (nearBottom || m.local) this.chatList.scrollTop = this.chatList.scrollHeight;
     if (!this.chatOpen && !m.local) {
       this.unread++;
-      toast(`${m.name}: ${m.text.length > 60 ? m.text.slice(0, 60) + '…' : m.text}`);
+      const text = m.undecryptable ? t('e2ee.chat_undecryptable') : m.text;
+      toast(t('call.chat.toast', { name: m.name, text: text.length > 60 ? text.slice(0, 60) + '…' : text }));
       this._updateControls();
     }
   }
@@ -1519,7 +1922,7 @@ export class Call {
       out.push({
         key: p.id,
         participantId: p.id,
-        name: p.name || p.identity || 'Guest',
+        name: p.name || p.identity || t('call.guest'),
         isLocal: false,
         isScreen: false,
         stream: camShown ? cam.mediaStream : null,
@@ -1568,99 +1971,102 @@ export class Call {
     this._renderAudio();
     this._renderInterpretation();
     this._updateQualityNotice();
+    this._renderE2ee();
     this._layout();
   }
 
   /** @param {TileEntry} e @returns {TileView} */
   _createTile(e) {
+    const lx = localized();
+    /** @template {HTMLElement} E @param {E} el @param {MessageKey} key @param {import('../i18n/index.js').Params} [params] @returns {E} */
+    const label = (el, key, params) => lx.attr(lx.attr(el, 'title', key, params), 'aria-label', key, params);
     const video = h('video', { autoplay: true, playsinline: true });
     video.muted = true; // sound plays through <audio> elements
     const avatar = h('div', { class: 'avatar' }, h('span', { class: 'avatar-circle', text: initials(e.name), style: `background:${colorFor(e.name)}` }));
-    const micIcon = h('span', { class: 'mic-muted', 'data-testid': 'mic-muted', title: 'Microphone muted', 'aria-label': 'Microphone muted' }, icon('micOff'));
+    const micIcon = label(h('span', { class: 'mic-muted', 'data-testid': 'mic-muted' }, icon('micOff')), 'call.tile.mic_muted');
     const nameEl = h('span', { class: 'name' });
     // Shown (with the tile dimmed by CSS) while the server has not heard from this participant.
-    const badge = h('div', { class: 'reconnecting-badge', 'data-testid': 'reconnecting', role: 'status', title: 'Connection lost: waiting for this person to come back' },
-      h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { text: 'Reconnecting…' }));
+    const badge = lx.attr(h('div', { class: 'reconnecting-badge', 'data-testid': 'reconnecting', role: 'status' },
+      h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', null, lx.text('call.tile.reconnecting'))), 'title', 'call.tile.reconnecting_title');
     const attrs = e.isScreen
       ? { class: 'tile screen', 'data-screen-of': e.participantId, 'data-participant-name': undefined }
       : { class: `tile${e.isLocal ? ' local' : ''}`, 'data-participant-id': e.participantId, 'data-participant-name': e.name, 'data-local': e.isLocal ? 'true' : undefined };
     // Lit (with moving bars) while the server hears this participant speak.
-    const speakingEl = h('span', { class: 'speaking-indicator', 'data-testid': 'speaking', title: 'Speaking', 'aria-label': 'Speaking', hidden: true },
-      h('i'), h('i'), h('i'));
+    const speakingEl = label(h('span', { class: 'speaking-indicator', 'data-testid': 'speaking', hidden: true }, h('i'), h('i'), h('i')), 'call.tile.speaking');
     // Three signal bars: the connection quality the server judged for this participant.
     const qualityEl = h('div', { class: 'quality', 'data-testid': 'quality', role: 'img', hidden: true }, h('i'), h('i'), h('i'));
     // Shown while the server holds this video back because our download is too slow for it.
     const pausedEl = h('div', { class: 'video-paused-note', 'data-testid': 'video-paused', role: 'status', hidden: true },
-      icon('videoOff'), h('span', { text: 'Video paused — your connection is slow' }));
+      icon('videoOff'), h('span', null, lx.text('call.tile.paused')));
     // Hosts only, on someone else's tile: mute or remove them.
     const pid = e.participantId;
-    const hostBtn = h('button', { class: 'host-menu-button', type: 'button', 'data-testid': 'host-menu', title: `Host actions for ${e.name}`, 'aria-label': `Host actions for ${e.name}`, 'aria-haspopup': 'menu', 'aria-expanded': 'false',
-      onclick: () => this._setHostMenu(this.hostMenuFor === pid ? null : pid) }, h('span', { class: 'icon', 'aria-hidden': 'true', html: MORE_ICON }));
-    const muteItem = h('button', { class: 'host-menu-item', type: 'button', role: 'menuitem', 'data-testid': 'host-mute-mic', onclick: () => this._hostMute(pid) }, icon('micOff'), h('span', { text: 'Mute microphone' }));
-    const cameraItem = h('button', { class: 'host-menu-item', type: 'button', role: 'menuitem', 'data-testid': 'host-camera-off', onclick: () => this._hostCameraOff(pid) }, icon('videoOff'), h('span', { text: 'Turn off camera' }));
-    const removeItem = h('button', { class: 'host-menu-item danger-item', type: 'button', role: 'menuitem', 'data-testid': 'host-remove', onclick: () => this._confirmRemove(pid) }, icon('leave'), h('span', { text: 'Remove from call' }));
+    const hostBtn = label(h('button', { class: 'host-menu-button', type: 'button', 'data-testid': 'host-menu', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+      onclick: () => this._setHostMenu(this.hostMenuFor === pid ? null : pid) }, h('span', { class: 'icon', 'aria-hidden': 'true', html: MORE_ICON })), 'call.tile.host_actions', { name: e.name });
+    const muteItem = h('button', { class: 'host-menu-item', type: 'button', role: 'menuitem', 'data-testid': 'host-mute-mic', onclick: () => this._hostMute(pid) }, icon('micOff'), h('span', null, lx.text('call.tile.host_mute')));
+    const cameraItem = h('button', { class: 'host-menu-item', type: 'button', role: 'menuitem', 'data-testid': 'host-camera-off', onclick: () => this._hostCameraOff(pid) }, icon('videoOff'), h('span', null, lx.text('call.tile.host_camera_off')));
+    const removeItem = h('button', { class: 'host-menu-item danger-item', type: 'button', role: 'menuitem', 'data-testid': 'host-remove', onclick: () => this._confirmRemove(pid) }, icon('leave'), h('span', null, lx.text('call.tile.host_remove')));
     const hostMenu = h('div', { class: 'host-menu-list', role: 'menu', hidden: true }, muteItem, cameraItem, removeItem);
     const hostEl = h('div', { class: 'host-menu', hidden: true }, hostBtn, hostMenu);
     const el = h('div', attrs, video, avatar, badge, pausedEl, qualityEl, hostEl, h('div', { class: 'label' }, micIcon, speakingEl, nameEl));
     video.addEventListener('resize', () => el.classList.toggle('portrait', video.videoHeight > video.videoWidth));
     // Remote video only: the server sends no larger layer than the tile shows, and none while it is not visible.
     const sizer = e.isLocal ? null : new VideoSizeObserver(this.room, video);
-    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, pausedEl, sizer, stream: null, hostEl, hostBtn, hostMenu, muteItem, cameraItem };
+    return { el, video, avatar, nameEl, micIcon, badge, speakingEl, qualityEl, pausedEl, sizer, stream: null, hostEl, hostBtn, hostMenu, muteItem, cameraItem, lx };
   }
 
-  /** @param {TileView} t @param {TileEntry} e */
-  _updateTile(t, e) {
+  /** @param {TileView} tile @param {TileEntry} e */
+  _updateTile(tile, e) {
     if (!e.isScreen) {
-      if (e.participantId) t.el.dataset.participantId = e.participantId;
-      t.el.dataset.participantName = e.name;
+      if (e.participantId) tile.el.dataset.participantId = e.participantId;
+      tile.el.dataset.participantName = e.name;
     }
-    t.nameEl.textContent = e.isScreen ? `${e.name} is presenting` : e.isLocal ? `${e.name} (You)` : e.name;
-    const avatarCircle = /** @type {HTMLElement} */ (t.avatar.firstElementChild);
+    tile.nameEl.textContent = e.isScreen ? t('call.tile.presenting', { name: e.name }) : e.isLocal ? t('call.tile.you', { name: e.name }) : e.name;
+    const avatarCircle = /** @type {HTMLElement} */ (tile.avatar.firstElementChild);
     if (avatarCircle.textContent !== initials(e.name)) {
       avatarCircle.textContent = initials(e.name);
       avatarCircle.style.background = colorFor(e.name);
     }
-    if (t.stream !== e.stream) {
-      t.stream = e.stream;
-      t.video.srcObject = e.stream;
-      if (e.stream) t.video.play().catch(() => {});
+    if (tile.stream !== e.stream) {
+      tile.stream = e.stream;
+      tile.video.srcObject = e.stream;
+      if (e.stream) tile.video.play().catch(() => {});
     }
-    t.el.classList.toggle('video-off', !e.stream);
-    t.el.dataset.cameraOff = String(!e.stream);
-    t.sizer?.setTrack(e.track);
+    tile.el.classList.toggle('video-off', !e.stream);
+    tile.el.dataset.cameraOff = String(!e.stream);
+    tile.sizer?.setTrack(e.track);
     // The reconnecting badge says more (their video stopped anyway) and takes the same place.
-    t.pausedEl.hidden = !e.videoPaused || e.reconnecting;
-    t.el.dataset.videoPaused = String(e.videoPaused);
-    t.el.dataset.micMuted = String(e.micMuted);
-    t.micIcon.hidden = e.isScreen || !e.micMuted;
+    tile.pausedEl.hidden = !e.videoPaused || e.reconnecting;
+    tile.el.dataset.videoPaused = String(e.videoPaused);
+    tile.el.dataset.micMuted = String(e.micMuted);
+    tile.micIcon.hidden = e.isScreen || !e.micMuted;
     const hostActions = this.room.isHost && !e.isLocal && !e.isScreen && this.room.state === 'connected';
-    t.hostEl.hidden = !hostActions;
-    t.muteItem.hidden = e.micMuted;
-    t.cameraItem.hidden = !e.cameraOn;
+    tile.hostEl.hidden = !hostActions;
+    tile.muteItem.hidden = e.micMuted;
+    tile.cameraItem.hidden = !e.cameraOn;
     if (!hostActions && this.hostMenuFor === e.key) this._setHostMenu(null);
-    t.badge.hidden = !e.reconnecting;
-    t.el.dataset.connection = e.reconnecting ? 'reconnecting' : 'connected';
-    t.el.classList.toggle('mirrored', e.isLocal && !e.isScreen);
+    tile.badge.hidden = !e.reconnecting;
+    tile.el.dataset.connection = e.reconnecting ? 'reconnecting' : 'connected';
+    tile.el.classList.toggle('mirrored', e.isLocal && !e.isScreen);
     if (e.isScreen) {
-      t.speakingEl.hidden = true;
-      t.qualityEl.hidden = true;
+      tile.speakingEl.hidden = true;
+      tile.qualityEl.hidden = true;
       return;
     }
-    t.el.dataset.speaking = String(e.speaking);
-    t.el.dataset.activeSpeaker = String(e.activeSpeaker);
+    tile.el.dataset.speaking = String(e.speaking);
+    tile.el.dataset.activeSpeaker = String(e.activeSpeaker);
     // The mic-muted badge wins: a muted participant is never shown as speaking.
-    t.speakingEl.hidden = !e.speaking || e.micMuted;
+    tile.speakingEl.hidden = !e.speaking || e.micMuted;
     if (e.quality) {
-      const label = `Connection: ${QUALITY_WORDS[e.quality]}`;
-      t.el.dataset.quality = e.quality;
-      t.qualityEl.dataset.quality = e.quality;
-      t.qualityEl.title = label;
-      t.qualityEl.setAttribute('aria-label', label);
-      t.qualityEl.hidden = false;
+      const label = t('call.tile.quality', { quality: t(QUALITY_WORDS[e.quality]) });
+      tile.el.dataset.quality = e.quality;
+      tile.qualityEl.dataset.quality = e.quality;
+      tile.qualityEl.title = label;
+      tile.qualityEl.setAttribute('aria-label', label);
+      tile.qualityEl.hidden = false;
     } else {
-      delete t.el.dataset.quality;
-      delete t.qualityEl.dataset.quality;
-      t.qualityEl.hidden = true;
+      delete tile.el.dataset.quality;
+      delete tile.qualityEl.dataset.quality;
+      tile.qualityEl.hidden = true;
     }
   }
 
@@ -1782,14 +2188,15 @@ export class Call {
   }
 
   /**
-   * Show the connection banner (`data-state` = kind), or hide it with kind null.
+   * Show the connection banner (`data-state` = kind) saying the text of `key`, or hide it with kind null.
    * @param {'reconnecting' | 'reconnected' | 'rejoined' | 'restarting' | null} kind
-   * @param {string} [text]
+   * @param {MessageKey | null} [key]
    * @param {{spinner?: boolean, hideAfterMs?: number}} [o]
    */
-  _connectionBanner(kind, text = '', o = {}) {
+  _connectionBanner(kind, key = null, o = {}) {
     if (this._connBannerTimer) clearTimeout(this._connBannerTimer);
     this._connBannerTimer = null;
+    this._connBannerKey = kind ? key : null;
     const b = this.connBanner;
     if (!kind) {
       b.hidden = true;
@@ -1801,7 +2208,7 @@ export class Call {
     b.dataset.state = kind;
     b.replaceChildren(
       o.spinner ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : icon(kind === 'restarting' ? 'alert' : 'check'),
-      h('span', { class: 'conn-banner-text', text }),
+      h('span', { class: 'conn-banner-text', text: key ? t(key) : '' }),
     );
     b.hidden = false;
     this._updateQualityNotice();
@@ -1819,6 +2226,7 @@ export class Call {
 
   destroy() {
     this.ended = true;
+    this._offLocale();
     this._dropWaitingMedia();
     if (this.waitingView) this.waitingView.video.srcObject = null;
     this.waitingView = null;

@@ -1,6 +1,8 @@
 // Camera, microphone and screen helpers: getUserMedia with readable errors,
 // device lists, and a microphone level meter.
 
+import { t } from '../i18n/index.js';
+
 /**
  * Camera constraints: 1280x720, because the camera is sent in three simulcast layers (full, half,
  * quarter size) and browsers drop the upper layers of a smaller input.
@@ -17,21 +19,26 @@ export const AUDIO_CONSTRAINTS = { echoCancellation: true, noiseSuppression: tru
  */
 export function describeMediaError(what, err, otherWorks) {
   const name = err instanceof Error || err instanceof DOMException ? err.name : '';
-  const other = what === 'camera' ? 'microphone' : 'camera';
-  const tail = otherWorks ? ` You can still join with your ${other}.` : ' You can still join and watch.';
+  const tail = otherWorks ? t(what === 'camera' ? 'media.still_with_microphone' : 'media.still_with_camera') : t('media.still_watch');
+  /** @type {'denied' | 'not_found' | 'busy' | 'failed'} */
+  let why;
   switch (name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return `We could not use your ${what}: permission was denied.${tail}`;
+      why = 'denied';
+      break;
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return `We could not find a ${what}.${tail}`;
+      why = 'not_found';
+      break;
     case 'NotReadableError':
     case 'AbortError':
-      return `We could not use your ${what}: it may be in use by another application.${tail}`;
+      why = 'busy';
+      break;
     default:
-      return `We could not use your ${what}.${tail}`;
+      why = 'failed';
   }
+  return `${t(`media.${what}.${why}`)} ${tail}`;
 }
 
 /**
@@ -48,7 +55,7 @@ export function describeMediaError(what, err, otherWorks) {
  */
 export async function getLocalMedia(want) {
   if (!navigator.mediaDevices?.getUserMedia) {
-    return { audio: null, video: null, errors: ['This browser cannot use a camera or microphone here (a secure https:// address is needed).'] };
+    return { audio: null, video: null, errors: [t('media.insecure')] };
   }
   /** @param {boolean | string | undefined} w @param {object} base */
   const constraint = (w, base) => (w === true ? base : typeof w === 'string' ? { ...base, deviceId: { exact: w } } : false);
@@ -107,20 +114,20 @@ export async function listDevices() {
  * @param {HTMLSelectElement} select
  * @param {MediaDeviceInfo[]} devices
  * @param {string | undefined} selectedId
- * @param {string} fallbackLabel
+ * @param {string} fallbackLabel  what a device without a label is called, numbered ("Camera 1"), in the page's language
  */
 export function fillDeviceSelect(select, devices, selectedId, fallbackLabel) {
   select.replaceChildren();
   devices.forEach((d, i) => {
     const opt = document.createElement('option');
     opt.value = d.deviceId;
-    opt.textContent = d.label || `${fallbackLabel} ${i + 1}`;
+    opt.textContent = d.label || t('media.device_numbered', { device: fallbackLabel, number: i + 1 });
     if (d.deviceId === selectedId) opt.selected = true;
     select.append(opt);
   });
   if (devices.length === 0) {
     const opt = document.createElement('option');
-    opt.textContent = `No ${fallbackLabel.toLowerCase()} found`;
+    opt.textContent = t('media.none_found');
     opt.value = '';
     select.append(opt);
     select.disabled = true;
