@@ -1120,7 +1120,7 @@ export class Call {
     const listening = this.room.listening;
     const ch = this.room.channel(listening);
     const me = this.room.localParticipant.id;
-    const heard = !!listening && !!ch?.live && ch.live !== me;
+    const heard = !!this._heardInterpreter();
     this.el.dataset.listening = listening ?? 'floor';
 
     // The button in the control bar: the choice, short.
@@ -2115,12 +2115,23 @@ export class Call {
    * not send them anyway). Played by each track's <audio> element (its `volume`), the way remote
    * audio always plays, so the browser's echo cancellation knows it.
    */
-  _applyAudioVolumes() {
+  /**
+   * The interpreter this listener hears now: the live one of its chosen channel, unless that is
+   * ourselves (our own voice never comes back) or its microphone is muted (then the channel is as
+   * good as silent, and the floor comes back to full volume). Null on the floor alone.
+   * @returns {string | null}
+   */
+  _heardInterpreter() {
     const listening = this.room.listening;
     const live = this.room.channel(listening)?.live;
-    // Our own voice never comes back to us: on our own channel, nobody else is heard while we are live.
-    const interpreted = !!listening && !!live && live !== this.room.localParticipant.id;
-    const floor = interpreted ? this.floorVolume : 1;
+    if (!listening || !live || live === this.room.localParticipant.id) return null;
+    const voice = this.room.participants.get(live)?.trackInfo('interpretation');
+    return voice && !voice.muted ? live : null;
+  }
+
+  _applyAudioVolumes() {
+    const listening = this.room.listening;
+    const floor = this._heardInterpreter() ? this.floorVolume : 1;
     for (const [id, a] of this.audioEls) {
       const t = this.audioTracks.get(id);
       if (!t) continue;
