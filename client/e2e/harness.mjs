@@ -818,3 +818,84 @@ export async function waitText(locator, want, timeout = 20000) {
   );
 }
 
+/**
+ * The level (dB) at each of `freqs` in what `page` plays, averaged over `ms`.
+ *
+ * Remote audio plays through the call's <audio> elements (one per received track; their `volume`
+ * carries the floor's lowering, so the browser's echo cancellation knows all of it). What an element
+ * plays cannot be tapped, so the measurement rebuilds each element's path faithfully: its track's
+ * decoded samples (a MediaStreamSource on the element's own srcObject) through a gain equal to the
+ * element's `volume` (the linear factor the browser applies to that element's output; 0 while it is
+ * muted or paused), kept in step with `volumechange`, all summed into one AnalyserNode. The analyser
+ * then sees the mix the listener hears. Its magnitude at a tone's bin (best of the bins around it,
+ * power averaged over frames taken every 50 ms) is that tone's level.
+ * @param {import('playwright-core').Page} page
+ * @param {number[]} freqs
+ * @param {number} [ms]
+ * @returns {Promise<Record<number, number>>}
+ */
+export function playedLevels(page, freqs, ms = 1000) {
+  return page.evaluate(
+    async ([freqs, ms]) => {
+      const w = /** @type {any} */ (window);
+      /** @type {AudioContext} */
+      const ctx = (w.__measureCtx ??= new AudioContext());
+      if (ctx.state !== 'running') await ctx.resume();
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 8192;
+      analyser.smoothingTimeConstant = 0;
+      // Pulled by the graph without making a sound.
+      const sink = ctx.createGain();
+      sink.gain.value = 0;
+      analyser.connect(sink).connect(ctx.destination);
+      /** @type {(() => void)[]} */
+      const undo = [];
+      for (const a of /** @type {NodeListOf<HTMLAudioElement>} */ (document.querySelectorAll('.audio-host audio'))) {
+        const stream = a.srcObject;
+        if (!(stream instanceof MediaStream) || stream.getAudioTracks().length === 0) continue;
+        const src = ctx.createMediaStreamSource(stream);
+        const gain = ctx.createGain();
+        const mirror = () => {
+          gain.gain.value = a.muted || a.paused ? 0 : a.volume;
+        };
+        mirror();
+        a.addEventListener('volumechange', mirror);
+        a.addEventListener('pause', mirror);
+        a.addEventListener('play', mirror);
+        src.connect(gain).connect(analyser);
+        undo.push(() => {
+          a.removeEventListener('volumechange', mirror);
+          a.removeEventListener('pause', mirror);
+          a.removeEventListener('play', mirror);
+          src.disconnect();
+          gain.disconnect();
+        });
+      }
+      const bins = new Float32Array(analyser.frequencyBinCount);
+      const power = new Float64Array(bins.length);
+      let frames = 0;
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // The analyser's own sampling interval (each frame is ~170 ms of sound: frames overlap).
+        await new Promise((r) => setTimeout(r, 50));
+        analyser.getFloatFrequencyData(bins);
+        for (let i = 0; i < bins.length; i++) power[i] += 10 ** (bins[i] / 10);
+        frames++;
+      }
+      for (const u of undo) u();
+      analyser.disconnect();
+      sink.disconnect();
+      const binHz = ctx.sampleRate / analyser.fftSize;
+      /** @type {Record<number, number>} */
+      const out = {};
+      for (const f of freqs) {
+        const c = Math.round(f / binHz);
+        let best = 0;
+        for (let i = Math.max(0, c - 3); i <= Math.min(bins.length - 1, c + 3); i++) best = Math.max(best, power[i] / frames);
+        out[f] = Math.round(10 * Math.log10(best + 1e-30) * 10) / 10;
+      }
+      return out;
+    },
+    /** @type {[number[], number]} */ ([freqs, ms]),
+  );
+}

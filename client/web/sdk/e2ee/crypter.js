@@ -13,7 +13,7 @@ import { encryptText, decryptText } from './text.js';
  *   (`receivers` messages, from the track map of each subscriber offer): a receiver may carry
  *   another participant's track after a renegotiation.
  * @typedef {{
- *   encrypted: number, decrypted: number, undecryptable: number, unsent: number, sendKeyId: number,
+ *   encrypted: number, decrypted: number, undecryptable: number, empty: number, unsent: number, sendKeyId: number,
  *   receivedKeyIds: Record<string, number>, decryptedFrom: Record<string, number>, undecryptableFrom: Record<string, number>,
  * }} CrypterCounts
  *   `receivedKeyIds`: per sender, the key id of the last frame decrypted; `decryptedFrom`,
@@ -34,7 +34,7 @@ export class FrameCrypter {
     /** The sender of each receiver, by mid. @type {Map<string, string>} */
     this.owners = new Map();
     /** @type {CrypterCounts} */
-    this.counts = { encrypted: 0, decrypted: 0, undecryptable: 0, unsent: 0, sendKeyId: -1, receivedKeyIds: {}, decryptedFrom: {}, undecryptableFrom: {} };
+    this.counts = { encrypted: 0, decrypted: 0, undecryptable: 0, empty: 0, unsent: 0, sendKeyId: -1, receivedKeyIds: {}, decryptedFrom: {}, undecryptableFrom: {} };
   }
 
   /** A message from the page. @param {any} m */
@@ -121,6 +121,12 @@ export class FrameCrypter {
    */
   async receive(frame, out, options, transformer, state) {
     const data = new Uint8Array(frame.data);
+    // An empty frame (the sender's RTP padding, which the encoder never made and the sender's
+    // transform never saw) holds nothing to decrypt or to play.
+    if (data.length === 0) {
+      this.counts.empty += 1;
+      return;
+    }
     const from = options.participantId ?? this.owners.get(options.mid ?? '') ?? '';
     const keys = this.receiveKeys.get(from);
     const keyId = keyIdOf(data);
