@@ -59,12 +59,13 @@ impl Peer {
     /// `estimate`, it estimates the bandwidth of what it sends (from
     /// transport-wide congestion control feedback): a subscriber connection
     /// does, to choose the layers it gets.
-    /// `redundant_audio`: offer and accept RED (not in end-to-end encrypted
-    /// rooms: it cannot wrap encrypted frames).
+    /// `e2ee`: the room is end-to-end encrypted: no RED (it would wrap
+    /// encrypted frames), and VP8 the only video codec (the clear bytes of an
+    /// encrypted frame are VP8's; H.264 would need NAL-aware handling).
     pub fn new(
         now: Instant,
         estimate: bool,
-        redundant_audio: bool,
+        e2ee: bool,
         udp: &[SocketAddr],
         tcp: &[SocketAddr],
     ) -> Peer {
@@ -76,8 +77,14 @@ impl Peer {
         let mut config = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
-            .enable_opus(true, redundant_audio)
+            .enable_opus(true, !e2ee)
             .set_stats_interval(Some(crate::quality::STATS_INTERVAL));
+        if e2ee {
+            config = config
+                .enable_h264(false)
+                .enable_vp9(false)
+                .enable_av1(false);
+        }
         if estimate {
             config = config.enable_bwe(Some(INITIAL_DOWNLINK_ESTIMATE));
         }

@@ -501,8 +501,7 @@ impl Room {
             subscriber: Peer::new(
                 now,
                 req.estimate_bandwidth,
-                // Redundant audio does not survive frame encryption.
-                !self.e2ee,
+                self.e2ee,
                 &self.config.candidates,
                 &self.config.tcp_candidates,
             ),
@@ -1753,7 +1752,7 @@ impl Room {
         };
         let publisher = p
             .publisher
-            .get_or_insert_with(|| Peer::new(now, false, !e2ee, udp, tcp));
+            .get_or_insert_with(|| Peer::new(now, false, e2ee, udp, tcp));
         let answer = match publisher.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => answer,
             Err(e) => {
