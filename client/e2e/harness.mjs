@@ -805,6 +805,24 @@ export function mintOrganizerToken(hx, identity = 'org') {
 }
 
 /**
+ * Create a scheduled call through the API with an organizer's token; throws unless it is created
+ * (201). Returns the answer: the call's id and each party's link.
+ * @param {Harness} hx
+ * @param {object} call  the body of `POST /api/calls`
+ * @returns {Promise<{call_id: string, public_link: string, parties: {party_id: string, name: string, link: string}[]}>}
+ */
+export async function createCall(hx, call) {
+  const token = await mintOrganizerToken(hx);
+  const res = await fetch(`${hx.url}/api/calls`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(call),
+  });
+  if (res.status !== 201) throw new Error(`creating a call: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/**
  * Wait until the text of `locator` matches (a string: contains it); returns the text.
  * @param {import('playwright-core').Locator} locator @param {string | RegExp} want @param {number} [timeout]
  */

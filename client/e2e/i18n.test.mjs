@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Harness, waitFor, ensureArtifactsDir, mintOrganizerToken, waitText, waitForVideoFrom, tileOf } from './harness.mjs';
+import { Harness, waitFor, ensureArtifactsDir, createCall, waitText, waitForVideoFrom, tileOf } from './harness.mjs';
 import { LOCALES } from '../web/i18n/locales.js';
 import en from '../web/i18n/en.js';
 
@@ -143,25 +143,17 @@ describe('the web client in English and Russian', { timeout: 180000 }, () => {
   };
 
   /** A scheduled call between Moscow and Washington, made through the API. */
-  const createCall = async () => {
-    const token = await mintOrganizerToken(hx);
-    const res = await fetch(`${hx.url}/api/calls`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: 'Strategic stability talks',
-        duration_minutes: 60,
-        languages: ['ru', 'en'],
-        e2ee_required: true,
-        parties: [
-          { name: 'Moscow', time_zone: 'Europe/Moscow', members: [{ name: 'Irina Volkova', role: 'principal' }, { name: 'Pavel Orlov', role: 'interpreter', languages: ['ru', 'en'] }] },
-          { name: 'Washington', time_zone: 'America/New_York', members: [{ name: 'Sarah Miller', role: 'principal' }, { name: 'Tom Baker', role: 'adviser', host: true }] },
-        ],
-      }),
+  const summitCall = () =>
+    createCall(hx, {
+      title: 'Strategic stability talks',
+      duration_minutes: 60,
+      languages: ['ru', 'en'],
+      e2ee_required: true,
+      parties: [
+        { name: 'Moscow', time_zone: 'Europe/Moscow', members: [{ name: 'Irina Volkova', role: 'principal' }, { name: 'Pavel Orlov', role: 'interpreter', languages: ['ru', 'en'] }] },
+        { name: 'Washington', time_zone: 'America/New_York', members: [{ name: 'Sarah Miller', role: 'principal' }, { name: 'Tom Baker', role: 'adviser', host: true }] },
+      ],
     });
-    assert.equal(res.status, 201, await res.clone().text());
-    return /** @type {{call_id: string, parties: {party_id: string, name: string, link: string}[]}} */ (await res.json());
-  };
 
   it('a browser set to Russian sees Russian, switches to English in place, and keeps the choice', { timeout: 120000 }, async () => {
     const page = await openPage('ru-RU');
@@ -188,7 +180,7 @@ describe('the web client in English and Russian', { timeout: 180000 }, () => {
     await page.screenshot({ path: join(dir, 'i18n-start-ru.png') });
 
     // A party's page, in Russian: headings, roles, the duration and the languages' names.
-    const created = await createCall();
+    const created = await summitCall();
     const moscow = created.parties.find((p) => p.name === 'Moscow');
     assert.ok(moscow);
     await page.goto(`${hx.url}${moscow.link}`);

@@ -4,7 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Harness, waitFor, ensureArtifactsDir, mintOrganizerToken, waitText } from './harness.mjs';
+import { Harness, waitFor, ensureArtifactsDir, waitText, createCall } from './harness.mjs';
 
 const CONFLICT = 'Someone else changed this meanwhile; the page was reloaded';
 const INVALID = 'This link is not valid or was replaced. Ask the organizer for the current one.';
@@ -112,23 +112,16 @@ describe('scheduled calls: party pages and the public page', { timeout: 240000 }
   };
 
   it('two parties in their own time zones agree a time through their pages', { timeout: 120000 }, shotsOnFailure(async () => {
-    const token = await mintOrganizerToken(hx);
-    const res = await fetch(`${hx.url}/api/calls`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: 'Strategic stability talks',
-        duration_minutes: 60,
-        languages: ['ru', 'en'],
-        e2ee_required: true,
-        parties: [
-          { name: 'Moscow', time_zone: 'Europe/Moscow', members: [{ name: 'Irina Volkova', role: 'principal' }, { name: 'Pavel Orlov', role: 'interpreter', languages: ['ru', 'en'] }] },
-          { name: 'Washington', time_zone: 'America/New_York', members: [{ name: 'Sarah Miller', role: 'principal' }, { name: 'Tom Baker', role: 'adviser' }] },
-        ],
-      }),
+    created = await createCall(hx, {
+      title: 'Strategic stability talks',
+      duration_minutes: 60,
+      languages: ['ru', 'en'],
+      e2ee_required: true,
+      parties: [
+        { name: 'Moscow', time_zone: 'Europe/Moscow', members: [{ name: 'Irina Volkova', role: 'principal' }, { name: 'Pavel Orlov', role: 'interpreter', languages: ['ru', 'en'] }] },
+        { name: 'Washington', time_zone: 'America/New_York', members: [{ name: 'Sarah Miller', role: 'principal' }, { name: 'Tom Baker', role: 'adviser' }] },
+      ],
     });
-    assert.equal(res.status, 201, await res.clone().text());
-    created = await res.json();
     const link = (/** @type {string} */ name) => {
       const p = created.parties.find((x) => x.name === name);
       assert.ok(p, `a link for ${name}`);
