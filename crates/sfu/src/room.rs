@@ -1138,6 +1138,19 @@ impl Room {
     }
 
     /// Whether `from` may use host controls; if not, tells it so.
+    /// Whether the room is end-to-end encrypted; tells `from` otherwise
+    /// (its encryption messages are out of place).
+    fn check_e2ee(&mut self, from: &ParticipantId) -> bool {
+        if !self.e2ee {
+            self.signal_error(
+                from,
+                ErrorCode::UnexpectedMessage,
+                "this call is not end-to-end encrypted",
+            );
+        }
+        self.e2ee
+    }
+
     fn check_host(&mut self, from: &ParticipantId) -> bool {
         let host = self.participants.get(from).is_some_and(|p| p.grants.host);
         if !host {
@@ -1955,12 +1968,8 @@ impl Room {
     /// A participant announces its end-to-end encryption identity key;
     /// everyone sees it with its participant info (and so sees it change).
     fn e2ee_identity(&mut self, from: &ParticipantId, key: String) {
-        if !self.e2ee {
-            return self.signal_error(
-                from,
-                ErrorCode::UnexpectedMessage,
-                "this call is not end-to-end encrypted",
-            );
+        if !self.check_e2ee(from) {
+            return;
         }
         let well_formed = !key.is_empty()
             && key.len() <= MAX_IDENTITY_KEY_CHARS
@@ -1991,12 +2000,8 @@ impl Room {
     /// Relays an opaque end-to-end encryption message (an encrypted media
     /// key) to one participant. The server cannot read it.
     fn e2ee_keys(&mut self, from: &ParticipantId, to: &str, data: String) {
-        if !self.e2ee {
-            return self.signal_error(
-                from,
-                ErrorCode::UnexpectedMessage,
-                "this call is not end-to-end encrypted",
-            );
+        if !self.check_e2ee(from) {
+            return;
         }
         if data.is_empty() || data.len() > MAX_KEY_MESSAGE_CHARS {
             return self.signal_error(
